@@ -1,0 +1,131 @@
+"""Command line: `python -m bot run | chat | seed-demo | reset-demo | migrate`."""
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from bot.app import conversation_engine, open_database
+from bot.channels import console
+from bot.settings import Settings, explain, pepper
+from storage import database as storage_database
+from storage.demo import seed_demo
+
+log = logging.getLogger("bot")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Layanan Warga Duren Sawit chatbot."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "run", help="serve every channel whose credentials are set (console if none)"
+    )
+    chat = commands.add_parser("chat", help="chat in the terminal, or pipe lines in")
+    chat.add_argument(
+        "--as",
+        dest="resident",
+        default="warga",
+        metavar="NAME",
+        help="which local resident the console speaks as (default: warga)",
+    )
+    commands.add_parser("seed-demo", help="fill an empty database with demo data")
+    reset = commands.add_parser("reset-demo", help="erase ALL data and seed the demo again")
+    reset.add_argument("--yes", action="store_true", help="confirm that everything is erased")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    return parser.parse_args(argv)
+
+
+def run_console(settings: Settings, resident: str) -> int:
+    """Chat on the console until the input ends."""
+    database = open_database(settings)
+    engine = conversation_engine(settings, database)
+    try:
+        asyncio.run(console.chat(engine, resident=resident))
+    except KeyboardInterrupt:
+        print()
+    finally:
+        engine.close()
+        database.dispose()
+    return 0
+
+
+def seed(settings: Settings) -> int:
+    """Seed the demo data into an empty database."""
+    database = open_database(settings)
+    try:
+        if not storage_database.is_empty(database):
+            print(
+                "The database already has data; nothing was added. To start over: make reset-demo"
+            )
+            return 0
+        with Session(database) as session:
+            added = seed_demo(session=session)
+            session.commit()
+        print(f"Demo data added: {added.kelurahan} kelurahan, {added.rukun_warga} RWs (demo).")
+        return 0
+    finally:
+        database.dispose()
+
+
+def reset(settings: Settings, confirmed: bool) -> int:
+    """Drop every table, migrate again and seed the demo data."""
+    if not confirmed:
+        print("This erases ALL data in the database. Run again with --yes to confirm.")
+        return 2
+    database = storage_database.make_engine(settings.effective_database_url)
+    try:
+        storage_database.downgrade_all(database)
+    finally:
+        database.dispose()
+    return seed(settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return the exit code."""
+    args = parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(explain(error), file=sys.stderr)
+        return 2
+    quiet = args.command in ("chat", "run") and not settings.channels
+    logging.basicConfig(
+        level="WARNING" if quiet else settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        pepper(settings)
+    except ValueError as error:
+        print(f"Invalid settings: {error}", file=sys.stderr)
+        return 2
+    if args.command == "chat":
+        return run_console(settings, args.resident)
+    if args.command == "run":
+        if settings.channels:
+            names = ", ".join(settings.channels)
+            print(
+                f"Credentials are set for {names}, but this version serves only the console "
+                "channel. Unset them to chat in the terminal.",
+                file=sys.stderr,
+            )
+            return 2
+        return run_console(settings, "warga")
+    if args.command == "seed-demo":
+        return seed(settings)
+    if args.command == "reset-demo":
+        return reset(settings, args.yes)
+    if args.command == "migrate":
+        open_database(settings).dispose()
+        print("The database schema is up to date.")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The console channel: chat in a terminal, or pipe a script in, one line a message.
+
+Lines starting with `::` stand for what a phone can send besides text, for demos and tests:
+`::sticker`, `::photo`, `::voice`, `::video`, `::document`, `::location -6.23 106.91`,
+`::contact 081234567890`, `::button KEY` (a tap on a button, even one from an old message).
+"""
+
+import asyncio
+import sys
+import uuid
+from typing import TextIO
+
+from handlers.engine import Engine
+from handlers.messages import Incoming, Kind, Reply
+
+CHANNEL = "console"
+SIMPLE_KINDS = {
+    "sticker": Kind.STICKER,
+    "photo": Kind.PHOTO,
+    "voice": Kind.VOICE,
+    "video": Kind.VIDEO,
+    "document": Kind.DOCUMENT,
+}
+
+
+def to_incoming(line: str, resident: str) -> Incoming:
+    """Turn one console line into an incoming message."""
+    base = {"channel": CHANNEL, "external_id": resident, "message_id": uuid.uuid4().hex}
+    if not line.startswith("::"):
+        return Incoming(**base, text=line)
+    command, _, rest = line[2:].partition(" ")
+    command, rest = command.lower(), rest.strip()
+    if command in SIMPLE_KINDS:
+        return Incoming(**base, kind=SIMPLE_KINDS[command])
+    if command == "button" and rest:
+        return Incoming(**base, kind=Kind.OPTION, option=rest)
+    if command == "contact" and rest:
+        return Incoming(**base, kind=Kind.CONTACT, phone=rest)
+    if command == "location":
+        try:
+            latitude, longitude = (float(part) for part in rest.split())
+        except ValueError:
+            return Incoming(**base, kind=Kind.OTHER)
+        return Incoming(**base, kind=Kind.LOCATION, latitude=latitude, longitude=longitude)
+    return Incoming(**base, kind=Kind.OTHER)
+
+
+def render(reply: Reply) -> str:
+    """Render a reply as plain text: the text, then the numbered options."""
+    text_lines = reply.text.splitlines() or [""]
+    lines = [f"bot: {text_lines[0]}", *(f"     {line}" for line in text_lines[1:])]
+    lines += [f"  {number}. {option.label}" for number, option in enumerate(reply.options, 1)]
+    if reply.image:
+        lines.append("     [image]")
+    if reply.place:
+        lines.append(f"     [map: {reply.place.latitude}, {reply.place.longitude}]")
+    return "\n".join(lines)
+
+
+async def chat(
+    engine: Engine,
+    *,
+    resident: str = "warga",
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> None:
+    """Talk with the engine until the input ends."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    interactive = stdin.isatty()
+    if interactive:
+        print(
+            "Layanan Warga Duren Sawit (console). Type a message, e.g. halo; "
+            "Ctrl-D or Ctrl-C to quit.",
+            file=stdout,
+        )
+    while True:
+        if interactive:
+            print("> ", end="", file=stdout, flush=True)
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:  # end of input
+            break
+        line = line.rstrip("\r\n")
+        if not interactive:
+            print(f"> {line}", file=stdout)
+        for reply in await engine.handle(to_incoming(line, resident)):
+            print(render(reply), file=stdout)
+        print(file=stdout, flush=True)

@@ -1,0 +1,130 @@
+"""Settings from the environment or a `.env` file (pydantic-settings), built once at start."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from storage.database import sqlite_url
+
+PEPPER_FILE = "nik_pepper.key"
+
+
+class Settings(BaseSettings):
+    """Everything the program can be told from outside; names as in DESIGN.md."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    telegram_token: SecretStr | None = None
+    telegram_api_base_url: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    whatsapp_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_api_base_url: str | None = None
+    nik_pepper: SecretStr | None = None
+    admin_telegram_ids: Annotated[list[int], NoDecode] = []
+    admin_whatsapp_numbers: Annotated[list[str], NoDecode] = []
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=1, le=65535)
+    tz_name: str = "Asia/Jakarta"
+    default_language: Literal["id", "en"] = "id"
+    inactivity_timeout_minutes: int = Field(30, ge=1, le=24 * 60)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("admin_telegram_ids", "admin_whatsapp_numbers", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        """Accept a comma-separated list: `ADMIN_TELEGRAM_IDS=123,456`."""
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("tz_name")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """Refuse a time zone that does not exist."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}; use e.g. Asia/Jakarta") from error
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_url(cls, value: str | None) -> str | None:
+        """Refuse a database URL SQLAlchemy cannot read."""
+        if value is not None:
+            try:
+                make_url(value)
+            except ArgumentError as error:
+                raise ValueError(
+                    "not a database URL; e.g. postgresql+psycopg://user:pass@host/db"
+                ) from error
+        return value
+
+    @field_validator("telegram_api_base_url", "whatsapp_api_base_url", "telegram_webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        """Refuse a base URL that is not http(s)."""
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """Return DATABASE_URL, or the embedded SQLite file under the data directory."""
+        return self.database_url or sqlite_url(self.data_dir)
+
+    @property
+    def inactivity_timeout(self) -> timedelta:
+        """Return the inactivity timeout."""
+        return timedelta(minutes=self.inactivity_timeout_minutes)
+
+    @property
+    def channels(self) -> list[str]:
+        """Return the chat platforms whose credentials are set."""
+        found = []
+        if self.telegram_token:
+            found.append("telegram")
+        if self.whatsapp_token and self.whatsapp_phone_number_id:
+            found.append("whatsapp")
+        return found
+
+
+def pepper(settings: Settings) -> bytes:
+    """Return the secret for NIK hashes: NIK_PEPPER, or one generated once under data/."""
+    if settings.nik_pepper is not None:
+        return settings.nik_pepper.get_secret_value().encode()
+    if settings.database_url and make_url(settings.database_url).get_backend_name() != "sqlite":
+        # every process of a shared database must hash alike: a local file would differ
+        raise ValueError("NIK_PEPPER must be set when DATABASE_URL points at a shared database")
+    path = settings.data_dir / PEPPER_FILE
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def explain(error: ValidationError) -> str:
+    """Turn a settings validation error into lines an operator can act on."""
+    lines = ["Invalid settings (environment or .env):"]
+    for problem in error.errors():
+        name = "_".join(str(part) for part in problem["loc"]).upper() or "settings"
+        lines.append(f"  {name}: {problem['msg']}")
+    return "\n".join(lines)

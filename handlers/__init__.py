@@ -1,0 +1,1 @@
+"""Conversations: the channel-neutral engine and one module per service."""

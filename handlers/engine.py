@@ -1,0 +1,383 @@
+"""The conversation engine: one update in, replies out, state kept in the database.
+
+Each update is one unit of work: load and lock the resident's conversation, ignore a message id
+seen before, run one step, save the new position, commit. That work is synchronous database
+code, so it runs in a small thread pool and never blocks the event loop; updates of one
+resident wait their turn on a lock here, and on a row lock (BEGIN IMMEDIATE on SQLite) across
+processes.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Engine as Database
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from handlers import hints
+from handlers.formatting import format_day, format_moment, format_rupiah
+from handlers.i18n import DEFAULT_LANGUAGE, normalise_language, translations
+from handlers.messages import MEDIA_KINDS, Incoming, Kind, Option, Reply
+from handlers.text import Keyword, is_greeting, keyword_of, match_option
+from storage import conversations, residents
+from storage.conversations import Conversation
+from storage.residents import ChannelIdentity, Resident
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Expect(StrEnum):
+    """What a step waits for."""
+
+    CHOICE = "choice"  # one of its options
+    TEXT = "text"  # free text (its options, if any, still work)
+    PHONE = "phone"  # typed number or a shared contact
+    LOCATION = "location"  # a shared location
+
+
+@dataclass(frozen=True)
+class StepRef:
+    """A position in a conversation: a flow and one of its steps."""
+
+    flow: str
+    step: str
+
+
+BACK = StepRef("", "back")  # return to where the resident was before a detour
+
+
+@dataclass
+class Outcome:
+    """What a step decided: replies, and where to go (None: stay and ask again)."""
+
+    replies: list[Reply] = field(default_factory=list)
+    goto: StepRef | None = None
+    remember: bool = False  # keep the current position to come BACK to after a detour
+    ask: bool = True  # ask the question of the step we end up at
+    data: dict[str, Any] | None = None  # the answers the next step starts with
+
+
+@dataclass
+class Context:
+    """What a step may use: the database session, the resident, their answers, the clock."""
+
+    session: Session
+    resident: Resident
+    identity: ChannelIdentity
+    data: dict[str, Any]
+    now: datetime
+    config: "EngineConfig"
+    position: StepRef
+    erased: bool = False  # set by erasure: nothing of the resident may be saved afterwards
+
+    @property
+    def language(self) -> str:
+        """Return the resident's language."""
+        return self.resident.language
+
+    def gettext(self, message: str) -> str:
+        """Translate a message into the resident's language."""
+        return translations(self.language).gettext(message)
+
+    def pgettext(self, context: str, message: str) -> str:
+        """Translate a short label that needs a context to be unambiguous."""
+        return translations(self.language).pgettext(context, message)
+
+    def moment(self, value: datetime) -> str:
+        """Format a moment in local time for the resident."""
+        return format_moment(value, self.language, self.config.time_zone)
+
+    def day(self, value: datetime) -> str:
+        """Format a day for the resident."""
+        return format_day(value, self.language, self.config.time_zone)
+
+    def rupiah(self, amount: int) -> str:
+        """Format an amount of Rupiah for the resident."""
+        return format_rupiah(amount, self.language)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question of a flow: how to ask it and how to take the answer."""
+
+    ask: Callable[[Context], Reply]
+    answer: Callable[[Context, Incoming], Outcome]
+    expects: Expect = Expect.CHOICE
+    accepts: frozenset[Kind] = frozenset()  # media kinds the step takes itself
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A named group of steps, one per service or task."""
+
+    name: str
+    steps: Mapping[str, Step]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Settings the engine needs, handed down from the program's settings."""
+
+    time_zone: str = "Asia/Jakarta"
+    idle_timeout: timedelta = timedelta(minutes=30)
+    default_language: str = DEFAULT_LANGUAGE
+    workers: int = 4
+
+
+@dataclass(frozen=True)
+class Conversations:
+    """The flows, where residents start and rest, and what each keyword does."""
+
+    flows: Mapping[str, Flow]
+    entry: StepRef  # where a new resident starts
+    home: StepRef  # the main menu
+    keywords: Mapping[Keyword, Callable[[Context], Outcome]]
+
+
+class Engine:
+    """Turns incoming messages into replies, one update per resident at a time."""
+
+    def __init__(
+        self,
+        database: Database,
+        conversations_: Conversations,
+        config: EngineConfig | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database = database
+        self.conversations = conversations_
+        self.config = config or EngineConfig()
+        self.clock = clock
+        self._pool = ThreadPoolExecutor(self.config.workers, thread_name_prefix="engine")
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._waiting: dict[tuple[str, str], int] = {}
+
+    async def handle(self, message: Incoming) -> list[Reply]:
+        """Handle one message after any earlier one of the same resident; return the replies."""
+        key = (message.channel, message.external_id)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self._pool, self.process, message)
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:  # nobody else queued: forget the lock
+                del self._waiting[key]
+                del self._locks[key]
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        self._pool.shutdown(wait=True)
+
+    def process(self, message: Incoming) -> list[Reply]:
+        """Handle one message in one transaction (blocking; `handle` runs it in a thread)."""
+        for attempt in (1, 2):
+            try:
+                return self._process_once(message)
+            except IntegrityError:
+                # another process created the same identity at the same moment: try again
+                if attempt == 2:
+                    raise
+                log.info("identity created concurrently; retrying the update")
+        raise AssertionError("unreachable")
+
+    def _process_once(self, message: Incoming) -> list[Reply]:
+        now = self.clock()
+        language = self.config.default_language
+        with Session(self.database, expire_on_commit=False) as session:
+            try:
+                loaded = conversations.load_for_update(
+                    session=session, channel=message.channel, external_id=message.external_id
+                )
+                is_new = loaded is None
+                if loaded is None:
+                    loaded = self._create_resident(session, message, now)
+                identity, resident, conversation = loaded
+                language = resident.language
+                if not conversations.mark_processed(
+                    session=session,
+                    identity_id=identity.id,
+                    message_id=message.message_id,
+                    now=now,
+                ):
+                    log.debug("message already handled; ignored")
+                    return []
+                position = StepRef(conversation.flow, conversation.step)
+                ctx = Context(
+                    session,
+                    resident,
+                    identity,
+                    dict(conversation.data),
+                    now,
+                    self.config,
+                    position,
+                )
+                idle = now - conversation.updated_at > self.config.idle_timeout
+                replies, position = self._dispatch(ctx, message, position, is_new, idle)
+                if not ctx.erased:
+                    conversations.save_position(
+                        session=session,
+                        conversation=conversation,
+                        flow=position.flow,
+                        step=position.step,
+                        data=ctx.data,
+                        now=now,
+                    )
+                session.commit()
+                return merge_texts(replies)
+            except IntegrityError:
+                session.rollback()
+                raise
+            except Exception:
+                session.rollback()
+                log.exception("update failed in channel %s", message.channel)
+                return [Reply(hints.error_hint(translations(language).gettext))]
+
+    def _create_resident(
+        self, session: Session, message: Incoming, now: datetime
+    ) -> tuple[ChannelIdentity, Resident, Conversation]:
+        language = normalise_language(message.language_hint) or self.config.default_language
+        resident, identity = residents.create_resident(
+            session=session,
+            channel=message.channel,
+            external_id=message.external_id,
+            language=language,
+            now=now,
+        )
+        entry = self.conversations.entry
+        conversation = conversations.start_conversation(
+            session=session, resident_id=resident.id, flow=entry.flow, step=entry.step, now=now
+        )
+        log.info("new resident %s on %s", resident.id, message.channel)
+        return identity, resident, conversation
+
+    def _step(self, position: StepRef) -> Step | None:
+        flow = self.conversations.flows.get(position.flow)
+        return flow.steps.get(position.step) if flow else None
+
+    def _dispatch(
+        self, ctx: Context, message: Incoming, position: StepRef, is_new: bool, idle: bool
+    ) -> tuple[list[Reply], StepRef]:
+        """Decide what the message means at the current position and run it."""
+        _ = ctx.gettext
+        home = self.conversations.home
+        step = self._step(position)
+        if step is None:  # a position from an older version of the program
+            position, step, ctx.data = home, self._step(home), {}
+            ctx.position = position
+        keyword = keyword_of(message.text) if message.kind == Kind.TEXT else None
+        if keyword is not None:
+            return self._apply(ctx, position, self.conversations.keywords[keyword](ctx))
+        if is_new:
+            return [step.ask(ctx)], position
+
+        notice: list[Reply] = []
+        if idle and position != home:
+            notice = [Reply(hints.idle_hint(_))]
+            position, step, ctx.data = home, self._step(home), {}
+            ctx.position = position
+            if message.kind != Kind.OPTION:  # an answer to a step that is gone: show the menu
+                return [*notice, step.ask(ctx)], position
+
+        prompt = step.ask(ctx)
+        current_keys = {option.key for option in prompt.options}
+        if message.kind == Kind.OPTION:
+            if message.option in current_keys:
+                return self._answer(ctx, position, step, message, notice)
+            if position != home and message.option in self._home_keys(ctx):
+                ctx.data, ctx.position = {}, home
+                return self._answer(ctx, home, self._step(home), message, notice)
+            return [*notice, Reply(hints.stale_hint(_)), prompt], position
+        if message.kind in MEDIA_KINDS and message.kind not in step.accepts:
+            return [*notice, Reply(hints.media_hint(message.kind, _)), prompt], position
+        if message.kind == Kind.CONTACT and step.expects != Expect.PHONE:
+            return [*notice, Reply(hints.media_hint(message.kind, _)), prompt], position
+        if message.kind == Kind.LOCATION and step.expects != Expect.LOCATION:
+            return [*notice, Reply(hints.media_hint(message.kind, _)), prompt], position
+        if message.kind == Kind.TEXT:
+            if not message.text.strip():
+                return [*notice, Reply(hints.empty_hint(_)), prompt], position
+            chosen = match_option(
+                prompt.options, message.text, prefix=step.expects == Expect.CHOICE
+            )
+            if chosen is not None:
+                message = replace(message, kind=Kind.OPTION, option=chosen)
+            elif step.expects == Expect.CHOICE:
+                if is_greeting(message.text) and position == home:
+                    return [*notice, prompt], position
+                hint = hints.choose_hint(len(prompt.options), _)
+                return [*notice, Reply(hint), prompt], position
+        return self._answer(ctx, position, step, message, notice)
+
+    def _home_keys(self, ctx: Context) -> set[str]:
+        home = self._step(self.conversations.home)
+        return {option.key for option in home.ask(ctx).options}
+
+    def _answer(
+        self, ctx: Context, position: StepRef, step: Step, message: Incoming, notice: list[Reply]
+    ) -> tuple[list[Reply], StepRef]:
+        replies, position = self._apply(ctx, position, step.answer(ctx, message))
+        return [*notice, *replies], position
+
+    def _apply(
+        self, ctx: Context, position: StepRef, outcome: Outcome
+    ) -> tuple[list[Reply], StepRef]:
+        """Move to where the outcome says and ask that step's question."""
+        replies = list(outcome.replies)
+        if ctx.erased:
+            return replies, position
+        target = outcome.goto or position
+        if outcome.goto == BACK:
+            saved = ctx.data.get("_return")
+            if saved:
+                target, ctx.data = StepRef(saved["flow"], saved["step"]), saved["data"]
+            else:
+                target, ctx.data = self.conversations.home, {}
+        elif outcome.remember:
+            saved = {"flow": position.flow, "step": position.step, "data": ctx.data}
+            ctx.data = {"_return": saved}
+        elif target.flow != position.flow:
+            ctx.data = {}  # a new flow starts with no answers
+        if outcome.data is not None:
+            ctx.data = dict(outcome.data)
+        step = self._step(target)
+        if step is None:
+            log.error("no step %s.%s; going home", target.flow, target.step)
+            target, step, ctx.data = (
+                self.conversations.home,
+                self._step(self.conversations.home),
+                {},
+            )
+        ctx.position = target
+        if outcome.ask:
+            replies.append(step.ask(ctx))
+        return replies, target
+
+
+def merge_texts(replies: list[Reply]) -> list[Reply]:
+    """Join plain text replies into the next reply, so the resident gets fewer messages."""
+    merged: list[Reply] = []
+    for reply in replies:
+        previous = merged[-1] if merged else None
+        plain = previous is not None and not (
+            previous.options or previous.request or previous.image or previous.place
+        )
+        if plain and not reply.image and not reply.place:
+            merged[-1] = replace(reply, text=f"{previous.text}\n\n{reply.text}")
+        else:
+            merged.append(reply)
+    return merged
+
+
+def options_of(*pairs: tuple[str, str]) -> tuple[Option, ...]:
+    """Build options from (key, label) pairs."""
+    return tuple(Option(key, label) for key, label in pairs)

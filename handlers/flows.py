@@ -1,0 +1,80 @@
+"""All conversations wired together, with what each keyword does."""
+
+from handlers import menu, profile, registration, start
+from handlers.engine import Context, Conversations, Outcome
+from handlers.messages import Reply
+from handlers.positions import CHOOSE_LANGUAGE, ENTRY, ERASE, HOME
+from handlers.text import Keyword
+
+
+def go_home(ctx: Context) -> Outcome:
+    """Shows the main menu."""
+    return Outcome(goto=HOME)
+
+
+def cancel(ctx: Context) -> Outcome:
+    """Drops the current task and shows the menu."""
+    _ = ctx.gettext
+    if ctx.position == HOME:
+        return Outcome([Reply(_("There is nothing to cancel."))], goto=HOME)
+    return Outcome([Reply(_("Cancelled. Nothing from this step was saved."))], goto=HOME)
+
+
+def show_help(ctx: Context) -> Outcome:
+    """Explains the service and asks the current question again."""
+    return Outcome([Reply(menu.help_text(ctx))])
+
+
+def choose_language(ctx: Context) -> Outcome:
+    """Asks for the language, then returns to where the resident was."""
+    if ctx.position == CHOOSE_LANGUAGE:
+        return Outcome()
+    return Outcome(goto=CHOOSE_LANGUAGE, remember=True)
+
+
+def stop_announcements(ctx: Context) -> Outcome:
+    """Stops announcements and asks the current question again."""
+    return Outcome([Reply(profile.set_announcements(ctx, on=False))])
+
+
+def restart(ctx: Context) -> Outcome:
+    """Starts again: the menu for a registered resident, the welcome for anyone else."""
+    _ = ctx.gettext
+    replies = []
+    if ctx.resident.opted_out:
+        replies.append(Reply(profile.set_announcements(ctx, on=True)))
+    if ctx.resident.registered:
+        replies.append(Reply(_("Welcome back, {name}.").format(name=ctx.resident.name)))
+        return Outcome(replies, goto=HOME)
+    return Outcome(replies, goto=ENTRY)
+
+
+def erase(ctx: Context) -> Outcome:
+    """Asks to confirm erasure of personal data."""
+    return Outcome(goto=ERASE)
+
+
+def build() -> Conversations:
+    """Return every flow with the entry, the home and the keywords."""
+    flows = (
+        start.START,
+        start.LANGUAGE,
+        menu.MENU,
+        registration.REGISTRATION,
+        profile.PROFILE_FLOW,
+        profile.ERASE_FLOW,
+    )
+    return Conversations(
+        flows={flow.name: flow for flow in flows},
+        entry=ENTRY,
+        home=HOME,
+        keywords={
+            Keyword.MENU: go_home,
+            Keyword.CANCEL: cancel,
+            Keyword.HELP: show_help,
+            Keyword.LANGUAGE: choose_language,
+            Keyword.STOP: stop_announcements,
+            Keyword.START: restart,
+            Keyword.ERASE: erase,
+        },
+    )

@@ -1,0 +1,52 @@
+"""What people read: dates, times and Rupiah through Babel, in Indonesia's conventions."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_time as babel_format_time
+from babel.numbers import format_currency
+
+# English as used in Indonesia keeps Rupiah and 24-hour times ("Rp852.768", "19.30")
+BABEL_LOCALES = {"id": "id_ID", "en": "en_ID"}
+
+# Indonesia's zone abbreviations; Babel only knows "+0700" for them
+ZONE_ABBREVIATIONS = {
+    "Asia/Jakarta": "WIB",
+    "Asia/Pontianak": "WIB",
+    "Asia/Makassar": "WITA",
+    "Asia/Jayapura": "WIT",
+}
+
+
+def babel_locale(language: str) -> str:
+    """Return the Babel locale for one of our languages."""
+    return BABEL_LOCALES.get(language, BABEL_LOCALES["id"])
+
+
+def format_day(value: date | datetime, language: str, zone: str = "Asia/Jakarta") -> str:
+    """Format a day in full: 'Sabtu, 28 November 2026'."""
+    if isinstance(value, datetime):
+        value = value.astimezone(ZoneInfo(zone)).date()
+    return babel_format_date(value, "full", locale=babel_locale(language))
+
+
+def format_moment(value: datetime, language: str, zone: str = "Asia/Jakarta") -> str:
+    """Format a moment in local time with its zone: 'Sabtu, 28 November 2026 19.30 WIB'."""
+    local = value.astimezone(ZoneInfo(zone))
+    time = babel_format_time(local, "short", locale=babel_locale(language))
+    abbreviation = ZONE_ABBREVIATIONS.get(zone) or local.strftime("%Z")
+    return f"{format_day(local, language, zone)} {time} {abbreviation}"
+
+
+def format_rupiah(amount: int | Decimal, language: str) -> str:
+    """Format an amount of Rupiah: 'Rp852.768'."""
+    return format_currency(amount, "IDR", locale=babel_locale(language))
+
+
+def mask_tail(value: str, keep: int = 4) -> str:
+    """Hide all but the last few characters: '************1234'."""
+    if len(value) <= keep:
+        return value
+    return "*" * (len(value) - keep) + value[-keep:]

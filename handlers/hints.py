@@ -1,0 +1,60 @@
+"""Short answers the engine gives when a message does not fit the step."""
+
+from collections.abc import Callable
+
+from handlers.i18n import N_
+from handlers.messages import Kind
+
+MEDIA_HINTS = {
+    Kind.STICKER: N_(
+        "Thank you for the sticker! I can only read text and the numbers of the options."
+    ),
+    Kind.PHOTO: N_("I cannot read photos here yet. Please type your answer instead."),
+    Kind.VOICE: N_("I cannot listen to voice messages. Please type your answer instead."),
+    Kind.VIDEO: N_("I cannot watch videos. Please type your answer instead."),
+    Kind.DOCUMENT: N_("I cannot open documents here. Please type your answer instead."),
+    Kind.REACTION: N_("Thank you! To continue, please type your answer."),
+    Kind.OTHER: N_("I cannot read that kind of message. Please type your answer instead."),
+    Kind.CONTACT: N_("Thank you, but I did not ask for a contact here."),
+    Kind.LOCATION: N_("Thank you, but I did not ask for a location here."),
+}
+
+
+def media_hint(kind: Kind, _: Callable[[str], str]) -> str:
+    """Say kindly that this kind of message cannot be used at this step."""
+    return _(MEDIA_HINTS.get(kind, MEDIA_HINTS[Kind.OTHER]))
+
+
+def empty_hint(_: Callable[[str], str]) -> str:
+    """Answer an empty message."""
+    return _("Your message was empty. Please type your answer.")
+
+
+def choose_hint(count: int, _: Callable[[str], str]) -> str:
+    """Say that the answer should be one of the options."""
+    return _(
+        "Please choose one of the options: type a number from 1 to {count}, or tap a button."
+    ).format(count=count)
+
+
+def stale_hint(_: Callable[[str], str]) -> str:
+    """Answer a button from an earlier message that no longer applies."""
+    return _(
+        "That button is from an earlier message and no longer applies. Here is where we are now:"
+    )
+
+
+def idle_hint(_: Callable[[str], str]) -> str:
+    """Say that an unfinished conversation ended because the resident was away."""
+    return _(
+        "We had not heard from you for a while, so the last conversation has ended. "
+        "Nothing was lost that you had finished. Please choose again from the menu."
+    )
+
+
+def error_hint(_: Callable[[str], str]) -> str:
+    """Say that something went wrong on our side, and what to do."""
+    return _(
+        "Sorry, something went wrong on our side. Please try again in a few minutes, "
+        "or type menu to start over."
+    )

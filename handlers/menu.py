@@ -1,0 +1,84 @@
+"""The main menu, help, and honest notes for services that are still coming."""
+
+from handlers.engine import Context, Flow, Outcome, Step, options_of
+from handlers.i18n import N_
+from handlers.messages import Incoming, Reply
+from handlers.positions import CONSENT, PROFILE, FlowName, MenuStep, RegistrationStep, registration
+from handlers.start import REGISTER
+
+# services that later issues build; until then the menu says so honestly
+COMING = {
+    "svc:bansos": N_("Check bansos status"),
+    "svc:sembako": N_("Sembako schedule"),
+    "svc:training": N_("Skills training"),
+    "svc:health": N_("Free health checks"),
+    "svc:apply": N_("Scholarships & capital"),
+    "svc:feedback": N_("Feedback & complaints"),
+}
+
+
+def menu_options(ctx: Context):
+    """Return the services on the main menu."""
+    _ = ctx.gettext
+    resident = ctx.resident
+    choices = []
+    if not resident.registered:
+        label = _("Continue registration") if resident.consent_at else _("Register")
+        choices.append(("svc:register", label))
+    choices += [(key, _(label)) for key, label in COMING.items()]
+    choices += [("svc:profile", _("My profile")), ("svc:help", _("Help"))]
+    return options_of(*choices)
+
+
+def ask_menu(ctx: Context) -> Reply:
+    """Shows the main menu."""
+    _ = ctx.gettext
+    if ctx.resident.registered:
+        text = _("Main menu. How can we help you, {name}?").format(name=ctx.resident.name)
+    else:
+        text = _("Main menu. How can we help you?")
+    return Reply(text, menu_options(ctx))
+
+
+def help_text(ctx: Context) -> str:
+    """Return what the service does and the words that work anywhere."""
+    _ = ctx.gettext
+    return _(
+        "Layanan Warga Duren Sawit helps residents of Kecamatan Duren Sawit with social "
+        "assistance (bansos), sembako schedules, training, health checks, scholarships, "
+        "business capital and feedback.\n"
+        "\n"
+        "To choose, type the number of an option or tap its button. Words that work at any "
+        "time:\n"
+        "• menu: back to the main menu\n"
+        "• batal: cancel what you are doing\n"
+        "• bahasa: change the language\n"
+        "• berhenti: no more announcements (mulai: receive them again)\n"
+        "• hapus data: erase your personal data\n"
+        "• bantuan: this help\n"
+        "\n"
+        "For urgent matters, please contact your kelurahan office or your RT/RW."
+    )
+
+
+def take_menu(ctx: Context, msg: Incoming) -> Outcome:
+    """Opens the chosen service."""
+    _ = ctx.gettext
+    key = msg.option
+    if key == "svc:register":
+        if ctx.resident.consent_at is None:
+            return Outcome(goto=CONSENT)
+        return Outcome(goto=registration(RegistrationStep.NAME), data={"mode": REGISTER})
+    if key == "svc:profile":
+        return Outcome(goto=PROFILE)
+    if key == "svc:help":
+        return Outcome([Reply(help_text(ctx))])
+    service = _(COMING.get(key, ""))
+    text = _(
+        "«{service}» is being prepared and will be available soon. Until then, please ask "
+        "your kelurahan office or your RT/RW."
+    ).format(service=service)
+    return Outcome([Reply(text)])
+
+
+MENU = Flow(FlowName.MENU, {MenuStep.MAIN: Step(ask_menu, take_menu)})

@@ -1,0 +1,85 @@
+"""Channel-neutral values: what a resident sends and what the bot answers."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """What kind of message arrived."""
+
+    TEXT = "text"
+    OPTION = "option"  # a tapped button or list row, carrying its key
+    CONTACT = "contact"
+    LOCATION = "location"
+    STICKER = "sticker"
+    PHOTO = "photo"
+    VOICE = "voice"  # voice notes and other audio
+    VIDEO = "video"
+    DOCUMENT = "document"
+    REACTION = "reaction"
+    OTHER = "other"  # polls, games, anything a channel cannot describe better
+
+
+MEDIA_KINDS = frozenset(
+    {Kind.STICKER, Kind.PHOTO, Kind.VOICE, Kind.VIDEO, Kind.DOCUMENT, Kind.REACTION, Kind.OTHER}
+)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message from a resident, as every channel hands it to the engine."""
+
+    channel: str
+    external_id: str  # the resident's id on that channel
+    message_id: str  # the channel's id of this message, for ignoring redeliveries
+    kind: Kind = Kind.TEXT
+    text: str = ""
+    option: str | None = None  # the key of the chosen option
+    phone: str | None = None  # a shared contact's number
+    contact_is_own: bool = True  # False when someone shares another person's contact
+    latitude: float | None = None
+    longitude: float | None = None
+    language_hint: str | None = None  # the app's language, used only for a new resident
+
+
+@dataclass(frozen=True)
+class Option:
+    """A choice offered to the resident: a stable key and a translated label."""
+
+    key: str
+    label: str
+
+
+class Request(StrEnum):
+    """Something the channel may ask for with a special button."""
+
+    PHONE = "phone"
+    LOCATION = "location"
+
+
+@dataclass(frozen=True)
+class Place:
+    """A point to show on a map."""
+
+    latitude: float
+    longitude: float
+    name: str = ""
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message from the bot: finished text in the resident's language, with extras."""
+
+    text: str
+    options: tuple[Option, ...] = field(default=())
+    request: Request | None = None
+    image: bytes | None = None  # PNG, e.g. a chart
+    place: Place | None = None
+    # a channel that shows a special keyboard for a request removes it with the next reply
+
+    def numbered(self) -> str:
+        """Render the text with numbered options, as plain-text channels show it."""
+        lines = [self.text]
+        lines += [f"{number}. {option.label}" for number, option in enumerate(self.options, 1)]
+        return "\n".join(lines)

@@ -1,0 +1,133 @@
+"""Greeting, language choice and the privacy notice with consent (UU PDP 27/2022)."""
+
+from handlers.engine import BACK, Context, Flow, Outcome, Step, options_of
+from handlers.i18n import LANGUAGES, N_, translations
+from handlers.messages import Incoming, Option, Reply
+from handlers.positions import (
+    CONSENT,
+    HOME,
+    FlowName,
+    LanguageStep,
+    RegistrationStep,
+    StartStep,
+    registration,
+)
+from storage import residents
+
+# each language is offered in its own name, so anyone finds theirs: not translated
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
+LANGUAGE_OPTIONS = options_of(*((f"lang:{code}", LANGUAGE_NAMES[code]) for code in LANGUAGES))
+REGISTER = "register"  # registration mode; the profile uses "edit"
+
+CHOOSE_LANGUAGE = N_("Please choose your language:")
+
+
+def choose_language_text() -> str:
+    """Return the language question in every language, so anyone can read it."""
+    return "\n".join(translations(code).gettext(CHOOSE_LANGUAGE) for code in LANGUAGES)
+
+
+def store_language(ctx: Context, msg: Incoming) -> None:
+    """Store the language a resident picked."""
+    code = (msg.option or "").removeprefix("lang:")
+    if code in LANGUAGES:
+        residents.update_profile(
+            session=ctx.session, resident=ctx.resident, now=ctx.now, language=code
+        )
+
+
+def ask_welcome(ctx: Context) -> Reply:
+    """Greets a new resident and asks for their language."""
+    _ = ctx.gettext
+    welcome = _(
+        "Welcome to Layanan Warga Duren Sawit, the chat service of Kecamatan Duren Sawit "
+        "for social assistance (bansos), schedules, training, health checks and "
+        "feedback."
+    )
+    return Reply(f"{welcome}\n\n{choose_language_text()}", LANGUAGE_OPTIONS)
+
+
+def take_first_language(ctx: Context, msg: Incoming) -> Outcome:
+    """Stores the language and shows the privacy notice."""
+    store_language(ctx, msg)
+    return Outcome(goto=CONSENT)
+
+
+def consent_options(ctx: Context) -> tuple[Option, ...]:
+    """Return the answers to the privacy question."""
+    _ = ctx.gettext
+    return options_of(
+        ("consent:yes", _("I agree")),
+        ("consent:no", _("I do not agree")),
+        ("consent:more", _("Tell me more")),
+    )
+
+
+def ask_consent(ctx: Context) -> Reply:
+    """Shows the privacy notice and asks for consent."""
+    _ = ctx.gettext
+    text = _(
+        "Before we continue, please read how we use your data.\n"
+        "• What we keep: your name, kelurahan, RW, phone number (if you give it), your "
+        "language and your answers in this service.\n"
+        "• Why: to give you information on social assistance, schedules and services for "
+        "where you live.\n"
+        "• How long: while you use this service, until you ask us to erase it.\n"
+        "• Your rights: see your data in «My profile» and erase it at any time by typing "
+        "hapus data (Law 27/2022 on Personal Data Protection).\n"
+        "We do not share it outside the kelurahan and kecamatan offices without a legal basis.\n"
+        "\n"
+        "Do you agree?"
+    )
+    return Reply(text, consent_options(ctx))
+
+
+def take_consent(ctx: Context, msg: Incoming) -> Outcome:
+    """Records consent and starts registration, or goes to the menu storing nothing more."""
+    _ = ctx.gettext
+    if msg.option == "consent:yes":
+        residents.update_profile(
+            session=ctx.session, resident=ctx.resident, now=ctx.now, consent_at=ctx.now
+        )
+        thanks = _("Thank you. Now a few short questions, so we can serve you better.")
+        return Outcome(
+            [Reply(thanks)], goto=registration(RegistrationStep.NAME), data={"mode": REGISTER}
+        )
+    if msg.option == "consent:no":
+        text = _(
+            "That is fine. You can still read general information. We keep only your chat "
+            "ID and your language, so we can answer you. You can agree later from the "
+            "menu."
+        )
+        return Outcome([Reply(text)], goto=HOME)
+    more = _(
+        "Your data is processed by the kelurahan offices of Kecamatan Duren Sawit to run "
+        "this service, with your consent and for this purpose only, as the law on personal "
+        "data protection (UU PDP No. 27/2022) requires. Without consent you can still read "
+        "general information, and we keep only your chat ID and language. You can "
+        "withdraw consent and erase everything at any time by typing hapus data."
+    )
+    return Outcome([Reply(more)])
+
+
+def ask_language(ctx: Context) -> Reply:
+    """Asks which language to use."""
+    return Reply(choose_language_text(), LANGUAGE_OPTIONS)
+
+
+def take_language(ctx: Context, msg: Incoming) -> Outcome:
+    """Stores the chosen language and returns to where the resident was."""
+    store_language(ctx, msg)
+    # TRANSLATORS: said in the language just chosen; each catalog names its own language
+    return Outcome([Reply(ctx.gettext("From now on I will write in English."))], goto=BACK)
+
+
+START = Flow(
+    FlowName.START,
+    {
+        StartStep.LANGUAGE: Step(ask_welcome, take_first_language),
+        StartStep.CONSENT: Step(ask_consent, take_consent),
+    },
+)
+
+LANGUAGE = Flow(FlowName.LANGUAGE, {LanguageStep.CHOOSE: Step(ask_language, take_language)})

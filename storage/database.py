@@ -1,0 +1,95 @@
+"""The database engine: SQLite by default, PostgreSQL by URL; schema upgrades with Alembic."""
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, select
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def sqlite_url(data_dir: Path, name: str = "layanan-warga.db") -> str:
+    """Return the URL of the embedded SQLite file under the data directory."""
+    return f"sqlite:///{(data_dir / name).as_posix()}"
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout, foreign keys and immediate writes."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        pool_size=pool_size,
+        max_overflow=0,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # let SQLAlchemy, not the sqlite3 module, decide when a transaction begins
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        # take the write lock at BEGIN: a deferred transaction that reads and then writes
+        # fails at once with SQLITE_BUSY under WAL instead of waiting its turn
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Return an Alembic configuration that works on the given engine."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the schema to the newest migration."""
+    command.upgrade(alembic_config(engine), "head")
+    log.info("database schema is up to date")
+
+
+def is_empty(engine: Engine) -> bool:
+    """Tell whether the database holds no kelurahan yet (nothing seeded or imported)."""
+    from storage.places import Kelurahan
+
+    if not inspect(engine).has_table(Kelurahan.__tablename__):
+        return True
+    with Session(engine) as session:
+        return session.exec(select(Kelurahan.code).limit(1)).first() is None
+
+
+def ping(engine: Engine) -> bool:
+    """Tell whether the database answers."""
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return True
+    except Exception:  # any failure means "not reachable" to the caller
+        log.warning("database did not answer", exc_info=True)
+        return False
+
+
+def downgrade_all(engine: Engine) -> None:
+    """Remove every table the migrations made (for resetting a demo or test database)."""
+    command.downgrade(alembic_config(engine), "base")

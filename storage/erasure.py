@@ -1,0 +1,42 @@
+"""Erasure of a resident's personal data (UU PDP 27/2022: the right to erase)."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from storage.conversations import Conversation, ProcessedMessage
+from storage.residents import ChannelIdentity, Resident
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What an erasure removed."""
+
+    profile: bool
+    identities: int
+    conversation: bool
+    message_ids: int
+
+
+def erase_resident(*, session: Session, resident_id: int) -> Erased:
+    """Delete a resident with every identity and record that points to them."""
+    # children first, so this holds on a database without ON DELETE CASCADE too
+    identity_ids = select(ChannelIdentity.id).where(ChannelIdentity.resident_id == resident_id)
+    messages = session.exec(
+        delete(ProcessedMessage).where(ProcessedMessage.identity_id.in_(identity_ids))
+    )
+    conversation = session.exec(
+        delete(Conversation).where(Conversation.resident_id == resident_id)
+    )
+    identities = session.exec(
+        delete(ChannelIdentity).where(ChannelIdentity.resident_id == resident_id)
+    )
+    profile = session.exec(delete(Resident).where(Resident.id == resident_id))
+    session.expunge_all()
+    return Erased(
+        profile=profile.rowcount > 0,
+        identities=identities.rowcount,
+        conversation=conversation.rowcount > 0,
+        message_ids=messages.rowcount,
+    )
