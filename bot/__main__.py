@@ -6,7 +6,6 @@ import logging
 import sys
 
 from pydantic import ValidationError
-from sqlmodel import Session
 
 from bot.app import conversation_engine, open_database
 from bot.channels import console
@@ -64,9 +63,8 @@ def seed(settings: Settings) -> int:
                 "The database already has data; nothing was added. To start over: make reset-demo"
             )
             return 0
-        with Session(database) as session:
-            added = seed_demo(session=session)
-            session.commit()
+        with database.begin() as db:
+            added = seed_demo(db=db)
         print(f"Demo data added: {added.kelurahan} kelurahan, {added.rukun_warga} RWs (demo).")
         return 0
     finally:

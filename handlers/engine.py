@@ -10,24 +10,24 @@ processes.
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Connection, Transaction
 from sqlalchemy import Engine as Database
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from handlers import hints
-from handlers.formatting import format_day, format_moment, format_rupiah
+from handlers.formatting import format_day, format_moment, format_phone, format_rupiah
 from handlers.i18n import DEFAULT_LANGUAGE, normalise_language, translations
 from handlers.messages import MEDIA_KINDS, Incoming, Kind, Option, Reply
 from handlers.text import Keyword, is_greeting, keyword_of, match_option
+from handlers.workers import Workers
 from storage import conversations, residents
-from storage.conversations import Conversation
-from storage.residents import ChannelIdentity, Resident
+from storage.conversations import IdentityRef
+from storage.residents import Profile
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -66,11 +66,11 @@ class Outcome:
 
 @dataclass
 class Context:
-    """What a step may use: the database session, the resident, their answers, the clock."""
+    """What a step may use: the database connection, the resident, their answers, the clock."""
 
-    session: Session
-    resident: Resident
-    identity: ChannelIdentity
+    db: Connection  # inside the update's transaction
+    resident: Profile
+    identity: IdentityRef
     data: dict[str, Any]
     now: datetime
     config: "EngineConfig"
@@ -97,6 +97,10 @@ class Context:
     def day(self, value: datetime) -> str:
         """Format a day for the resident."""
         return format_day(value, self.language, self.config.time_zone)
+
+    def phone(self, number: str | None) -> str:
+        """Format a stored phone number, or say it was not given."""
+        return format_phone(number) if number else self.gettext("not given")
 
     def rupiah(self, amount: int) -> str:
         """Format an amount of Rupiah for the resident."""
@@ -128,7 +132,7 @@ class EngineConfig:
     time_zone: str = "Asia/Jakarta"
     idle_timeout: timedelta = timedelta(minutes=30)
     default_language: str = DEFAULT_LANGUAGE
-    workers: int = 4
+    workers: int = 1  # threads running updates; one suits SQLite, which writes one at a time
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ class Engine:
         self.conversations = conversations_
         self.config = config or EngineConfig()
         self.clock = clock
-        self._pool = ThreadPoolExecutor(self.config.workers, thread_name_prefix="engine")
+        self._workers = Workers(database, self.config.workers, self.process_batch)
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._waiting: dict[tuple[str, str], int] = {}
 
@@ -166,8 +170,7 @@ class Engine:
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._pool, self.process, message)
+                return await self._workers.run(message)
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:  # nobody else queued: forget the lock
@@ -176,89 +179,102 @@ class Engine:
 
     def close(self) -> None:
         """Stop the worker threads."""
-        self._pool.shutdown(wait=True)
+        self._workers.close()
 
-    def process(self, message: Incoming) -> list[Reply]:
-        """Handle one message in one transaction (blocking; `handle` runs it in a thread)."""
-        for attempt in (1, 2):
+    def process_batch(self, db: Connection, messages: list[Incoming]) -> list[list[Reply]]:
+        """Handle messages of different residents, committing once for all when none fails."""
+        if len(messages) > 1:
+            transaction = db.begin()
             try:
-                return self._process_once(message)
-            except IntegrityError:
-                # another process created the same identity at the same moment: try again
-                if attempt == 2:
-                    raise
-                log.info("identity created concurrently; retrying the update")
-        raise AssertionError("unreachable")
-
-    def _process_once(self, message: Incoming) -> list[Reply]:
-        now = self.clock()
-        language = self.config.default_language
-        with Session(self.database, expire_on_commit=False) as session:
-            try:
-                loaded = conversations.load_for_update(
-                    session=session, channel=message.channel, external_id=message.external_id
-                )
-                is_new = loaded is None
-                if loaded is None:
-                    loaded = self._create_resident(session, message, now)
-                identity, resident, conversation = loaded
-                language = resident.language
-                if not conversations.mark_processed(
-                    session=session,
-                    identity_id=identity.id,
-                    message_id=message.message_id,
-                    now=now,
-                ):
-                    log.debug("message already handled; ignored")
-                    return []
-                position = StepRef(conversation.flow, conversation.step)
-                ctx = Context(
-                    session,
-                    resident,
-                    identity,
-                    dict(conversation.data),
-                    now,
-                    self.config,
-                    position,
-                )
-                idle = now - conversation.updated_at > self.config.idle_timeout
-                replies, position = self._dispatch(ctx, message, position, is_new, idle)
-                if not ctx.erased:
-                    conversations.save_position(
-                        session=session,
-                        conversation=conversation,
-                        flow=position.flow,
-                        step=position.step,
-                        data=ctx.data,
-                        now=now,
-                    )
-                session.commit()
-                return merge_texts(replies)
-            except IntegrityError:
-                session.rollback()
-                raise
+                results = [self._update(db, message) for message in messages]
+                transaction.commit()
+                return results
             except Exception:
-                session.rollback()
+                rollback(transaction)
+                log.info("a batch of %d updates failed; handling them one by one", len(messages))
+        return [self.process(db, message) for message in messages]
+
+    def process(self, db: Connection, message: Incoming) -> list[Reply]:
+        """Handle one message in its own transaction; never raise (blocking code)."""
+        for attempt in (1, 2):
+            transaction = db.begin()
+            try:
+                replies = self._update(db, message)
+                transaction.commit()
+                return replies
+            except IntegrityError:
+                rollback(transaction)
+                # another process created the same identity at the same moment: try again
+                log.info("integrity error on attempt %d of an update", attempt)
+            except Exception:
+                rollback(transaction)
                 log.exception("update failed in channel %s", message.channel)
-                return [Reply(hints.error_hint(translations(language).gettext))]
+                break
+        return [Reply(hints.error_hint(translations(self._language_of(db, message)).gettext))]
+
+    def _language_of(self, db: Connection, message: Incoming) -> str:
+        """Return the resident's language for an error message, or the default."""
+        try:
+            with db.begin():
+                language = residents.language_of(
+                    db=db, channel=message.channel, external_id=message.external_id
+                )
+        except Exception:  # the database itself may be what failed
+            language = None
+        return language or self.config.default_language
+
+    def _update(self, db: Connection, message: Incoming) -> list[Reply]:
+        """Run one update inside the caller's transaction; raise when anything fails."""
+        now = self.clock()
+        loaded = conversations.load_for_update(
+            db=db,
+            channel=message.channel,
+            external_id=message.external_id,
+            message_id=message.message_id,
+        )
+        if loaded is not None and loaded.seen:
+            log.debug("message already handled; ignored")
+            return []
+        is_new = loaded is None
+        if loaded is None:
+            loaded = self._create_resident(db, message, now)
+        resident, saved = loaded.profile, loaded.position
+        conversations.mark_processed(
+            db=db, identity_id=loaded.identity.id, message_id=message.message_id, now=now
+        )
+        position = StepRef(saved.flow, saved.step)
+        ctx = Context(db, resident, loaded.identity, saved.data, now, self.config, position)
+        idle = now - saved.updated_at > self.config.idle_timeout
+        replies, position = self._dispatch(ctx, message, position, is_new, idle)
+        if not ctx.erased:
+            conversations.save_position(
+                db=db,
+                resident_id=resident.id,
+                flow=position.flow,
+                step=position.step,
+                data=ctx.data,
+                now=now,
+            )
+        return merge_texts(replies)
 
     def _create_resident(
-        self, session: Session, message: Incoming, now: datetime
-    ) -> tuple[ChannelIdentity, Resident, Conversation]:
+        self, db: Connection, message: Incoming, now: datetime
+    ) -> conversations.Loaded:
         language = normalise_language(message.language_hint) or self.config.default_language
-        resident, identity = residents.create_resident(
-            session=session,
+        profile, identity_id = residents.create_resident(
+            db=db,
             channel=message.channel,
             external_id=message.external_id,
             language=language,
             now=now,
         )
         entry = self.conversations.entry
-        conversation = conversations.start_conversation(
-            session=session, resident_id=resident.id, flow=entry.flow, step=entry.step, now=now
+        position = conversations.start_conversation(
+            db=db, resident_id=profile.id, flow=entry.flow, step=entry.step, now=now
         )
-        log.info("new resident %s on %s", resident.id, message.channel)
-        return identity, resident, conversation
+        log.info("new resident %s on %s", profile.id, message.channel)
+        identity = IdentityRef(identity_id, message.channel, message.external_id)
+        return conversations.Loaded(identity, profile, position, seen=False)
 
     def _step(self, position: StepRef) -> Step | None:
         flow = self.conversations.flows.get(position.flow)
@@ -361,6 +377,15 @@ class Engine:
         if outcome.ask:
             replies.append(step.ask(ctx))
         return replies, target
+
+
+def rollback(transaction: Transaction) -> None:
+    """Roll back, even when the connection is already broken."""
+    try:
+        if transaction.is_active:
+            transaction.rollback()
+    except Exception:  # the connection is gone; the database rolls back by itself
+        log.warning("rollback failed", exc_info=True)
 
 
 def merge_texts(replies: list[Reply]) -> list[Reply]:

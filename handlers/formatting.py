@@ -2,8 +2,10 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_time as babel_format_time
 from babel.numbers import format_currency
@@ -20,9 +22,10 @@ ZONE_ABBREVIATIONS = {
 }
 
 
-def babel_locale(language: str) -> str:
-    """Return the Babel locale for one of our languages."""
-    return BABEL_LOCALES.get(language, BABEL_LOCALES["id"])
+@cache
+def babel_locale(language: str) -> Locale:
+    """Return the Babel locale for one of our languages (parsed once)."""
+    return Locale.parse(BABEL_LOCALES.get(language, BABEL_LOCALES["id"]))
 
 
 def format_day(value: date | datetime, language: str, zone: str = "Asia/Jakarta") -> str:
@@ -50,3 +53,11 @@ def mask_tail(value: str, keep: int = 4) -> str:
     if len(value) <= keep:
         return value
     return "*" * (len(value) - keep) + value[-keep:]
+
+
+def format_phone(phone: str) -> str:
+    """Show a stored +62 mobile number the way people write it: '0812-3456-7890'."""
+    if not phone.startswith("+62"):
+        return phone
+    local = "0" + phone[3:]
+    return "-".join(local[index : index + 4] for index in range(0, len(local), 4))

@@ -42,7 +42,7 @@ def ask_profile(ctx: Context) -> Reply:
             ("profile:menu", _("Back to menu")),
         ]
         return Reply(text, options_of(*choices))
-    kelurahan = places.get_kelurahan(session=ctx.session, code=resident.kelurahan_code)
+    kelurahan = places.get_kelurahan(db=ctx.db, code=resident.kelurahan_code)
     text = _(
         "Your data with us:\n"
         "Name: {name}\n"
@@ -55,7 +55,7 @@ def ask_profile(ctx: Context) -> Reply:
         name=resident.name,
         kelurahan=kelurahan.name if kelurahan else "-",
         rw=f"{resident.rw:03d}" if resident.rw else "-",
-        phone=resident.phone or _("not given"),
+        phone=ctx.phone(resident.phone),
         language=language,
         announcements=announcements,
         consent=ctx.moment(resident.consent_at),
@@ -97,9 +97,7 @@ def take_profile(ctx: Context, msg: Incoming) -> Outcome:
 def set_announcements(ctx: Context, *, on: bool) -> str:
     """Turn announcements on or off; return what to tell the resident."""
     _ = ctx.gettext
-    residents.update_profile(
-        session=ctx.session, resident=ctx.resident, now=ctx.now, opted_out=not on
-    )
+    residents.update_profile(db=ctx.db, profile=ctx.resident, now=ctx.now, opted_out=not on)
     if on:
         return _("You will receive announcements again.")
     return _(
@@ -141,7 +139,7 @@ def take_erase(ctx: Context, msg: Incoming) -> Outcome:
     if msg.option != "erase:yes":
         return Outcome([Reply(_("Nothing was erased."))], goto=HOME)
     items = stored_items(ctx)
-    erase_resident(session=ctx.session, resident_id=ctx.resident.id)
+    erase_resident(db=ctx.db, resident_id=ctx.resident.id)
     ctx.erased = True
     text = _(
         "Your data has been erased: {items}. Thank you for using this service. Type mulai "

@@ -75,9 +75,7 @@ def take_name(ctx: Context, msg: Incoming) -> Outcome:
             [Reply(_("Please write your name with letters only, for example: Siti Aminah."))]
         )
     if editing(ctx):
-        residents.update_profile(
-            session=ctx.session, resident=ctx.resident, now=ctx.now, name=name
-        )
+        residents.update_profile(db=ctx.db, profile=ctx.resident, now=ctx.now, name=name)
         return saved(ctx, _("Your name has been changed."))
     ctx.data["name"] = name
     return Outcome(goto=registration(RegistrationStep.KELURAHAN))
@@ -86,7 +84,7 @@ def take_name(ctx: Context, msg: Incoming) -> Outcome:
 def ask_kelurahan(ctx: Context) -> Reply:
     """Asks which kelurahan the resident lives in."""
     _ = ctx.gettext
-    found = places.list_kelurahan(session=ctx.session)
+    found = places.list_kelurahan(db=ctx.db)
     options = options_of(*((f"kel:{place.code}", place.name) for place in found))
     return Reply(_("Which kelurahan do you live in?"), options)
 
@@ -94,7 +92,7 @@ def ask_kelurahan(ctx: Context) -> Reply:
 def take_kelurahan(ctx: Context, msg: Incoming) -> Outcome:
     """Keeps the kelurahan and asks for the RW."""
     code = (msg.option or "").removeprefix("kel:")
-    if places.get_kelurahan(session=ctx.session, code=code) is None:
+    if places.get_kelurahan(db=ctx.db, code=code) is None:
         return Outcome()  # the list changed under an old button: ask again
     ctx.data["kelurahan"] = code
     return Outcome(goto=registration(RegistrationStep.RW))
@@ -104,8 +102,8 @@ def ask_rw(ctx: Context) -> Reply:
     """Asks for the RW, naming the ones the kelurahan has."""
     _ = ctx.gettext
     code = ctx.data.get("kelurahan", "")
-    kelurahan = places.get_kelurahan(session=ctx.session, code=code)
-    numbers = places.rw_numbers(session=ctx.session, kelurahan_code=code)
+    kelurahan = places.get_kelurahan(db=ctx.db, code=code)
+    numbers = places.rw_numbers(db=ctx.db, kelurahan_code=code)
     if kelurahan is None or not numbers:
         return Reply(_("Which RW do you live in? Type the number, for example 5."))
     return Reply(
@@ -125,7 +123,7 @@ def take_rw(ctx: Context, msg: Incoming) -> Outcome:
     """Checks the RW against the kelurahan's list and asks for a phone number."""
     _ = ctx.gettext
     code = ctx.data.get("kelurahan", "")
-    numbers = places.rw_numbers(session=ctx.session, kelurahan_code=code)
+    numbers = places.rw_numbers(db=ctx.db, kelurahan_code=code)
     if not numbers:  # the kelurahan is gone (data reloaded): choose it again
         return Outcome(goto=registration(RegistrationStep.KELURAHAN))
     match = _RW.match(msg.text)
@@ -143,7 +141,7 @@ def take_rw(ctx: Context, msg: Incoming) -> Outcome:
         )
     if editing(ctx):
         residents.update_profile(
-            session=ctx.session, resident=ctx.resident, now=ctx.now, kelurahan_code=code, rw=number
+            db=ctx.db, profile=ctx.resident, now=ctx.now, kelurahan_code=code, rw=number
         )
         return saved(ctx, _("Your kelurahan and RW have been changed."))
     ctx.data["rw"] = number
@@ -176,9 +174,7 @@ def take_phone(ctx: Context, msg: Incoming) -> Outcome:
             return saved(ctx, _("Your phone number was not changed."))
         phone = None
     elif msg.option == "phone:remove":
-        residents.update_profile(
-            session=ctx.session, resident=ctx.resident, now=ctx.now, phone=None
-        )
+        residents.update_profile(db=ctx.db, profile=ctx.resident, now=ctx.now, phone=None)
         return saved(ctx, _("Your phone number has been removed."))
     else:
         phone = clean_phone(msg.text)
@@ -194,9 +190,7 @@ def take_phone(ctx: Context, msg: Incoming) -> Outcome:
             ]
         )
     if editing(ctx):
-        residents.update_profile(
-            session=ctx.session, resident=ctx.resident, now=ctx.now, phone=phone
-        )
+        residents.update_profile(db=ctx.db, profile=ctx.resident, now=ctx.now, phone=phone)
         return saved(ctx, _("Your phone number has been changed."))
     return finish(ctx, phone)
 
@@ -204,10 +198,10 @@ def take_phone(ctx: Context, msg: Incoming) -> Outcome:
 def finish(ctx: Context, phone: str | None) -> Outcome:
     """Stores the registration and shows the menu."""
     _ = ctx.gettext
-    kelurahan = places.get_kelurahan(session=ctx.session, code=ctx.data["kelurahan"])
+    kelurahan = places.get_kelurahan(db=ctx.db, code=ctx.data["kelurahan"])
     residents.register(
-        session=ctx.session,
-        resident=ctx.resident,
+        db=ctx.db,
+        profile=ctx.resident,
         name=ctx.data["name"],
         kelurahan_code=kelurahan.code,
         rw=ctx.data["rw"],
@@ -223,7 +217,7 @@ def finish(ctx: Context, phone: str | None) -> Outcome:
         name=ctx.data["name"],
         kelurahan=kelurahan.name,
         rw=f"{ctx.data['rw']:03d}",
-        phone=phone or _("not given"),
+        phone=ctx.phone(phone),
     )
     return Outcome([Reply(text)], goto=HOME)
 

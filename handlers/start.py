@@ -31,9 +31,7 @@ def store_language(ctx: Context, msg: Incoming) -> None:
     """Store the language a resident picked."""
     code = (msg.option or "").removeprefix("lang:")
     if code in LANGUAGES:
-        residents.update_profile(
-            session=ctx.session, resident=ctx.resident, now=ctx.now, language=code
-        )
+        residents.update_profile(db=ctx.db, profile=ctx.resident, now=ctx.now, language=code)
 
 
 def ask_welcome(ctx: Context) -> Reply:
@@ -86,9 +84,7 @@ def take_consent(ctx: Context, msg: Incoming) -> Outcome:
     """Records consent and starts registration, or goes to the menu storing nothing more."""
     _ = ctx.gettext
     if msg.option == "consent:yes":
-        residents.update_profile(
-            session=ctx.session, resident=ctx.resident, now=ctx.now, consent_at=ctx.now
-        )
+        residents.update_profile(db=ctx.db, profile=ctx.resident, now=ctx.now, consent_at=ctx.now)
         thanks = _("Thank you. Now a few short questions, so we can serve you better.")
         return Outcome(
             [Reply(thanks)], goto=registration(RegistrationStep.NAME), data={"mode": REGISTER}

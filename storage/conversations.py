@@ -1,12 +1,13 @@
 """Where each resident is in a conversation, and which channel messages were handled."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, delete
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import JSON, Column, Connection, bindparam, delete, exists, select
+from sqlmodel import Field, SQLModel
 
-from storage.residents import ChannelIdentity, Resident
+from storage.residents import PROFILE_COLUMNS, ChannelIdentity, Profile, Resident
 from storage.types import UTCDateTime
 
 
@@ -34,60 +35,142 @@ class ProcessedMessage(SQLModel, table=True):
     processed_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
-def load_for_update(
-    *, session: Session, channel: str, external_id: str
-) -> tuple[ChannelIdentity, Resident, Conversation] | None:
-    """Load and lock an identity with its resident and conversation, or None if unknown."""
-    query = (
-        select(ChannelIdentity, Resident, Conversation)
-        .join(Resident, Resident.id == ChannelIdentity.resident_id)
-        .join(Conversation, Conversation.resident_id == Resident.id)
-        .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
-        .with_for_update()
+@dataclass
+class Position:
+    """Where a resident is, read from the conversations table."""
+
+    flow: str
+    step: str
+    data: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class IdentityRef:
+    """The chat identity an update came from."""
+
+    id: int
+    channel: str
+    external_id: str
+
+
+_CONVERSATIONS = Conversation.__table__
+_PROCESSED = ProcessedMessage.__table__
+_IDENTITIES = ChannelIdentity.__table__
+_RESIDENTS = Resident.__table__
+
+# one statement loads everything an update needs, and says whether the message was seen
+_LOAD = (
+    select(
+        _IDENTITIES.c.id,
+        _CONVERSATIONS.c.flow,
+        _CONVERSATIONS.c.step,
+        _CONVERSATIONS.c.data,
+        _CONVERSATIONS.c.updated_at,
+        exists()
+        .where(
+            _PROCESSED.c.identity_id == _IDENTITIES.c.id,
+            _PROCESSED.c.message_id == bindparam("message_id"),
+        )
+        .label("seen"),
+        *PROFILE_COLUMNS,
     )
-    row = session.exec(query).first()
-    return None if row is None else (row[0], row[1], row[2])
+    .join(_RESIDENTS, _RESIDENTS.c.id == _IDENTITIES.c.resident_id)
+    .join(_CONVERSATIONS, _CONVERSATIONS.c.resident_id == _RESIDENTS.c.id)
+    .where(
+        _IDENTITIES.c.channel == bindparam("channel"),
+        _IDENTITIES.c.external_id == bindparam("external_id"),
+    )
+    .with_for_update(of=[_IDENTITIES, _RESIDENTS, _CONVERSATIONS])
+)
+_START = _CONVERSATIONS.insert().values(
+    resident_id=bindparam("b_resident_id"),
+    flow=bindparam("b_flow"),
+    step=bindparam("b_step"),
+    data={},
+    updated_at=bindparam("b_now"),
+)
+_SAVE = (
+    _CONVERSATIONS.update()
+    .where(_CONVERSATIONS.c.resident_id == bindparam("b_resident_id"))
+    .values(
+        flow=bindparam("b_flow"),
+        step=bindparam("b_step"),
+        data=bindparam("b_data"),
+        updated_at=bindparam("b_now"),
+    )
+)
+_MARK = _PROCESSED.insert().values(
+    identity_id=bindparam("b_identity_id"),
+    message_id=bindparam("b_message_id"),
+    processed_at=bindparam("b_now"),
+)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Everything an update starts from."""
+
+    identity: IdentityRef
+    profile: Profile
+    position: Position
+    seen: bool  # the message was handled before
+
+
+def load_for_update(
+    *, db: Connection, channel: str, external_id: str, message_id: str
+) -> Loaded | None:
+    """Load and lock an identity with its resident and position, or None if unknown."""
+    params = {"channel": channel, "external_id": external_id, "message_id": message_id}
+    row = db.execute(_LOAD, params).first()
+    if row is None:
+        return None
+    identity_id, flow, step, data, updated_at, seen, *profile = row
+    return Loaded(
+        IdentityRef(identity_id, channel, external_id),
+        Profile(*profile),
+        Position(flow, step, dict(data), updated_at),
+        bool(seen),
+    )
 
 
 def start_conversation(
-    *, session: Session, resident_id: int, flow: str, step: str, now: datetime
-) -> Conversation:
+    *, db: Connection, resident_id: int, flow: str, step: str, now: datetime
+) -> Position:
     """Create the conversation row of a new resident."""
-    conversation = Conversation(
-        resident_id=resident_id, flow=flow, step=step, data={}, updated_at=now
+    db.execute(
+        _START,
+        {"b_resident_id": resident_id, "b_flow": flow, "b_step": step, "b_now": now},
     )
-    session.add(conversation)
-    return conversation
+    return Position(flow, step, {}, now)
 
 
 def save_position(
     *,
-    session: Session,
-    conversation: Conversation,
+    db: Connection,
+    resident_id: int,
     flow: str,
     step: str,
     data: dict[str, Any],
     now: datetime,
 ) -> None:
     """Store where the resident is now."""
-    conversation.flow = flow
-    conversation.step = step
-    conversation.data = dict(data)  # a new object, so the JSON column is written
-    conversation.updated_at = now
-    session.add(conversation)
+    params = {
+        "b_resident_id": resident_id,
+        "b_flow": flow,
+        "b_step": step,
+        "b_data": data,
+        "b_now": now,
+    }
+    db.execute(_SAVE, params)
 
 
-def mark_processed(*, session: Session, identity_id: int, message_id: str, now: datetime) -> bool:
-    """Record a channel message as handled; False when it was handled before."""
-    if session.get(ProcessedMessage, (identity_id, message_id)) is not None:
-        return False
-    session.add(ProcessedMessage(identity_id=identity_id, message_id=message_id, processed_at=now))
-    return True
+def mark_processed(*, db: Connection, identity_id: int, message_id: str, now: datetime) -> None:
+    """Record a channel message as handled (the caller checked it was not, under lock)."""
+    db.execute(_MARK, {"b_identity_id": identity_id, "b_message_id": message_id, "b_now": now})
 
 
-def prune_processed(*, session: Session, older_than: datetime) -> int:
+def prune_processed(*, db: Connection, older_than: datetime) -> int:
     """Forget handled message ids older than a moment; return how many."""
-    result = session.exec(
-        delete(ProcessedMessage).where(ProcessedMessage.processed_at < older_than)
-    )
+    result = db.execute(delete(ProcessedMessage).where(ProcessedMessage.processed_at < older_than))
     return result.rowcount or 0

@@ -5,9 +5,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, select
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +74,8 @@ def is_empty(engine: Engine) -> bool:
 
     if not inspect(engine).has_table(Kelurahan.__tablename__):
         return True
-    with Session(engine) as session:
-        return session.exec(select(Kelurahan.code).limit(1)).first() is None
+    with engine.connect() as db:
+        return db.execute(select(Kelurahan.code).limit(1)).first() is None
 
 
 def ping(engine: Engine) -> bool:

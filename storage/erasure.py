@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlalchemy import Connection, delete
+from sqlmodel import select
 
 from storage.conversations import Conversation, ProcessedMessage
 from storage.residents import ChannelIdentity, Resident
@@ -19,21 +19,18 @@ class Erased:
     message_ids: int
 
 
-def erase_resident(*, session: Session, resident_id: int) -> Erased:
+def erase_resident(*, db: Connection, resident_id: int) -> Erased:
     """Delete a resident with every identity and record that points to them."""
     # children first, so this holds on a database without ON DELETE CASCADE too
     identity_ids = select(ChannelIdentity.id).where(ChannelIdentity.resident_id == resident_id)
-    messages = session.exec(
+    messages = db.execute(
         delete(ProcessedMessage).where(ProcessedMessage.identity_id.in_(identity_ids))
     )
-    conversation = session.exec(
-        delete(Conversation).where(Conversation.resident_id == resident_id)
-    )
-    identities = session.exec(
+    conversation = db.execute(delete(Conversation).where(Conversation.resident_id == resident_id))
+    identities = db.execute(
         delete(ChannelIdentity).where(ChannelIdentity.resident_id == resident_id)
     )
-    profile = session.exec(delete(Resident).where(Resident.id == resident_id))
-    session.expunge_all()
+    profile = db.execute(delete(Resident).where(Resident.id == resident_id))
     return Erased(
         profile=profile.rowcount > 0,
         identities=identities.rowcount,

@@ -1,6 +1,9 @@
 """Kelurahan of Duren Sawit and their RWs (rukun warga)."""
 
-from sqlmodel import Field, Session, SQLModel, select
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, bindparam, select
+from sqlmodel import Field, SQLModel
 
 
 class Kelurahan(SQLModel, table=True):
@@ -24,21 +27,34 @@ class RukunWarga(SQLModel, table=True):
     demo: bool = False
 
 
-def list_kelurahan(*, session: Session) -> list[Kelurahan]:
+@dataclass(frozen=True)
+class Place:
+    """A kelurahan as the conversations show it."""
+
+    code: str
+    name: str
+
+
+_KELURAHAN = Kelurahan.__table__
+_RW = RukunWarga.__table__
+_ALL = select(_KELURAHAN.c.code, _KELURAHAN.c.name).order_by(_KELURAHAN.c.code)
+_ONE = select(_KELURAHAN.c.code, _KELURAHAN.c.name).where(_KELURAHAN.c.code == bindparam("code"))
+_RW_NUMBERS = (
+    select(_RW.c.number).where(_RW.c.kelurahan_code == bindparam("code")).order_by(_RW.c.number)
+)
+
+
+def list_kelurahan(*, db: Connection) -> list[Place]:
     """Return every kelurahan, ordered by code."""
-    return list(session.exec(select(Kelurahan).order_by(Kelurahan.code)))
+    return [Place(*row) for row in db.execute(_ALL)]
 
 
-def get_kelurahan(*, session: Session, code: str) -> Kelurahan | None:
+def get_kelurahan(*, db: Connection, code: str | None) -> Place | None:
     """Return one kelurahan by code."""
-    return session.get(Kelurahan, code)
+    row = db.execute(_ONE, {"code": code}).first()
+    return None if row is None else Place(*row)
 
 
-def rw_numbers(*, session: Session, kelurahan_code: str) -> list[int]:
+def rw_numbers(*, db: Connection, kelurahan_code: str) -> list[int]:
     """Return the RW numbers of a kelurahan, ascending."""
-    query = (
-        select(RukunWarga.number)
-        .where(RukunWarga.kelurahan_code == kelurahan_code)
-        .order_by(RukunWarga.number)
-    )
-    return list(session.exec(query))
+    return list(db.execute(_RW_NUMBERS, {"code": kelurahan_code}).scalars())

@@ -1,9 +1,11 @@
 """Residents (warga) and the chat identities they write from."""
 
+from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, Session, SQLModel
+from sqlalchemy import Connection, UniqueConstraint, Update, bindparam, select
+from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
 
@@ -24,11 +26,6 @@ class Resident(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
-    @property
-    def registered(self) -> bool:
-        """Tell whether the resident consented and completed registration."""
-        return self.consent_at is not None and self.name is not None
-
 
 class ChannelIdentity(SQLModel, table=True):
     """One chat account (a Telegram user id, a WhatsApp number, a console name) of a resident."""
@@ -43,25 +40,103 @@ class ChannelIdentity(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
-def create_resident(
-    *, session: Session, channel: str, external_id: str, language: str, now: datetime
-) -> tuple[Resident, ChannelIdentity]:
-    """Create a resident with one identity; nothing personal is stored yet."""
-    resident = Resident(language=language, created_at=now, updated_at=now)
-    session.add(resident)
-    session.flush()
-    identity = ChannelIdentity(
-        resident_id=resident.id, channel=channel, external_id=external_id, created_at=now
+@dataclass
+class Profile:
+    """What is stored about a resident, as the conversations read and change it."""
+
+    id: int
+    name: str | None
+    language: str
+    kelurahan_code: str | None
+    rw: int | None
+    phone: str | None
+    consent_at: datetime | None
+    opted_out: bool
+
+    @property
+    def registered(self) -> bool:
+        """Tell whether the resident consented and completed registration."""
+        return self.consent_at is not None and self.name is not None
+
+
+PROFILE_FIELDS = tuple(field.name for field in fields(Profile))
+EDITABLE = frozenset(PROFILE_FIELDS) - {"id"}
+_RESIDENTS = Resident.__table__
+_IDENTITIES = ChannelIdentity.__table__
+PROFILE_COLUMNS = tuple(_RESIDENTS.c[name] for name in PROFILE_FIELDS)
+
+_INSERT_RESIDENT = _RESIDENTS.insert().values(
+    language=bindparam("b_language"),
+    opted_out=False,
+    created_at=bindparam("b_now"),
+    updated_at=bindparam("b_now"),
+)
+_INSERT_IDENTITY = _IDENTITIES.insert().values(
+    resident_id=bindparam("b_resident_id"),
+    channel=bindparam("b_channel"),
+    external_id=bindparam("b_external_id"),
+    created_at=bindparam("b_now"),
+)
+_LANGUAGE = (
+    select(_RESIDENTS.c.language)
+    .join(_IDENTITIES, _IDENTITIES.c.resident_id == _RESIDENTS.c.id)
+    .where(
+        _IDENTITIES.c.channel == bindparam("b_channel"),
+        _IDENTITIES.c.external_id == bindparam("b_external_id"),
     )
-    session.add(identity)
-    session.flush()
-    return resident, identity
+)
+
+
+@cache
+def _update_statement(names: tuple[str, ...]) -> Update:
+    """Return the UPDATE for one set of changed fields, built once."""
+    values = {name: bindparam(f"new_{name}") for name in names}
+    return (
+        _RESIDENTS.update()
+        .where(_RESIDENTS.c.id == bindparam("b_resident_id"))
+        .values(**values, updated_at=bindparam("b_now"))
+    )
+
+
+def create_resident(
+    *, db: Connection, channel: str, external_id: str, language: str, now: datetime
+) -> tuple[Profile, int]:
+    """Create a resident with one identity; nothing personal is stored yet. Return both ids."""
+    created = db.execute(_INSERT_RESIDENT, {"b_language": language, "b_now": now})
+    resident_id = created.inserted_primary_key[0]
+    params = {
+        "b_resident_id": resident_id,
+        "b_channel": channel,
+        "b_external_id": external_id,
+        "b_now": now,
+    }
+    identity_id = db.execute(_INSERT_IDENTITY, params).inserted_primary_key[0]
+    profile = Profile(resident_id, None, language, None, None, None, None, False)
+    return profile, identity_id
+
+
+def language_of(*, db: Connection, channel: str, external_id: str) -> str | None:
+    """Return the language of the resident behind a chat identity, if known."""
+    params = {"b_channel": channel, "b_external_id": external_id}
+    return db.execute(_LANGUAGE, params).scalar()
+
+
+def update_profile(*, db: Connection, profile: Profile, now: datetime, **changes) -> None:
+    """Change some fields of a resident, in the database and in the given profile."""
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    names = tuple(sorted(changes))
+    params = {f"new_{name}": value for name, value in changes.items()}
+    db.execute(_update_statement(names), {**params, "b_resident_id": profile.id, "b_now": now})
+    for name, value in changes.items():
+        setattr(profile, name, value)
 
 
 def register(
     *,
-    session: Session,
-    resident: Resident,
+    db: Connection,
+    profile: Profile,
     name: str,
     kelurahan_code: str,
     rw: int,
@@ -69,23 +144,14 @@ def register(
     now: datetime,
 ) -> None:
     """Store the registration answers of a resident who has consented."""
-    if resident.consent_at is None:
+    if profile.consent_at is None:
         raise ValueError("registration needs consent first")
-    resident.name = name
-    resident.kelurahan_code = kelurahan_code
-    resident.rw = rw
-    resident.phone = phone
-    resident.updated_at = now
-    session.add(resident)
-
-
-def update_profile(*, session: Session, resident: Resident, now: datetime, **fields) -> None:
-    """Change some profile fields of a resident."""
-    allowed = {"name", "kelurahan_code", "rw", "phone", "language", "opted_out", "consent_at"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValueError(f"not profile fields: {sorted(unknown)}")
-    for key, value in fields.items():
-        setattr(resident, key, value)
-    resident.updated_at = now
-    session.add(resident)
+    update_profile(
+        db=db,
+        profile=profile,
+        now=now,
+        name=name,
+        kelurahan_code=kelurahan_code,
+        rw=rw,
+        phone=phone,
+    )

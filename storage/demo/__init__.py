@@ -4,7 +4,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlalchemy import Connection
 
 from storage.places import Kelurahan, RukunWarga
 
@@ -19,17 +19,24 @@ class Seeded:
     rukun_warga: int
 
 
-def seed_demo(*, session: Session, source: Path = WILAYAH) -> Seeded:
+def seed_demo(*, db: Connection, source: Path = WILAYAH) -> Seeded:
     """Add the seven kelurahan and their demo RWs to an empty database."""
     places = tomllib.loads(source.read_text(encoding="utf-8"))["kelurahan"]
     rw_total = 0
     for place in places:
-        session.add(
-            Kelurahan(
-                code=place["code"], name=place["name"], postcode=place.get("postcode"), demo=True
-            )
+        db.execute(
+            Kelurahan.__table__.insert(),
+            {
+                "code": place["code"],
+                "name": place["name"],
+                "postcode": place.get("postcode"),
+                "demo": True,
+            },
         )
-        for number in range(1, place["rw_count"] + 1):
-            session.add(RukunWarga(kelurahan_code=place["code"], number=number, demo=True))
+        numbers = range(1, place["rw_count"] + 1)
+        db.execute(
+            RukunWarga.__table__.insert(),
+            [{"kelurahan_code": place["code"], "number": n, "demo": True} for n in numbers],
+        )
         rw_total += place["rw_count"]
     return Seeded(kelurahan=len(places), rukun_warga=rw_total)

@@ -1,0 +1,103 @@
+"""Threads that run blocking database work for the event loop, each on its own connection.
+
+A thread keeps its connection for its whole life (no pool round trip per update) and, when
+several updates are waiting, runs them back to back and wakes the event loop once for all.
+"""
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy import Engine as Database
+
+log = logging.getLogger(__name__)
+
+BATCH = 64  # most updates handled per wake-up of the event loop
+_STOP = object()
+
+
+def _settle(results: list[tuple[asyncio.Future, Any, BaseException | None]]) -> None:
+    """Hand results to their waiting coroutines (runs on the event loop)."""
+    for future, result, error in results:
+        if future.cancelled():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
+class Workers:
+    """A few threads that run `work(connection, items)` for coroutines, a result per item."""
+
+    def __init__(
+        self, database: Database, count: int, work: Callable[[Connection, list[Any]], list[Any]]
+    ) -> None:
+        self._database = database
+        self._work = work
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"engine-{number}", daemon=True)
+            for number in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    async def run(self, item: Any) -> Any:
+        """Run the work on one item in a worker thread and return its result."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((loop, future, item))
+        return await future
+
+    def close(self) -> None:
+        """Let every thread finish what it has and stop."""
+        for _thread in self._threads:
+            self._queue.put(_STOP)
+        for thread in self._threads:
+            thread.join()
+
+    def _serve(self) -> None:
+        db = self._database.connect()
+        try:
+            while True:
+                batch = self._take()
+                if not batch:
+                    return
+                items = [item for _loop, _future, item in batch]
+                try:
+                    results = [(result, None) for result in self._work(db, items)]
+                except Exception as error:  # handed to every waiting coroutine
+                    results = [(None, error)] * len(batch)
+                if db.invalidated or db.closed:  # the server went away: reconnect
+                    db.close()
+                    db = self._database.connect()
+                by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+                for (loop, future, _item), (result, error) in zip(batch, results, strict=True):
+                    by_loop.setdefault(loop, []).append((future, result, error))
+                for loop, settled in by_loop.items():
+                    if not loop.is_closed():
+                        loop.call_soon_threadsafe(_settle, settled)
+        finally:
+            db.close()
+
+    def _take(self) -> list:
+        """Wait for one item, then take what else is already waiting (up to BATCH)."""
+        first = self._queue.get()
+        if first is _STOP:
+            return []
+        batch = [first]
+        while len(batch) < BATCH:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                self._queue.put(_STOP)  # stop after this batch
+                break
+            batch.append(item)
+        return batch

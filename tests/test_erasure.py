@@ -1,0 +1,60 @@
+"""«Hapus data»: erasure after confirmation leaves nothing personal behind."""
+
+from tests.helpers import Chat, all_rows
+from tests.test_registration import HAPPY_EN, HAPPY_ID
+
+
+def rows_mentioning(database, *needles: str) -> list[tuple[str, tuple]]:
+    """Return every row, in any table, that contains one of the strings."""
+    found = []
+    for table, rows in all_rows(database).items():
+        for row in rows:
+            if any(needle in str(value) for value in row for needle in needles):
+                found.append((table, row))
+    return found
+
+
+async def test_erasure_leaves_no_personal_data(engine, database) -> None:
+    siti, budi = Chat(engine, "siti-wa-6281234567890"), Chat(engine, "budi")
+    await siti.run(HAPPY_ID)
+    await budi.run(HAPPY_EN)
+    assert rows_mentioning(database, "Siti Aminah", "+6281234567890", "siti-wa")
+
+    await siti.send("hapus data")
+    assert "Ini akan menghapus semua data" in siti.text
+    assert "nama" in siti.text and "nomor HP" in siti.text
+    await siti.send("Ya, hapus data saya")
+    assert "Data Bapak/Ibu sudah dihapus" in siti.text
+
+    assert rows_mentioning(database, "Siti Aminah", "+6281234567890", "siti-wa") == []
+    tables = all_rows(database)
+    assert len(tables["residents"]) == 1  # only Budi is left
+    assert len(tables["channel_identities"]) == 1
+    assert len(tables["conversations"]) == 1
+    assert {row[0] for row in tables["processed_messages"]} == {
+        row[0] for row in tables["channel_identities"]
+    }
+    assert rows_mentioning(database, "Budi Santoso")  # the other resident is untouched
+
+
+async def test_erasure_can_be_declined(chat: Chat, database) -> None:
+    await chat.run(HAPPY_ID)
+    await chat.run([("7", "Data Bapak/Ibu"), ("Hapus data saya", "tidak bisa dibatalkan")])
+    await chat.send("2")
+    assert "tidak ada data yang dihapus" in chat.text and "Menu utama" in chat.text
+    assert rows_mentioning(database, "Siti Aminah")
+
+
+async def test_after_erasure_the_next_message_starts_afresh(chat: Chat, database) -> None:
+    await chat.run(HAPPY_ID)
+    await chat.run([("hapus data", "Lanjutkan?"), ("1", "sudah dihapus")])
+    await chat.send("halo")
+    assert "Selamat datang di Layanan Warga" in chat.text
+    assert rows_mentioning(database, "Siti Aminah") == []
+
+
+async def test_unregistered_resident_can_erase_the_chat_id(chat: Chat, database) -> None:
+    await chat.run([("halo", "Selamat datang"), ("hapus data", "ID chat, pilihan bahasa")])
+    assert "nomor HP" not in chat.text and "persetujuan privasi" not in chat.text
+    await chat.send("1")
+    assert all_rows(database)["residents"] == []
