@@ -7,7 +7,7 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.app import conversation_engine, open_database
+from bot.app import conversation_engine, housekeeping, open_database
 from bot.channels import console
 from bot.settings import Settings, explain, pepper
 from storage import database as storage_database
@@ -43,6 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run_console(settings: Settings, resident: str) -> int:
     """Chat on the console until the input ends."""
     database = open_database(settings)
+    housekeeping(database)
     engine = conversation_engine(settings, database)
     try:
         asyncio.run(console.chat(engine, resident=resident))

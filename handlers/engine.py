@@ -186,7 +186,9 @@ class Engine:
         if len(messages) > 1:
             transaction = db.begin()
             try:
-                results = [self._update(db, message) for message in messages]
+                handled: list[conversations.Handled] = []
+                results = [self._update(db, message, handled) for message in messages]
+                conversations.record(db=db, handled=handled)
                 transaction.commit()
                 return results
             except Exception:
@@ -199,7 +201,9 @@ class Engine:
         for attempt in (1, 2):
             transaction = db.begin()
             try:
-                replies = self._update(db, message)
+                handled: list[conversations.Handled] = []
+                replies = self._update(db, message, handled)
+                conversations.record(db=db, handled=handled)
                 transaction.commit()
                 return replies
             except IntegrityError:
@@ -223,8 +227,10 @@ class Engine:
             language = None
         return language or self.config.default_language
 
-    def _update(self, db: Connection, message: Incoming) -> list[Reply]:
-        """Run one update inside the caller's transaction; raise when anything fails."""
+    def _update(
+        self, db: Connection, message: Incoming, handled: list[conversations.Handled]
+    ) -> list[Reply]:
+        """Run one update inside the caller's transaction; add what to record to `handled`."""
         now = self.clock()
         loaded = conversations.load_for_update(
             db=db,
@@ -239,22 +245,17 @@ class Engine:
         if loaded is None:
             loaded = self._create_resident(db, message, now)
         resident, saved = loaded.profile, loaded.position
-        conversations.mark_processed(
-            db=db, identity_id=loaded.identity.id, message_id=message.message_id, now=now
-        )
         position = StepRef(saved.flow, saved.step)
         ctx = Context(db, resident, loaded.identity, saved.data, now, self.config, position)
         idle = now - saved.updated_at > self.config.idle_timeout
         replies, position = self._dispatch(ctx, message, position, is_new, idle)
-        if not ctx.erased:
-            conversations.save_position(
-                db=db,
-                resident_id=resident.id,
-                flow=position.flow,
-                step=position.step,
-                data=ctx.data,
-                now=now,
-            )
+        if not ctx.erased:  # after erasure nothing of the resident may be written
+            handled.append(
+                conversations.Handled(
+                    loaded.identity.id, message.message_id, resident.id, position.flow,
+                    position.step, ctx.data, now,
+                )
+            )  # fmt: skip
         return merge_texts(replies)
 
     def _create_resident(
@@ -328,7 +329,7 @@ class Engine:
             if chosen is not None:
                 message = replace(message, kind=Kind.OPTION, option=chosen)
             elif step.expects == Expect.CHOICE:
-                if is_greeting(message.text) and position == home:
+                if is_greeting(message.text):  # "halo" again: just ask again
                     return [*notice, prompt], position
                 hint = hints.choose_hint(len(prompt.options), _)
                 return [*notice, Reply(hint), prompt], position

@@ -145,29 +145,34 @@ def start_conversation(
     return Position(flow, step, {}, now)
 
 
-def save_position(
-    *,
-    db: Connection,
-    resident_id: int,
-    flow: str,
-    step: str,
-    data: dict[str, Any],
-    now: datetime,
-) -> None:
-    """Store where the resident is now."""
-    params = {
-        "b_resident_id": resident_id,
-        "b_flow": flow,
-        "b_step": step,
-        "b_data": data,
-        "b_now": now,
-    }
-    db.execute(_SAVE, params)
+@dataclass(frozen=True)
+class Handled:
+    """What a handled update leaves on record: its message id and where the resident is now."""
+
+    identity_id: int
+    message_id: str
+    resident_id: int
+    flow: str
+    step: str
+    data: dict[str, Any]
+    now: datetime
 
 
-def mark_processed(*, db: Connection, identity_id: int, message_id: str, now: datetime) -> None:
-    """Record a channel message as handled (the caller checked it was not, under lock)."""
-    db.execute(_MARK, {"b_identity_id": identity_id, "b_message_id": message_id, "b_now": now})
+def record(*, db: Connection, handled: list[Handled]) -> None:
+    """Mark messages as handled and store the new positions, in two statements for all."""
+    if not handled:
+        return
+    marks = [
+        {"b_identity_id": item.identity_id, "b_message_id": item.message_id, "b_now": item.now}
+        for item in handled
+    ]
+    positions = [
+        {"b_resident_id": item.resident_id, "b_flow": item.flow, "b_step": item.step,
+         "b_data": item.data, "b_now": item.now}
+        for item in handled
+    ]  # fmt: skip
+    db.execute(_MARK, marks)
+    db.execute(_SAVE, positions)
 
 
 def prune_processed(*, db: Connection, older_than: datetime) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from handlers.engine import Engine, StepRef
 from handlers.messages import Incoming, Kind, Reply
 from storage import conversations, residents
+from storage.conversations import Conversation
 from storage.demo import seed_demo
 from storage.schema import metadata
 
@@ -115,13 +116,10 @@ def place_at(
         conversations.start_conversation(
             db=db, resident_id=profile.id, flow=position.flow, step=position.step, now=now
         )
-        conversations.save_position(
-            db=db,
-            resident_id=profile.id,
-            flow=position.flow,
-            step=position.step,
-            data=data,
-            now=now,
+        db.execute(
+            Conversation.__table__.update()
+            .where(Conversation.resident_id == profile.id)
+            .values(data=data)
         )
 
 
