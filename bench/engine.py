@@ -16,8 +16,9 @@ from itertools import count
 from pathlib import Path
 
 from handlers import flows
-from handlers.engine import Engine, EngineConfig
+from handlers.engine import Engine
 from handlers.messages import Incoming
+from handlers.steps import EngineConfig
 from storage.database import make_engine, migrate, sqlite_url
 from storage.demo import seed_demo
 

@@ -7,7 +7,8 @@ from sqlalchemy import Engine as Database
 
 from bot.settings import Settings
 from handlers import flows
-from handlers.engine import Engine, EngineConfig
+from handlers.engine import Engine
+from handlers.steps import EngineConfig
 from storage import conversations
 from storage.database import make_engine, migrate
 from storage.types import utcnow

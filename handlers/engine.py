@@ -9,140 +9,34 @@ processes.
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import Connection, Transaction
 from sqlalchemy import Engine as Database
 from sqlalchemy.exc import IntegrityError
 
 from handlers import hints
-from handlers.formatting import format_day, format_moment, format_phone, format_rupiah
-from handlers.i18n import DEFAULT_LANGUAGE, normalise_language, translations
-from handlers.messages import MEDIA_KINDS, Incoming, Kind, Option, Reply
-from handlers.text import Keyword, is_greeting, keyword_of, match_option
+from handlers.i18n import normalise_language, translations
+from handlers.messages import MEDIA_KINDS, Incoming, Kind, Reply
+from handlers.steps import (
+    BACK,
+    Context,
+    Conversations,
+    EngineConfig,
+    Expect,
+    Outcome,
+    Step,
+    StepRef,
+)
+from handlers.text import is_greeting, keyword_of, match_option
 from handlers.workers import Workers
 from storage import conversations, residents
 from storage.conversations import IdentityRef
-from storage.residents import Profile
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
-
-
-class Expect(StrEnum):
-    """What a step waits for."""
-
-    CHOICE = "choice"  # one of its options
-    TEXT = "text"  # free text (its options, if any, still work)
-    PHONE = "phone"  # typed number or a shared contact
-    LOCATION = "location"  # a shared location
-
-
-@dataclass(frozen=True)
-class StepRef:
-    """A position in a conversation: a flow and one of its steps."""
-
-    flow: str
-    step: str
-
-
-BACK = StepRef("", "back")  # return to where the resident was before a detour
-
-
-@dataclass
-class Outcome:
-    """What a step decided: replies, and where to go (None: stay and ask again)."""
-
-    replies: list[Reply] = field(default_factory=list)
-    goto: StepRef | None = None
-    remember: bool = False  # keep the current position to come BACK to after a detour
-    ask: bool = True  # ask the question of the step we end up at
-    data: dict[str, Any] | None = None  # the answers the next step starts with
-
-
-@dataclass
-class Context:
-    """What a step may use: the database connection, the resident, their answers, the clock."""
-
-    db: Connection  # inside the update's transaction
-    resident: Profile
-    identity: IdentityRef
-    data: dict[str, Any]
-    now: datetime
-    config: "EngineConfig"
-    position: StepRef
-    erased: bool = False  # set by erasure: nothing of the resident may be saved afterwards
-
-    @property
-    def language(self) -> str:
-        """Return the resident's language."""
-        return self.resident.language
-
-    def gettext(self, message: str) -> str:
-        """Translate a message into the resident's language."""
-        return translations(self.language).gettext(message)
-
-    def pgettext(self, context: str, message: str) -> str:
-        """Translate a short label that needs a context to be unambiguous."""
-        return translations(self.language).pgettext(context, message)
-
-    def moment(self, value: datetime) -> str:
-        """Format a moment in local time for the resident."""
-        return format_moment(value, self.language, self.config.time_zone)
-
-    def day(self, value: datetime) -> str:
-        """Format a day for the resident."""
-        return format_day(value, self.language, self.config.time_zone)
-
-    def phone(self, number: str | None) -> str:
-        """Format a stored phone number, or say it was not given."""
-        return format_phone(number) if number else self.gettext("not given")
-
-    def rupiah(self, amount: int) -> str:
-        """Format an amount of Rupiah for the resident."""
-        return format_rupiah(amount, self.language)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One question of a flow: how to ask it and how to take the answer."""
-
-    ask: Callable[[Context], Reply]
-    answer: Callable[[Context, Incoming], Outcome]
-    expects: Expect = Expect.CHOICE
-    accepts: frozenset[Kind] = frozenset()  # media kinds the step takes itself
-
-
-@dataclass(frozen=True)
-class Flow:
-    """A named group of steps, one per service or task."""
-
-    name: str
-    steps: Mapping[str, Step]
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Settings the engine needs, handed down from the program's settings."""
-
-    time_zone: str = "Asia/Jakarta"
-    idle_timeout: timedelta = timedelta(minutes=30)
-    default_language: str = DEFAULT_LANGUAGE
-    workers: int = 1  # threads running updates; one suits SQLite, which writes one at a time
-
-
-@dataclass(frozen=True)
-class Conversations:
-    """The flows, where residents start and rest, and what each keyword does."""
-
-    flows: Mapping[str, Flow]
-    entry: StepRef  # where a new resident starts
-    home: StepRef  # the main menu
-    keywords: Mapping[Keyword, Callable[[Context], Outcome]]
 
 
 class Engine:
@@ -402,8 +296,3 @@ def merge_texts(replies: list[Reply]) -> list[Reply]:
         else:
             merged.append(reply)
     return merged
-
-
-def options_of(*pairs: tuple[str, str]) -> tuple[Option, ...]:
-    """Build options from (key, label) pairs."""
-    return tuple(Option(key, label) for key, label in pairs)

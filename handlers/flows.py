@@ -1,9 +1,9 @@
 """All conversations wired together, with what each keyword does."""
 
 from handlers import menu, profile, registration, start
-from handlers.engine import Context, Conversations, Outcome
 from handlers.messages import Reply
 from handlers.positions import CHOOSE_LANGUAGE, ENTRY, ERASE, HOME
+from handlers.steps import Context, Conversations, Outcome
 from handlers.text import Keyword
 
 

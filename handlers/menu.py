@@ -1,10 +1,10 @@
 """The main menu, help, and honest notes for services that are still coming."""
 
-from handlers.engine import Context, Flow, Outcome, Step, options_of
 from handlers.i18n import N_
 from handlers.messages import Incoming, Reply
 from handlers.positions import CONSENT, PROFILE, FlowName, MenuStep, RegistrationStep, registration
 from handlers.start import REGISTER
+from handlers.steps import Context, Flow, Outcome, Step, options_of
 
 # services that later issues build; until then the menu says so honestly
 COMING = {

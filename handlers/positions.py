@@ -5,7 +5,7 @@ Stored conversations hold these strings: rename one only with a migration of the
 
 from enum import StrEnum
 
-from handlers.engine import StepRef
+from handlers.steps import StepRef
 
 
 class FlowName(StrEnum):

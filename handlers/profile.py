@@ -1,6 +1,5 @@
 """«My profile»: see and change what is stored, stop announcements, erase everything."""
 
-from handlers.engine import Context, Flow, Outcome, Step, options_of
 from handlers.messages import Incoming, Reply
 from handlers.positions import (
     CONSENT,
@@ -13,6 +12,7 @@ from handlers.positions import (
     registration,
 )
 from handlers.start import LANGUAGE_NAMES, REGISTER
+from handlers.steps import Context, Flow, Outcome, Step, options_of
 from storage import places, residents
 from storage.erasure import erase_resident
 

@@ -3,10 +3,10 @@
 import re
 import unicodedata
 
-from handlers.engine import Context, Expect, Flow, Outcome, Step, options_of
 from handlers.messages import Incoming, Kind, Reply, Request
 from handlers.positions import HOME, PROFILE, FlowName, RegistrationStep, registration
 from handlers.start import REGISTER
+from handlers.steps import Context, Expect, Flow, Outcome, Step, options_of
 from storage import places, residents
 
 NAME_MAX = 100

@@ -1,6 +1,5 @@
 """Greeting, language choice and the privacy notice with consent (UU PDP 27/2022)."""
 
-from handlers.engine import BACK, Context, Flow, Outcome, Step, options_of
 from handlers.i18n import LANGUAGES, N_, translations
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import (
@@ -12,6 +11,7 @@ from handlers.positions import (
     StartStep,
     registration,
 )
+from handlers.steps import BACK, Context, Flow, Outcome, Step, options_of
 from storage import residents
 
 # each language is offered in its own name, so anyone finds theirs: not translated

@@ -10,7 +10,8 @@ from sqlalchemy import Engine as Database
 from sqlalchemy import text
 
 from handlers import flows
-from handlers.engine import Engine, EngineConfig
+from handlers.engine import Engine
+from handlers.steps import EngineConfig
 from storage.database import make_engine, migrate
 from tests.helpers import Chat, Clock, clear
 

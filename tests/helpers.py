@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine as Database
 from sqlalchemy import text
 
-from handlers.engine import Engine, StepRef
+from handlers.engine import Engine
 from handlers.messages import Incoming, Kind, Reply
+from handlers.steps import StepRef
 from storage import conversations, residents
 from storage.conversations import Conversation
 from storage.demo import seed_demo

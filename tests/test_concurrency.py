@@ -3,7 +3,8 @@
 import asyncio
 
 from handlers import flows
-from handlers.engine import Engine, EngineConfig
+from handlers.engine import Engine
+from handlers.steps import EngineConfig
 from tests.helpers import Chat
 from tests.test_registration import HAPPY_ID, stored
 

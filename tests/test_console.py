@@ -83,6 +83,11 @@ def test_run_without_credentials_is_the_console(environment) -> None:
     assert done.returncode == 0 and "Selamat datang" in done.stdout
 
 
+def test_run_with_credentials_of_a_channel_not_built_yet_says_so(environment) -> None:
+    done = bot({**environment, "TELEGRAM_TOKEN": "123:abc"}, "run")
+    assert done.returncode == 2 and "serves only the console" in done.stderr
+
+
 def test_seed_demo_twice_adds_nothing_the_second_time(environment) -> None:
     done = bot(environment, "seed-demo")
     assert done.returncode == 0 and "already has data" in done.stdout

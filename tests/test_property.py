@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.engine import StepRef
 from handlers.messages import Incoming, Kind
 from handlers.positions import CONSENT, ENTRY, HOME, RegistrationStep, registration
+from handlers.steps import StepRef
 from tests.helpers import place_at
 from tests.test_engine import ERROR_TEXTS
 

@@ -7,11 +7,13 @@ Lines starting with `::` stand for what a phone can send besides text, for demos
 
 import asyncio
 import sys
+import threading
 import uuid
+from collections.abc import Callable
 from typing import TextIO
 
 from handlers.engine import Engine
-from handlers.messages import Incoming, Kind, Reply
+from handlers.messages import Incoming, Kind, Reply, Request
 
 CHANNEL = "console"
 SIMPLE_KINDS = {
@@ -50,11 +52,34 @@ def render(reply: Reply) -> str:
     text_lines = reply.text.splitlines() or [""]
     lines = [f"bot: {text_lines[0]}", *(f"     {line}" for line in text_lines[1:])]
     lines += [f"  {number}. {option.label}" for number, option in enumerate(reply.options, 1)]
+    if reply.request == Request.PHONE:
+        lines.append("     [type ::contact 0812... to share a phone number]")
+    elif reply.request == Request.LOCATION:
+        lines.append("     [type ::location LAT LON to share a location]")
     if reply.image:
         lines.append("     [image]")
     if reply.place:
         lines.append(f"     [map: {reply.place.latitude}, {reply.place.longitude}]")
     return "\n".join(lines)
+
+
+async def read_line(read: Callable[[], str]) -> str | None:
+    """Read one line in a daemon thread, so Ctrl-C never waits for it; None at end of input."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str | None] = loop.create_future()
+
+    def work() -> None:
+        try:
+            line: str | None = read()
+        except EOFError:
+            line = None
+        except BaseException as error:  # handed to the waiting coroutine
+            loop.call_soon_threadsafe(future.set_exception, error)
+            return
+        loop.call_soon_threadsafe(future.set_result, line)
+
+    threading.Thread(target=work, name="console-input", daemon=True).start()
+    return await future
 
 
 async def chat(
@@ -69,16 +94,17 @@ async def chat(
     stdout = stdout or sys.stdout
     interactive = stdin.isatty()
     if interactive:
-        print(
-            "Layanan Warga Duren Sawit (console). Type a message, e.g. halo; "
-            "Ctrl-D or Ctrl-C to quit.",
-            file=stdout,
-        )
+        import readline  # noqa: F401  (line editing and history for input())
+
+        print("Layanan Warga Duren Sawit (console). Type a message, e.g. halo; "
+              "Ctrl-D or Ctrl-C to quit.", file=stdout)  # fmt: skip
     while True:
         if interactive:
-            print("> ", end="", file=stdout, flush=True)
-        line = await asyncio.to_thread(stdin.readline)
-        if not line:  # end of input
+            line = await read_line(lambda: input("> "))
+        else:
+            line = await read_line(stdin.readline)
+            line = line or None  # "" means the end of piped input
+        if line is None:
             break
         line = line.rstrip("\r\n")
         if not interactive:
