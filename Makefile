@@ -48,7 +48,7 @@ extract: $(STAMP)
 		-o locales/messages.pot .
 
 update-catalogs: extract
-	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-location \
+	$(BIN)/pybabel update -i locales/messages.pot -d locales \
 		--ignore-obsolete --width=99
 
 compile-catalogs: $(STAMP)

@@ -223,7 +223,7 @@ class Engine:
             if chosen is not None:
                 message = replace(message, kind=Kind.OPTION, option=chosen)
             elif step.expects == Expect.CHOICE:
-                if is_greeting(message.text):  # "halo" again: just ask again
+                if is_greeting(message.text) or not prompt.options:  # just ask again
                     return [*notice, prompt], position
                 hint = hints.choose_hint(len(prompt.options), _)
                 return [*notice, Reply(hint), prompt], position

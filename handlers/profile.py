@@ -11,6 +11,7 @@ from handlers.positions import (
     RegistrationStep,
     registration,
 )
+from handlers.registration import to_kelurahan
 from handlers.start import LANGUAGE_NAMES, REGISTER
 from handlers.steps import Context, Flow, Outcome, Step, options_of
 from storage import places, residents
@@ -77,10 +78,11 @@ def take_profile(ctx: Context, msg: Incoming) -> Outcome:
     _ = ctx.gettext
     edits = {
         "profile:name": RegistrationStep.NAME,
-        "profile:kelurahan": RegistrationStep.KELURAHAN,
         "profile:phone": RegistrationStep.PHONE,
     }
     key = msg.option
+    if key == "profile:kelurahan":
+        return to_kelurahan(ctx, {"mode": EDIT})
     if key in edits:
         return Outcome(goto=registration(edits[key]), data={"mode": EDIT})
     if key == "profile:register":

@@ -78,7 +78,17 @@ def take_name(ctx: Context, msg: Incoming) -> Outcome:
         residents.update_profile(db=ctx.db, profile=ctx.resident, now=ctx.now, name=name)
         return saved(ctx, _("Your name has been changed."))
     ctx.data["name"] = name
-    return Outcome(goto=registration(RegistrationStep.KELURAHAN))
+    return to_kelurahan(ctx)
+
+
+def to_kelurahan(ctx: Context, data: dict | None = None) -> Outcome:
+    """Go to the kelurahan question, or say why registration cannot go on."""
+    _ = ctx.gettext
+    if not places.list_kelurahan(db=ctx.db):  # no kelurahan loaded: nothing to choose from
+        text = _("Sorry, the list of kelurahan is not loaded yet, so this cannot be done now. "
+                 "Please try again later or contact your kelurahan office.")  # fmt: skip
+        return Outcome([Reply(text)], goto=HOME)
+    return Outcome(goto=registration(RegistrationStep.KELURAHAN), data=data)
 
 
 def ask_kelurahan(ctx: Context) -> Reply:
@@ -125,7 +135,7 @@ def take_rw(ctx: Context, msg: Incoming) -> Outcome:
     code = ctx.data.get("kelurahan", "")
     numbers = places.rw_numbers(db=ctx.db, kelurahan_code=code)
     if not numbers:  # the kelurahan is gone (data reloaded): choose it again
-        return Outcome(goto=registration(RegistrationStep.KELURAHAN))
+        return to_kelurahan(ctx)
     match = _RW.match(msg.text)
     number = int(match.group(1)) if match else None
     if number not in numbers:

@@ -3,6 +3,7 @@
 import pytest
 from sqlmodel import Session, select
 
+from storage.places import Kelurahan, RukunWarga
 from storage.residents import ChannelIdentity, Resident
 from tests.helpers import Chat
 
@@ -168,3 +169,14 @@ async def test_two_residents_are_kept_apart(engine) -> None:
     assert "Kelurahan Klender" in siti.text
     await budi.send("Budi")
     assert "Which kelurahan" in budi.text
+
+
+async def test_registration_without_kelurahan_data_says_so(chat: Chat, database) -> None:
+    with database.begin() as db:
+        db.execute(RukunWarga.__table__.delete())
+        db.execute(Kelurahan.__table__.delete())
+    await chat.run(HAPPY_ID[:3])
+    await chat.send("Siti Aminah")
+    assert "daftar kelurahan belum dimuat" in chat.text and "Menu utama" in chat.text
+    await chat.send("Profil saya")
+    assert "pendaftaran belum selesai" in chat.text
