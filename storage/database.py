@@ -22,8 +22,12 @@ def sqlite_url(data_dir: Path, name: str = "layanan-warga.db") -> str:
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout, foreign keys and immediate writes."""
     parsed = make_url(url)
+    # statement parameters hold names and phone numbers: keep them out of errors and logs
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        return create_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+            hide_parameters=True,
+        )  # fmt: skip
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -32,6 +36,7 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         pool_size=pool_size,
         max_overflow=0,
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")

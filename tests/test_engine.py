@@ -206,3 +206,24 @@ async def test_old_message_ids_are_forgotten(chat: Chat, database, clock: Clock)
     with database.begin() as db:
         assert prune_processed(db=db, older_than=clock.now - timedelta(days=14)) == 1
     assert await chat.deliver(old)  # forgotten, so handled again: an answer, not silence
+
+
+async def test_a_failing_update_apologises_rolls_back_and_logs_nothing_personal(
+    chat: Chat, database, monkeypatch, caplog
+) -> None:
+    from sqlalchemy import text
+
+    from handlers import registration
+
+    def broken_register(*, db, profile, name, **_fields) -> None:
+        db.execute(text("INSERT INTO no_such_table VALUES (:name)"), {"name": name})
+
+    await chat.run(HAPPY_ID[:6])
+    monkeypatch.setattr(registration.residents, "register", broken_register)
+    await chat.send("081234567890")
+    assert "Maaf, ada gangguan di sistem kami" in chat.text
+    assert "update failed" in caplog.text
+    assert "Siti Aminah" not in caplog.text and "81234567890" not in caplog.text
+    monkeypatch.undo()
+    await chat.send("081234567890")  # nothing was half-saved: the same answer works now
+    assert "Pendaftaran selesai" in chat.text
