@@ -7,8 +7,7 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.app import conversation_engine, housekeeping, open_database
-from bot.channels import console
+from bot.app import conversation_engine, open_database, serve_console
 from bot.settings import Settings, explain, pepper
 from storage import database as storage_database
 from storage.demo import seed_demo
@@ -43,10 +42,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run_console(settings: Settings, resident: str) -> int:
     """Chat on the console until the input ends."""
     database = open_database(settings)
-    housekeeping(database)
     engine = conversation_engine(settings, database)
     try:
-        asyncio.run(console.chat(engine, resident=resident))
+        asyncio.run(serve_console(settings, database, engine, resident))
     except KeyboardInterrupt:
         print()
     finally:

@@ -1,22 +1,22 @@
 """Putting the program together from its settings: database, conversations, channels."""
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine as Database
 
+from bot.channels import console
+from bot.housekeeping import sweep
 from bot.settings import Settings
 from handlers import flows
 from handlers.engine import Engine
 from handlers.steps import EngineConfig
-from storage import conversations
 from storage.database import make_engine, migrate
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
-
-# Telegram redelivers for a day at most, WhatsApp's webhook retries for up to 7 days
-KEEP_MESSAGE_IDS = timedelta(days=14)
 
 
 def workers_for(database: Database) -> int:
@@ -31,14 +31,6 @@ def open_database(settings: Settings) -> Database:
     return database
 
 
-def housekeeping(database: Database) -> None:
-    """Forget handled message ids too old to be redelivered."""
-    with database.begin() as db:
-        removed = conversations.prune_processed(db=db, older_than=utcnow() - KEEP_MESSAGE_IDS)
-    if removed:
-        log.info("forgot %d old message ids", removed)
-
-
 def conversation_engine(settings: Settings, database: Database) -> Engine:
     """Build the conversation engine with every flow."""
     config = EngineConfig(
@@ -46,5 +38,32 @@ def conversation_engine(settings: Settings, database: Database) -> Engine:
         idle_timeout=settings.inactivity_timeout,
         default_language=settings.default_language,
         workers=workers_for(database),
+        retention=settings.retention,
     )
     return Engine(database, flows.build(), config)
+
+
+async def serve_console(settings: Settings, database: Database, engine: Engine, resident: str):
+    """Chat on the console, with housekeeping on the clock, until the input ends."""
+    # jobs run in the scheduler's own thread, off the event loop; shutdown waits for them
+    scheduler = AsyncIOScheduler(
+        timezone=settings.tz_name, executors={"default": ThreadPoolExecutor(1)}
+    )
+    scheduler.add_job(
+        housekeeping, "interval", minutes=10, next_run_time=datetime.now(UTC),
+        args=[settings, database], id="housekeeping", coalesce=True, max_instances=1,
+    )  # fmt: skip
+    scheduler.start()
+    try:
+        await console.chat(engine, resident=resident)
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def housekeeping(settings: Settings, database: Database) -> None:
+    """Run one round of clean-up; a failure is logged and tried again next round."""
+    try:
+        sweep(database, now=utcnow(), idle_timeout=settings.inactivity_timeout,
+              retention=settings.retention)  # fmt: skip
+    except Exception:
+        log.exception("housekeeping failed")

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     tz_name: str = "Asia/Jakarta"
     default_language: Literal["id", "en"] = "id"
     inactivity_timeout_minutes: int = Field(30, ge=1, le=24 * 60)
+    retention_days: int = Field(730, ge=365)  # erase residents silent this long
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("admin_telegram_ids", "admin_whatsapp_numbers", mode="before")
@@ -95,6 +96,11 @@ class Settings(BaseSettings):
         return timedelta(minutes=self.inactivity_timeout_minutes)
 
     @property
+    def retention(self) -> timedelta:
+        """Return how long a silent resident's data is kept."""
+        return timedelta(days=self.retention_days)
+
+    @property
     def channels(self) -> list[str]:
         """Return the chat platforms whose credentials are set."""
         found = []
@@ -115,9 +121,18 @@ def pepper(settings: Settings) -> bytes:
     path = settings.data_dir / PEPPER_FILE
     if not path.exists():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # write it whole under a temporary name, then link: a process starting at the same
+        # moment either wins or reads the winner's key, never a half-written one
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as file:
             file.write(secrets.token_hex(32))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process was first: use its key
+        finally:
+            temporary.unlink()
     return path.read_text().strip().encode()
 
 

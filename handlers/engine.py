@@ -10,7 +10,7 @@ processes.
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, Transaction
@@ -22,6 +22,7 @@ from handlers.i18n import normalise_language, translations
 from handlers.messages import MEDIA_KINDS, Incoming, Kind, Reply
 from handlers.steps import (
     BACK,
+    EXPIRED,
     Context,
     Conversations,
     EngineConfig,
@@ -30,7 +31,7 @@ from handlers.steps import (
     Step,
     StepRef,
 )
-from handlers.text import is_greeting, keyword_of, match_option
+from handlers.text import is_chatter, keyword_of, match_option
 from handlers.workers import Workers
 from storage import conversations, residents
 from storage.conversations import IdentityRef
@@ -65,6 +66,9 @@ class Engine:
         try:
             async with lock:
                 return await self._workers.run(message)
+        except Exception:  # the worker could not even reach the database
+            log.exception("update not handled in channel %s", message.channel)
+            return [Reply(hints.error_hint(translations(self.config.default_language).gettext))]
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:  # nobody else queued: forget the lock
@@ -80,9 +84,9 @@ class Engine:
         if len(messages) > 1:
             transaction = db.begin()
             try:
-                handled: list[conversations.Handled] = []
-                results = [self._update(db, message, handled) for message in messages]
-                conversations.record(db=db, handled=handled)
+                record = Record()
+                results = [self._update(db, message, record) for message in messages]
+                conversations.record(db=db, handled=record.handled)
                 transaction.commit()
                 return results
             except Exception:
@@ -92,39 +96,29 @@ class Engine:
 
     def process(self, db: Connection, message: Incoming) -> list[Reply]:
         """Handle one message in its own transaction; never raise (blocking code)."""
+        record = Record()
         for attempt in (1, 2):
             transaction = db.begin()
             try:
-                handled: list[conversations.Handled] = []
-                replies = self._update(db, message, handled)
-                conversations.record(db=db, handled=handled)
+                replies = self._update(db, message, record)
+                conversations.record(db=db, handled=record.handled)
                 transaction.commit()
                 return replies
             except IntegrityError:
                 rollback(transaction)
-                # another process created the same identity at the same moment: try again
-                log.info("integrity error on attempt %d of an update", attempt)
+                record.handled.clear()
+                if attempt == 2:
+                    log.exception("update failed twice in channel %s", message.channel)
+                # else another process created the same identity at the same moment: again
             except Exception:
                 rollback(transaction)
                 log.exception("update failed in channel %s", message.channel)
                 break
-        return [Reply(hints.error_hint(translations(self._language_of(db, message)).gettext))]
+        language = record.language or self.config.default_language
+        return [Reply(hints.error_hint(translations(language).gettext))]
 
-    def _language_of(self, db: Connection, message: Incoming) -> str:
-        """Return the resident's language for an error message, or the default."""
-        try:
-            with db.begin():
-                language = residents.language_of(
-                    db=db, channel=message.channel, external_id=message.external_id
-                )
-        except Exception:  # the database itself may be what failed
-            language = None
-        return language or self.config.default_language
-
-    def _update(
-        self, db: Connection, message: Incoming, handled: list[conversations.Handled]
-    ) -> list[Reply]:
-        """Run one update inside the caller's transaction; add what to record to `handled`."""
+    def _update(self, db: Connection, message: Incoming, record: "Record") -> list[Reply]:
+        """Run one update inside the caller's transaction; note in `record` what to write."""
         now = self.clock()
         loaded = conversations.load_for_update(
             db=db,
@@ -139,12 +133,13 @@ class Engine:
         if loaded is None:
             loaded = self._create_resident(db, message, now)
         resident, saved = loaded.profile, loaded.position
+        record.language = resident.language
         position = StepRef(saved.flow, saved.step)
         ctx = Context(db, resident, loaded.identity, saved.data, now, self.config, position)
-        idle = now - saved.updated_at > self.config.idle_timeout
+        idle = now - saved.updated_at > self.config.idle_timeout or bool(saved.data.get(EXPIRED))
         replies, position = self._dispatch(ctx, message, position, is_new, idle)
         if not ctx.erased:  # after erasure nothing of the resident may be written
-            handled.append(
+            record.handled.append(
                 conversations.Handled(
                     loaded.identity.id, message.message_id, resident.id, position.flow,
                     position.step, ctx.data, now,
@@ -187,51 +182,60 @@ class Engine:
             ctx.position = position
         keyword = keyword_of(message.text) if message.kind == Kind.TEXT else None
         if keyword is not None:
+            ctx.data.pop(EXPIRED, None)
             return self._apply(ctx, position, self.conversations.keywords[keyword](ctx))
         if is_new:
             return [step.ask(ctx)], position
 
         notice: list[Reply] = []
-        if idle and position != home:
+        if idle and (position != home or ctx.data):
             notice = [Reply(hints.idle_hint(_))]
             position, step, ctx.data = home, self._step(home), {}
             ctx.position = position
             if message.kind != Kind.OPTION:  # an answer to a step that is gone: show the menu
                 return [*notice, step.ask(ctx)], position
 
-        prompt = step.ask(ctx)
-        current_keys = {option.key for option in prompt.options}
+        def again(*hint: str) -> tuple[list[Reply], StepRef]:
+            """Give the hints and ask again, in the short form where the step has one."""
+            question = (step.remind or step.ask)(ctx)
+            return [*notice, *(Reply(text) for text in hint), question], position
+
+        options = step.options(ctx) if step.options else step.ask(ctx).options
         if message.kind == Kind.OPTION:
-            if message.option in current_keys:
+            if message.option in {option.key for option in options}:
                 return self._answer(ctx, position, step, message, notice)
             if position != home and message.option in self._home_keys(ctx):
                 ctx.data, ctx.position = {}, home
                 return self._answer(ctx, home, self._step(home), message, notice)
-            return [*notice, Reply(hints.stale_hint(_)), prompt], position
+            for prefix, take in self.conversations.anywhere.items():
+                if (message.option or "").startswith(prefix):
+                    replies, position = self._apply(ctx, position, take(ctx, message))
+                    return [*notice, *replies], position
+            return again(hints.stale_hint(_))
         if message.kind in MEDIA_KINDS and message.kind not in step.accepts:
-            return [*notice, Reply(hints.media_hint(message.kind, _)), prompt], position
+            return again(hints.media_hint(message.kind, _))
         if message.kind == Kind.CONTACT and step.expects != Expect.PHONE:
-            return [*notice, Reply(hints.media_hint(message.kind, _)), prompt], position
+            return again(hints.media_hint(message.kind, _))
         if message.kind == Kind.LOCATION and step.expects != Expect.LOCATION:
-            return [*notice, Reply(hints.media_hint(message.kind, _)), prompt], position
+            return again(hints.media_hint(message.kind, _))
         if message.kind == Kind.TEXT:
             if not message.text.strip():
-                return [*notice, Reply(hints.empty_hint(_)), prompt], position
-            chosen = match_option(
-                prompt.options, message.text, prefix=step.expects == Expect.CHOICE
-            )
-            if chosen is not None:
-                message = replace(message, kind=Kind.OPTION, option=chosen)
+                return again(hints.empty_hint(_))
+            match = match_option(options, message.text, loose=step.expects == Expect.CHOICE)
+            if match.key is not None:
+                message = replace(message, kind=Kind.OPTION, option=match.key)
+            elif match.candidates:
+                return again(hints.which_hint([option.label for option in match.candidates], _))
+            elif is_chatter(message.text) and step.expects in (Expect.CHOICE, Expect.TEXT):
+                return again()  # "halo", "ok": no answer, so just ask again
             elif step.expects == Expect.CHOICE:
-                if is_greeting(message.text) or not prompt.options:  # just ask again
-                    return [*notice, prompt], position
-                hint = hints.choose_hint(len(prompt.options), _)
-                return [*notice, Reply(hint), prompt], position
+                return again(hints.choose_hint(len(options), _)) if options else again()
         return self._answer(ctx, position, step, message, notice)
 
     def _home_keys(self, ctx: Context) -> set[str]:
         home = self._step(self.conversations.home)
-        return {option.key for option in home.ask(ctx).options}
+        options = home.options(ctx) if home.options else home.ask(ctx).options
+        return {option.key for option in options}
 
     def _answer(
         self, ctx: Context, position: StepRef, step: Step, message: Incoming, notice: list[Reply]
@@ -272,6 +276,14 @@ class Engine:
         if outcome.ask:
             replies.append(step.ask(ctx))
         return replies, target
+
+
+@dataclass
+class Record:
+    """What updates leave to be written at commit, and the language to apologise in."""
+
+    handled: list[conversations.Handled] = field(default_factory=list)
+    language: str | None = None
 
 
 def rollback(transaction: Transaction) -> None:

@@ -1,8 +1,9 @@
 """All conversations wired together, with what each keyword does."""
 
-from handlers import menu, profile, registration, start
+from handlers import menu, positions, profile, registration, start
 from handlers.messages import Reply
-from handlers.positions import CHOOSE_LANGUAGE, ENTRY, ERASE, HOME
+from handlers.positions import CHOOSE_LANGUAGE, ENTRY, ERASE, HOME, RegistrationStep
+from handlers.start import REGISTER
 from handlers.steps import Context, Conversations, Outcome
 from handlers.text import Keyword
 
@@ -17,7 +18,7 @@ def cancel(ctx: Context) -> Outcome:
     _ = ctx.gettext
     if ctx.position == HOME:
         return Outcome([Reply(_("There is nothing to cancel."))], goto=HOME)
-    return Outcome([Reply(_("Cancelled. Nothing from this step was saved."))], goto=HOME)
+    return Outcome([Reply(_("Cancelled. Unfinished answers were not saved."))], goto=HOME)
 
 
 def show_help(ctx: Context) -> Outcome:
@@ -27,7 +28,7 @@ def show_help(ctx: Context) -> Outcome:
 
 def choose_language(ctx: Context) -> Outcome:
     """Asks for the language, then returns to where the resident was."""
-    if ctx.position == CHOOSE_LANGUAGE:
+    if ctx.position in (CHOOSE_LANGUAGE, ENTRY):  # the question is already there
         return Outcome()
     return Outcome(goto=CHOOSE_LANGUAGE, remember=True)
 
@@ -46,6 +47,10 @@ def restart(ctx: Context) -> Outcome:
     if ctx.resident.registered:
         replies.append(Reply(_("Welcome back, {name}.").format(name=ctx.resident.name)))
         return Outcome(replies, goto=HOME)
+    if ctx.resident.consent_at:  # agreed before: carry on with registration
+        return Outcome(
+            replies, goto=positions.registration(RegistrationStep.NAME), data={"mode": REGISTER}
+        )
     return Outcome(replies, goto=ENTRY)
 
 
@@ -68,6 +73,7 @@ def build() -> Conversations:
         flows={flow.name: flow for flow in flows},
         entry=ENTRY,
         home=HOME,
+        anywhere={"lang:": start.language_anywhere, "consent:": start.consent_anywhere},
         keywords={
             Keyword.MENU: go_home,
             Keyword.CANCEL: cancel,

@@ -32,15 +32,22 @@ def empty_hint(_: Callable[[str], str]) -> str:
 
 def choose_hint(count: int, _: Callable[[str], str]) -> str:
     """Say that the answer should be one of the options."""
-    return _(
-        "Please choose one of the options: type a number from 1 to {count}, or tap a button."
-    ).format(count=count)
+    if count == 2:
+        return _("Please choose one of the options: type 1 or 2, or tap a button.")
+    return _("Please choose one of the options: type a number from 1 to {count}, "
+             "or tap a button.").format(count=count)  # fmt: skip
+
+
+def which_hint(labels: list[str], _: Callable[[str], str]) -> str:
+    """Ask which of several options that fit the answer was meant."""
+    return _("Which one do you mean: {choices}?").format(choices=", ".join(labels))
 
 
 def stale_hint(_: Callable[[str], str]) -> str:
     """Answer a button from an earlier message that no longer applies."""
     return _(
-        "That button is from an earlier message and no longer applies. Here is where we are now:"
+        "That button is from an old message and no longer applies. Please choose from this "
+        "message:"
     )
 
 

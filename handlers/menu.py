@@ -23,7 +23,7 @@ def menu_options(ctx: Context):
     resident = ctx.resident
     choices = []
     if not resident.registered:
-        label = _("Continue registration") if resident.consent_at else _("Register")
+        label = _("Continue sign-up") if resident.consent_at else _("Register")
         choices.append(("svc:register", label))
     choices += [(key, _(label)) for key, label in COMING.items()]
     choices += [("svc:profile", _("My profile")), ("svc:help", _("Help"))]
@@ -73,9 +73,11 @@ def take_menu(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=PROFILE)
     if key == "svc:help":
         return Outcome([Reply(help_text(ctx))])
-    service = _(COMING.get(key, ""))
+    if key not in COMING:
+        return Outcome()
+    service = _(COMING[key])
     text = _(
-        "«{service}» is being prepared and will be available soon. Until then, please ask "
+        "“{service}” is being prepared and will be available soon. Until then, please ask "
         "your kelurahan office or your RT/RW."
     ).format(service=service)
     return Outcome([Reply(text)])

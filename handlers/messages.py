@@ -48,6 +48,8 @@ class Option:
 
     key: str
     label: str
+    # other words that pick it in either language ("ya", "setuju"); channels do not show them
+    aliases: frozenset[str] = frozenset()
 
 
 class Request(StrEnum):

@@ -1,4 +1,4 @@
-"""«My profile»: see and change what is stored, stop announcements, erase everything."""
+"""“My profile”: see and change what is stored, stop announcements, erase everything."""
 
 from handlers.messages import Incoming, Reply
 from handlers.positions import (
@@ -25,7 +25,7 @@ def ask_profile(ctx: Context) -> Reply:
     _ = ctx.gettext
     resident = ctx.resident
     language = LANGUAGE_NAMES[resident.language]
-    announcements = _("off (you said berhenti)") if resident.opted_out else _("on")
+    announcements = _("off") if resident.opted_out else _("on")
     if not resident.registered:
         lead = (
             _("You have agreed to the privacy notice, but registration is not finished.")
@@ -36,7 +36,7 @@ def ask_profile(ctx: Context) -> Reply:
             "{lead}\nWe keep only your chat ID and these choices:\n"
             "Language: {language}\nAnnouncements: {announcements}"
         ).format(lead=lead, language=language, announcements=announcements)
-        label = _("Continue registration") if resident.consent_at else _("Register")
+        label = _("Continue sign-up") if resident.consent_at else _("Register")
         choices = [
             ("profile:register", label),
             ("profile:erase", _("Erase my data")),
@@ -121,7 +121,7 @@ def stored_items(ctx: Context) -> list[str]:
         (resident.phone, _("phone number")),
     ]
     items += [label for value, label in named if value]
-    items.append(_("the conversation so far"))
+    items.append(_("the conversation in progress"))
     return items
 
 
@@ -131,7 +131,10 @@ def ask_erase(ctx: Context) -> Reply:
     text = _("This erases all your data with us: {items}. It cannot be undone. Continue?").format(
         items=", ".join(stored_items(ctx))
     )
-    choices = [("erase:yes", _("Yes, erase my data")), ("erase:no", _("No, keep it"))]
+    choices = [
+        ("erase:yes", _("Yes, erase my data"), "ya|iya|y|hapus|yes"),
+        ("erase:no", _("No, keep it"), "tidak|tdk|gak|nggak|jangan|no|keep"),
+    ]
     return Reply(text, options_of(*choices))
 
 

@@ -3,15 +3,18 @@
 import re
 import unicodedata
 
-from handlers.messages import Incoming, Kind, Reply, Request
+from handlers.messages import Incoming, Kind, Option, Reply, Request
 from handlers.positions import HOME, PROFILE, FlowName, RegistrationStep, registration
 from handlers.start import REGISTER
-from handlers.steps import Context, Expect, Flow, Outcome, Step, options_of
+from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
 from storage import places, residents
 
 NAME_MAX = 100
+SKIP_WORDS = ("lewati|lewat|skip|tidak|tidak ada|tdk ada|gak ada|ga ada|nggak ada|tidak punya|"
+              "gak punya|ga punya|nanti|nanti saja|no|none|tanpa nomor")  # fmt: skip
 _SPACES = re.compile(r"\s+")
-_RW = re.compile(r"^\s*(?:rw\.?\s*)?0*(\d{1,3})\s*$", re.IGNORECASE)
+_RW_ALONE = re.compile(r"^\s*0*(\d{1,3})\s*$")
+_RW_NAMED = re.compile(r"\brw\W*0*(\d{1,3})\b", re.IGNORECASE)  # "RW 05", "rt 3 rw 5"
 _PHONE_NOISE = re.compile(r"[\s\-.()]")
 _MOBILE = re.compile(r"^8\d{8,11}$")  # after the country code or the leading 0
 
@@ -129,6 +132,12 @@ def ask_rw(ctx: Context) -> Reply:
     )
 
 
+def rw_number(text: str) -> int | None:
+    """Read an RW number from '5', '005', 'RW 05' or 'RT 3 RW 5'."""
+    match = _RW_ALONE.match(text) or _RW_NAMED.search(text[:100])
+    return int(match.group(1)) if match else None
+
+
 def take_rw(ctx: Context, msg: Incoming) -> Outcome:
     """Checks the RW against the kelurahan's list and asks for a phone number."""
     _ = ctx.gettext
@@ -136,19 +145,17 @@ def take_rw(ctx: Context, msg: Incoming) -> Outcome:
     numbers = places.rw_numbers(db=ctx.db, kelurahan_code=code)
     if not numbers:  # the kelurahan is gone (data reloaded): choose it again
         return to_kelurahan(ctx)
-    match = _RW.match(msg.text)
-    number = int(match.group(1)) if match else None
+    number = rw_number(msg.text)
+    if number is None:
+        return Outcome([Reply(_("Please type only the number of your RW, for example 5."))])
     if number not in numbers:
-        return Outcome(
-            [
-                Reply(
-                    _(
-                        "RW {answer} is not in the list. Please type a number from "
-                        "{first} to {last}."
-                    ).format(answer=msg.text.strip()[:10], first=numbers[0], last=numbers[-1])
-                )
-            ]
-        )
+        kelurahan = places.get_kelurahan(db=ctx.db, code=code)
+        text = _("There is no RW {number} in Kelurahan {kelurahan}. Please type a number from "
+                 "{first} to {last}.").format(
+            number=f"{number:03d}", kelurahan=kelurahan.name, first=f"{numbers[0]:03d}",
+            last=f"{numbers[-1]:03d}",
+        )  # fmt: skip
+        return Outcome([Reply(text)])
     if editing(ctx):
         residents.update_profile(
             db=ctx.db, profile=ctx.resident, now=ctx.now, kelurahan_code=code, rw=number
@@ -158,28 +165,34 @@ def take_rw(ctx: Context, msg: Incoming) -> Outcome:
     return Outcome(goto=registration(RegistrationStep.PHONE))
 
 
+def phone_options(ctx: Context) -> tuple[Option, ...]:
+    """Return the phone question's options, with the words people use to skip it."""
+    _ = ctx.gettext
+    choices = [("phone:skip", _("Skip"), SKIP_WORDS)]
+    if editing(ctx) and ctx.resident.phone:
+        choices.append(("phone:remove", _("Remove my number"), "hapus nomor|remove"))
+    return options_of(*choices)
+
+
 def ask_phone(ctx: Context) -> Reply:
     """Asks for an optional phone number, with a button to share it."""
     _ = ctx.gettext
     text = _(
-        "May we have your mobile number? We use it only to contact you about these "
-        "services. Type it (for example 081234567890), share your contact, or choose "
-        "Skip."
+        "May we have your mobile number? We use it only to contact you about these services. "
+        "Type it (for example 081234567890), share your contact, or choose Skip."
     )
-    choices = [("phone:skip", _("Skip"))]
-    if editing(ctx) and ctx.resident.phone:
-        choices.append(("phone:remove", _("Remove my number")))
-    return Reply(text, options_of(*choices), request=Request.PHONE)
+    return Reply(text, phone_options(ctx), request=Request.PHONE)
 
 
 def take_phone(ctx: Context, msg: Incoming) -> Outcome:
     """Keeps the number (or none) and finishes registration."""
     _ = ctx.gettext
+    skip = msg.option == "phone:skip" or msg.text.strip() in {"-", "--", "0"}
     if msg.kind == Kind.CONTACT:
         if not msg.contact_is_own:
             return Outcome([Reply(_("Please share your own contact, or type your number."))])
         phone = clean_phone(msg.phone or "")
-    elif msg.option == "phone:skip":
+    elif skip:
         if editing(ctx):
             return saved(ctx, _("Your phone number was not changed."))
         phone = None
@@ -188,17 +201,10 @@ def take_phone(ctx: Context, msg: Incoming) -> Outcome:
         return saved(ctx, _("Your phone number has been removed."))
     else:
         phone = clean_phone(msg.text)
-    if phone is None and msg.option != "phone:skip":
-        return Outcome(
-            [
-                Reply(
-                    _(
-                        "That does not look like a mobile number. Please type it like "
-                        "081234567890, or choose Skip."
-                    )
-                )
-            ]
-        )
+    if phone is None and not skip:
+        text = _("That does not look like a mobile number. Please type it like 081234567890, "
+                 "or choose Skip.")  # fmt: skip
+        return Outcome([Reply(text)])
     if editing(ctx):
         residents.update_profile(db=ctx.db, profile=ctx.resident, now=ctx.now, phone=phone)
         return saved(ctx, _("Your phone number has been changed."))
@@ -222,7 +228,7 @@ def finish(ctx: Context, phone: str | None) -> Outcome:
         "Thank you, {name}. Your registration is complete:\n"
         "Kelurahan {kelurahan}, RW {rw}\n"
         "Phone: {phone}\n"
-        "You can see and change this at any time in «My profile»."
+        "You can see and change this at any time in “My profile”."
     ).format(
         name=ctx.data["name"],
         kelurahan=kelurahan.name,
@@ -235,9 +241,9 @@ def finish(ctx: Context, phone: str | None) -> Outcome:
 REGISTRATION = Flow(
     FlowName.REGISTRATION,
     {
-        RegistrationStep.NAME: Step(ask_name, take_name, Expect.TEXT),
+        RegistrationStep.NAME: Step(ask_name, take_name, Expect.TEXT, options=no_options),
         RegistrationStep.KELURAHAN: Step(ask_kelurahan, take_kelurahan),
-        RegistrationStep.RW: Step(ask_rw, take_rw, Expect.TEXT),
-        RegistrationStep.PHONE: Step(ask_phone, take_phone, Expect.PHONE),
+        RegistrationStep.RW: Step(ask_rw, take_rw, Expect.TEXT, options=no_options),
+        RegistrationStep.PHONE: Step(ask_phone, take_phone, Expect.PHONE, options=phone_options),
     },
 )

@@ -4,6 +4,8 @@ from handlers.i18n import LANGUAGES, N_, translations
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import (
     CONSENT,
+    ENTRY,
+    ERASE,
     HOME,
     FlowName,
     LanguageStep,
@@ -15,9 +17,14 @@ from handlers.steps import BACK, Context, Flow, Outcome, Step, options_of
 from storage import residents
 
 # each language is offered in its own name, so anyone finds theirs: not translated
-LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
-LANGUAGE_OPTIONS = options_of(*((f"lang:{code}", LANGUAGE_NAMES[code]) for code in LANGUAGES))
+LANGUAGE_OPTIONS = options_of(
+    ("lang:id", "Bahasa Indonesia", "indonesia|indo|bahasa indonesia|id|indonesian"),
+    ("lang:en", "English", "inggris|bahasa inggris|en|eng|english"),
+)
+LANGUAGE_NAMES = {option.key.removeprefix("lang:"): option.label for option in LANGUAGE_OPTIONS}
 REGISTER = "register"  # registration mode; the profile uses "edit"
+# the version of the privacy notice below; change it with the notice's text
+NOTICE_VERSION = "2026-11"
 
 CHOOSE_LANGUAGE = N_("Please choose your language:")
 
@@ -38,11 +45,15 @@ def ask_welcome(ctx: Context) -> Reply:
     """Greets a new resident and asks for their language."""
     _ = ctx.gettext
     welcome = _(
-        "Welcome to Layanan Warga Duren Sawit, the chat service of Kecamatan Duren Sawit "
-        "for social assistance (bansos), schedules, training, health checks and "
-        "feedback."
+        "Welcome to Layanan Warga Duren Sawit, the chat service of Kecamatan Duren Sawit for "
+        "social assistance (bansos), schedules, training, health checks and feedback."
     )
     return Reply(f"{welcome}\n\n{choose_language_text()}", LANGUAGE_OPTIONS)
+
+
+def ask_language(ctx: Context) -> Reply:
+    """Asks which language to use."""
+    return Reply(choose_language_text(), LANGUAGE_OPTIONS)
 
 
 def take_first_language(ctx: Context, msg: Incoming) -> Outcome:
@@ -52,13 +63,14 @@ def take_first_language(ctx: Context, msg: Incoming) -> Outcome:
 
 
 def consent_options(ctx: Context) -> tuple[Option, ...]:
-    """Return the answers to the privacy question."""
+    """Return the answers to the privacy question, with the words people use for them."""
     _ = ctx.gettext
     return options_of(
-        ("consent:yes", _("I agree")),
-        ("consent:no", _("I do not agree")),
-        ("consent:more", _("Tell me more")),
-    )
+        ("consent:yes", _("I agree"), "ya|iya|y|setuju|boleh|ok|oke|yes|agree"),
+        ("consent:no", _("I do not agree"),
+         "tidak|tdk|gak|nggak|enggak|ga|tidak setuju|no|disagree"),
+        ("consent:more", _("Tell me more"), "info|penjelasan|jelaskan|more|why|kenapa"),
+    )  # fmt: skip
 
 
 def ask_consent(ctx: Context) -> Reply:
@@ -66,64 +78,102 @@ def ask_consent(ctx: Context) -> Reply:
     _ = ctx.gettext
     text = _(
         "Before we continue, please read how we use your data.\n"
-        "• What we keep: your name, kelurahan, RW, phone number (if you give it), your "
-        "language and your answers in this service.\n"
+        "• Who: Kecamatan Duren Sawit and its kelurahan offices run this service and are "
+        "responsible for your data.\n"
+        "• What we keep: your name, kelurahan, RW, phone number (if you give it), your chat "
+        "ID (on WhatsApp this is your number), your language and your answers here.\n"
         "• Why: to give you information on social assistance, schedules and services for "
         "where you live.\n"
-        "• How long: while you use this service, until you ask us to erase it.\n"
-        "• Your rights: see your data in «My profile» and erase it at any time by typing "
-        "hapus data (Law 27/2022 on Personal Data Protection).\n"
-        "We do not share it outside the kelurahan and kecamatan offices without a legal basis.\n"
+        "• How long: while you use the service; we erase it when you ask, or after {years} "
+        "years without any message from you.\n"
+        "• Your rights: see your data in “My profile” and erase it at any time by typing "
+        "hapus data (Law 27/2022 on Personal Data Protection). Questions: your kelurahan "
+        "office.\n"
+        "We do not share your data outside the kelurahan and kecamatan offices without a legal "
+        "basis.\n"
         "\n"
         "Do you agree?"
-    )
+    ).format(years=round(ctx.config.retention.days / 365))
     return Reply(text, consent_options(ctx))
 
 
+def remind_consent(ctx: Context) -> Reply:
+    """Asks for consent again, briefly."""
+    _ = ctx.gettext
+    return Reply(_("Do you agree to the privacy notice above?"), consent_options(ctx))
+
+
 def take_consent(ctx: Context, msg: Incoming) -> Outcome:
-    """Records consent and starts registration, or goes to the menu storing nothing more."""
+    """Records consent and starts registration, or withdraws it and goes to the menu."""
     _ = ctx.gettext
     if msg.option == "consent:yes":
-        residents.update_profile(db=ctx.db, profile=ctx.resident, now=ctx.now, consent_at=ctx.now)
+        residents.update_profile(
+            db=ctx.db, profile=ctx.resident, now=ctx.now, consent_at=ctx.now,
+            consent_version=NOTICE_VERSION,
+        )  # fmt: skip
         thanks = _("Thank you. Now a few short questions, so we can serve you better.")
         return Outcome(
             [Reply(thanks)], goto=registration(RegistrationStep.NAME), data={"mode": REGISTER}
         )
     if msg.option == "consent:no":
+        resident = ctx.resident
+        if resident.name or resident.kelurahan_code or resident.phone:
+            # withdrawing consent means erasing what was given under it
+            return Outcome(goto=ERASE)
+        if resident.consent_at is not None:
+            residents.update_profile(db=ctx.db, profile=resident, now=ctx.now, consent_at=None,
+                                     consent_version=None)  # fmt: skip
         text = _(
-            "That is fine. You can still read general information. We keep only your chat "
-            "ID and your language, so we can answer you. You can agree later from the "
-            "menu."
+            "That is fine. You can still read general information. We keep only your chat ID "
+            "and your language, so we can answer you. You can agree later from the menu."
         )
         return Outcome([Reply(text)], goto=HOME)
     more = _(
-        "Your data is processed by the kelurahan offices of Kecamatan Duren Sawit to run "
-        "this service, with your consent and for this purpose only, as the law on personal "
-        "data protection (UU PDP No. 27/2022) requires. Without consent you can still read "
-        "general information, and we keep only your chat ID and language. You can "
-        "withdraw consent and erase everything at any time by typing hapus data."
+        "Your data is processed by the kelurahan offices of Kecamatan Duren Sawit to run this "
+        "service, with your consent and for this purpose only, as the law on personal data "
+        "protection (UU PDP No. 27/2022) requires. Without consent you can still read general "
+        "information, and we keep only your chat ID and language. You can withdraw consent "
+        "and erase everything at any time by typing hapus data."
     )
     return Outcome([Reply(more)])
-
-
-def ask_language(ctx: Context) -> Reply:
-    """Asks which language to use."""
-    return Reply(choose_language_text(), LANGUAGE_OPTIONS)
 
 
 def take_language(ctx: Context, msg: Incoming) -> Outcome:
     """Stores the chosen language and returns to where the resident was."""
     store_language(ctx, msg)
     # TRANSLATORS: said in the language just chosen; each catalog names its own language
-    return Outcome([Reply(ctx.gettext("From now on I will write in English."))], goto=BACK)
+    return Outcome([Reply(ctx.gettext("From now on we will write in English."))], goto=BACK)
+
+
+def language_anywhere(ctx: Context, msg: Incoming) -> Outcome:
+    """Takes a language button from an old message: change, then ask the current question."""
+    store_language(ctx, msg)
+    return Outcome([Reply(ctx.gettext("From now on we will write in English."))])
+
+
+def consent_anywhere(ctx: Context, msg: Incoming) -> Outcome:
+    """Takes a consent button from an old message as an answer to the privacy question."""
+    if ctx.position == ENTRY:  # not even a language yet: start at the beginning
+        return Outcome()
+    if msg.option == "consent:yes" and ctx.resident.registered:
+        return Outcome()  # agreed and registered long ago: nothing to do
+    return take_consent(ctx, msg)
 
 
 START = Flow(
     FlowName.START,
     {
-        StartStep.LANGUAGE: Step(ask_welcome, take_first_language),
-        StartStep.CONSENT: Step(ask_consent, take_consent),
+        StartStep.LANGUAGE: Step(
+            ask_welcome, take_first_language, options=lambda ctx: LANGUAGE_OPTIONS,
+            remind=ask_language,
+        ),
+        StartStep.CONSENT: Step(
+            ask_consent, take_consent, options=consent_options, remind=remind_consent
+        ),
     },
-)
+)  # fmt: skip
 
-LANGUAGE = Flow(FlowName.LANGUAGE, {LanguageStep.CHOOSE: Step(ask_language, take_language)})
+LANGUAGE = Flow(
+    FlowName.LANGUAGE,
+    {LanguageStep.CHOOSE: Step(ask_language, take_language, options=lambda ctx: LANGUAGE_OPTIONS)},
+)

@@ -34,6 +34,7 @@ class StepRef:
 
 
 BACK = StepRef("", "back")  # return to where the resident was before a detour
+EXPIRED = "_expired"  # in a position's data: housekeeping ended the conversation for silence
 
 
 @dataclass
@@ -98,6 +99,15 @@ class Step:
     answer: Callable[[Context, Incoming], Outcome]
     expects: Expect = Expect.CHOICE
     accepts: frozenset[Kind] = frozenset()  # media kinds the step takes itself
+    # the options alone, when asking the whole question to learn them would cost queries
+    options: Callable[[Context], tuple[Option, ...]] | None = None
+    # a short form of the question, for asking again right after a hint
+    remind: Callable[[Context], Reply] | None = None
+
+
+def no_options(ctx: "Context") -> tuple[Option, ...]:
+    """Say that a step offers no options (a free-text question)."""
+    return ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,7 @@ class EngineConfig:
     idle_timeout: timedelta = timedelta(minutes=30)
     default_language: str = DEFAULT_LANGUAGE
     workers: int = 1  # threads running updates; one suits SQLite, which writes one at a time
+    retention: timedelta = timedelta(days=730)  # a silent resident's data is erased after it
 
 
 @dataclass(frozen=True)
@@ -126,8 +137,13 @@ class Conversations:
     entry: StepRef  # where a new resident starts
     home: StepRef  # the main menu
     keywords: Mapping[Keyword, Callable[[Context], Outcome]]
+    # buttons that still mean something wherever they are tapped, by key prefix ("lang:")
+    anywhere: Mapping[str, Callable[[Context, Incoming], Outcome]] = field(default_factory=dict)
 
 
-def options_of(*pairs: tuple[str, str]) -> tuple[Option, ...]:
-    """Build options from (key, label) pairs."""
-    return tuple(Option(key, label) for key, label in pairs)
+def options_of(*choices: tuple[str, str] | tuple[str, str, str]) -> tuple[Option, ...]:
+    """Build options from (key, label) or (key, label, "alias|alias...") tuples."""
+    return tuple(
+        Option(key, label, frozenset(rest[0].split("|")) if rest else frozenset())
+        for key, label, *rest in choices
+    )

@@ -2,6 +2,8 @@
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from difflib import get_close_matches
 from enum import StrEnum
 
 from handlers.messages import Option
@@ -68,6 +70,14 @@ GREETINGS = frozenset(
     }
 )
 
+# small talk that is no answer to any question: ask the question again
+CHATTER = frozenset(
+    {
+        "ok", "oke", "okay", "ya", "iya", "y", "tidak", "nggak", "gak", "ga", "enggak", "hmm",
+        "terima kasih", "makasih", "trims", "thanks", "thank you", "sip", "siap", "baik",
+    }
+)  # fmt: skip
+
 _SPACES = re.compile(r"\s+")
 _NOT_WORD = re.compile(r"[^\w\s]", re.UNICODE)
 _NUMBER = re.compile(r"^\s*#?(\d{1,3})\s*[.)]?\s*$")
@@ -96,22 +106,44 @@ def is_greeting(text: str) -> bool:
     return len(text) <= 40 and normalise(text) in GREETINGS
 
 
-def match_option(options: tuple[Option, ...], text: str, *, prefix: bool = False) -> str | None:
-    """Return the key of the option a typed text picks: its number, its label, or a prefix."""
+def is_chatter(text: str) -> bool:
+    """Tell whether the message is a greeting or small talk, never an answer to a question."""
+    return len(text) <= 40 and (normalise(text) in GREETINGS or normalise(text) in CHATTER)
+
+
+@dataclass(frozen=True)
+class Match:
+    """What a typed text picks among options: one key, several candidates, or nothing."""
+
+    key: str | None = None
+    candidates: tuple[Option, ...] = ()
+
+
+NO_MATCH = Match()
+
+
+def match_option(options: tuple[Option, ...], text: str, *, loose: bool = False) -> Match:
+    """Find the option a typed text picks: its number, label or alias; when loose, also
+    the start of a label or of a word in it, or a close spelling ('klendr')."""
     if not options or len(text) > 200:
-        return None
+        return NO_MATCH
     number = _NUMBER.match(text)
     if number:
         index = int(number.group(1))
-        return options[index - 1].key if 1 <= index <= len(options) else None
+        return Match(options[index - 1].key) if 1 <= index <= len(options) else NO_MATCH
     wanted = normalise(text)
     if not wanted:
-        return None
+        return NO_MATCH
     for option in options:
-        if normalise(option.label) == wanted:
-            return option.key
-    if prefix and len(wanted) >= 3:
-        hits = [option.key for option in options if normalise(option.label).startswith(wanted)]
-        if len(hits) == 1:
-            return hits[0]
-    return None
+        if wanted == normalise(option.label) or wanted in option.aliases:
+            return Match(option.key)
+    if not loose or len(wanted) < 3:
+        return NO_MATCH
+    labels = {option.key: normalise(option.label) for option in options}
+    hits = tuple(option for option in options if f" {labels[option.key]}".find(f" {wanted}") >= 0)
+    if not hits and len(wanted) >= 4:
+        close = set(get_close_matches(wanted, list(labels.values()), n=3, cutoff=0.8))
+        hits = tuple(option for option in options if labels[option.key] in close)
+    if len(hits) == 1:
+        return Match(hits[0].key)
+    return Match(candidates=hits)

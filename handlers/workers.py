@@ -31,6 +31,15 @@ def _settle(results: list[tuple[asyncio.Future, Any, BaseException | None]]) -> 
             future.set_result(result)
 
 
+def close_quietly(db: Connection | None) -> None:
+    """Close a connection that may already be broken."""
+    if db is not None:
+        try:
+            db.close()
+        except Exception:  # it is gone either way
+            log.debug("closing a broken connection failed", exc_info=True)
+
+
 class Workers:
     """A few threads that run `work(connection, items)` for coroutines, a result per item."""
 
@@ -62,28 +71,25 @@ class Workers:
             thread.join()
 
     def _serve(self) -> None:
-        db = self._database.connect()
-        try:
-            while True:
-                batch = self._take()
-                if not batch:
-                    return
-                items = [item for _loop, _future, item in batch]
-                try:
-                    results = [(result, None) for result in self._work(db, items)]
-                except Exception as error:  # handed to every waiting coroutine
-                    results = [(None, error)] * len(batch)
-                if db.invalidated or db.closed:  # the server went away: reconnect
-                    db.close()
+        db: Connection | None = None
+        while batch := self._take():
+            items = [item for _loop, _future, item in batch]
+            try:
+                if db is None or db.invalidated or db.closed:  # first use, or the server left
+                    close_quietly(db)
                     db = self._database.connect()
-                by_loop: dict[asyncio.AbstractEventLoop, list] = {}
-                for (loop, future, _item), (result, error) in zip(batch, results, strict=True):
-                    by_loop.setdefault(loop, []).append((future, result, error))
-                for loop, settled in by_loop.items():
-                    if not loop.is_closed():
-                        loop.call_soon_threadsafe(_settle, settled)
-        finally:
-            db.close()
+                results = [(result, None) for result in self._work(db, items)]
+            except Exception as error:  # e.g. no database: every waiting coroutine hears of it
+                close_quietly(db)
+                db = None
+                results = [(None, error)] * len(batch)
+            by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+            for (loop, future, _item), (result, error) in zip(batch, results, strict=True):
+                by_loop.setdefault(loop, []).append((future, result, error))
+            for loop, settled in by_loop.items():
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(_settle, settled)
+        close_quietly(db)
 
     def _take(self) -> list:
         """Wait for one item, then take what else is already waiting (up to BATCH)."""

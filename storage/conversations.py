@@ -179,3 +179,32 @@ def prune_processed(*, db: Connection, older_than: datetime) -> int:
     """Forget handled message ids older than a moment; return how many."""
     result = db.execute(delete(ProcessedMessage).where(ProcessedMessage.processed_at < older_than))
     return result.rowcount or 0
+
+
+def expire_idle(
+    *, db: Connection, before: datetime, home_flow: str, home_step: str, data: dict[str, Any]
+) -> int:
+    """Send conversations silent since `before` back home with the given data; return how many.
+
+    Their answers so far (a name typed halfway through registration) go with them.
+    """
+    statement = (
+        _CONVERSATIONS.update()
+        .where(
+            _CONVERSATIONS.c.updated_at < before,
+            (_CONVERSATIONS.c.flow != home_flow) | (_CONVERSATIONS.c.step != home_step),
+        )
+        .values(flow=home_flow, step=home_step, data=data)
+    )
+    return db.execute(statement).rowcount or 0
+
+
+def silent_since(*, db: Connection, before: datetime, limit: int = 1000) -> list[int]:
+    """Return residents who have sent nothing since `before` (their conversation is older)."""
+    query = (
+        select(_CONVERSATIONS.c.resident_id)
+        .where(_CONVERSATIONS.c.updated_at < before)
+        .order_by(_CONVERSATIONS.c.updated_at)
+        .limit(limit)
+    )
+    return list(db.execute(query).scalars())

@@ -48,6 +48,7 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")  # erased personal data is overwritten
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -22,6 +22,7 @@ class Resident(SQLModel, table=True):
     rw: int | None = None
     phone: str | None = Field(default=None, max_length=20)
     consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    consent_version: str | None = Field(default=None, max_length=16)  # of the privacy notice
     opted_out: bool = False
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
@@ -51,6 +52,7 @@ class Profile:
     rw: int | None
     phone: str | None
     consent_at: datetime | None
+    consent_version: str | None
     opted_out: bool
 
     @property
@@ -111,7 +113,7 @@ def create_resident(
         "b_now": now,
     }
     identity_id = db.execute(_INSERT_IDENTITY, params).inserted_primary_key[0]
-    profile = Profile(resident_id, None, language, None, None, None, None, False)
+    profile = Profile(resident_id, None, language, None, None, None, None, None, False)
     return profile, identity_id
 
 

@@ -29,7 +29,7 @@ async def test_many_updates_of_many_residents_at_once(engine, database) -> None:
     await asyncio.gather(*(chat.send(str(n % 15 + 1)) for n, chat in enumerate(chats)))
     await asyncio.gather(*(chat.send("Lewati") for chat in chats))
     for chat, name in zip(chats, names, strict=True):
-        assert f"Terima kasih, {name}. Pendaftaran selesai" in chat.text
+        assert f"Terima kasih, Bapak/Ibu {name}. Pendaftaran selesai" in chat.text
         assert stored(database, chat.external_id).name == name
 
 

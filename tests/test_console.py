@@ -47,7 +47,7 @@ def test_scripted_chat_in_indonesian(environment) -> None:
     out = done.stdout
     assert "> halo\nbot: Selamat datang di Layanan Warga Duren Sawit" in out
     assert "  1. Bahasa Indonesia\n  2. English" in out
-    assert "Terima kasih, Siti Aminah. Pendaftaran selesai" in out
+    assert "Terima kasih, Bapak/Ibu Siti Aminah. Pendaftaran selesai" in out
     assert "Terima kasih stikernya!" in out
     assert "Baik, tidak ada data yang dihapus." in out
     assert "Traceback" not in done.stderr
@@ -68,8 +68,8 @@ def test_restart_in_the_middle_of_registration_resumes(environment) -> None:
     assert first.stdout.rstrip().endswith("  7. Pondok Kopi")  # stopped at the kelurahan
     second = bot(environment, "chat", "--as", "rina", stdin="4\n18\nLewati\n")
     assert second.returncode == 0, second.stderr
-    assert "Kelurahan Pondok Kelapa punya RW 001 sampai 018" in second.stdout
-    assert "Terima kasih, Rina Wati. Pendaftaran selesai" in second.stdout
+    assert "Di Kelurahan Pondok Kelapa ada RW 001 sampai 018" in second.stdout
+    assert "Terima kasih, Bapak/Ibu Rina Wati. Pendaftaran selesai" in second.stdout
 
 
 def test_two_console_residents_are_separate(environment) -> None:

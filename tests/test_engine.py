@@ -24,7 +24,7 @@ MEDIA = [
 # (how many lines of HAPPY_ID to send first, a phrase of that step's question)
 STEPS = [
     (1, "Silakan pilih bahasa"),
-    (2, "Apakah Bapak/Ibu setuju?"),
+    (2, "Apakah Bapak/Ibu setuju"),
     (3, "Siapa nama lengkap"),
     (4, "kelurahan mana"),
     (5, "RW berapa"),
@@ -57,7 +57,7 @@ async def test_empty_message(chat: Chat, text: str) -> None:
     assert "Pesan Bapak/Ibu kosong" in chat.text and "kelurahan mana" in chat.text
 
 
-@pytest.mark.parametrize("text", ["apa ini?", "😀", "9", "x" * 100_000, "Pondok"])
+@pytest.mark.parametrize("text", ["apa ini?", "😀", "9", "x" * 100_000, "Jakarta"])
 async def test_not_understood_at_a_choice(chat: Chat, text: str) -> None:
     await chat.run(HAPPY_ID[:4])
     await chat.send(text)
@@ -65,10 +65,60 @@ async def test_not_understood_at_a_choice(chat: Chat, text: str) -> None:
     assert chat.labels[2] == "Klender"
 
 
-async def test_unique_prefix_picks_an_option(chat: Chat) -> None:
+@pytest.mark.parametrize(
+    ("typed", "kelurahan"),
+    [("Malaka J", "Malaka Jaya"), ("kopi", "Pondok Kopi"), ("klendr", "Klender"),
+     ("pondok bamboo", "Pondok Bambu"), ("DUREN", "Duren Sawit")],
+)  # fmt: skip
+async def test_loose_answers_pick_an_option(chat: Chat, typed: str, kelurahan: str) -> None:
     await chat.run(HAPPY_ID[:4])
-    await chat.send("Malaka J")
-    assert "Kelurahan Malaka Jaya" in chat.text
+    await chat.send(typed)
+    assert f"Di Kelurahan {kelurahan} ada RW" in chat.text
+
+
+async def test_an_answer_that_fits_several_options_asks_which(chat: Chat) -> None:
+    await chat.run(HAPPY_ID[:4])
+    await chat.send("Pondok")
+    assert "Yang mana yang Bapak/Ibu maksud: Pondok Bambu, Pondok Kelapa, Pondok Kopi?" in (
+        chat.text
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [("bansos", "Cek status bansos"), ("sembako", "Jadwal sembako"),
+     ("pengaduan", "Masukan & pengaduan")],
+)  # fmt: skip
+async def test_a_word_of_a_menu_entry_picks_it(chat: Chat, typed: str, answer: str) -> None:
+    await chat.run(HAPPY_ID)
+    await chat.send(typed)
+    assert f"Layanan “{answer}” sedang kami siapkan" in chat.text
+
+
+@pytest.mark.parametrize(("typed", "expected"), [("ya", "Siapa nama lengkap"),
+                                                ("setuju", "Siapa nama lengkap"),
+                                                ("tidak", "Tidak apa-apa")])  # fmt: skip
+async def test_plain_yes_and_no_answer_the_consent(chat: Chat, typed: str, expected: str) -> None:
+    await chat.run(HAPPY_ID[:2])
+    await chat.send(typed)
+    assert expected in chat.text
+
+
+async def test_a_hint_at_the_consent_asks_again_in_short(chat: Chat) -> None:
+    await chat.run(HAPPY_ID[:2])
+    await chat.send("hmm apa ini")
+    assert "Mohon pilih salah satu: ketik nomor 1 sampai 3" in chat.text
+    assert "Apakah Bapak/Ibu setuju dengan pemberitahuan privasi di atas?" in chat.text
+    assert "Sebelum lanjut" not in chat.text  # not the whole notice again
+
+
+@pytest.mark.parametrize("said", ["halo", "ok", "terima kasih", "Selamat siang"])
+async def test_small_talk_is_not_taken_as_a_name(chat: Chat, database, said: str) -> None:
+    await chat.run(HAPPY_ID[:3])
+    await chat.send(said)
+    assert "Siapa nama lengkap" in chat.text
+    await chat.send("Suharti")  # one-word names are fine
+    assert "kelurahan mana" in chat.text
 
 
 async def test_greeting_at_the_menu_shows_the_menu(chat: Chat) -> None:
@@ -77,12 +127,15 @@ async def test_greeting_at_the_menu_shows_the_menu(chat: Chat) -> None:
     assert chat.text.startswith("Menu utama") and "Mohon pilih" not in chat.text
 
 
-async def test_button_from_an_old_message(chat: Chat) -> None:
+async def test_button_from_an_old_message(chat: Chat, database) -> None:
     await chat.run(HAPPY_ID)
     await chat.tap("kel:31.75.07.1003")  # from the registration, long finished
-    assert "Tombol itu dari pesan sebelumnya" in chat.text and "Menu utama" in chat.text
-    await chat.tap("consent:yes")
-    assert "Tombol itu dari pesan sebelumnya" in chat.text
+    assert "Tombol itu dari pesan lama" in chat.text and "Menu utama" in chat.text
+    await chat.tap("erase:yes")  # an old confirmation must never erase anything now
+    assert "Tombol itu dari pesan lama" in chat.text and "Menu utama" in chat.text
+    assert stored(database, chat.external_id).name == "Siti Aminah"
+    await chat.tap("lang:en")  # an old language button still changes the language
+    assert "From now on we will write in English" in chat.text and "Main menu" in chat.text
 
 
 async def test_old_menu_button_opens_the_service_from_anywhere(chat: Chat) -> None:
@@ -103,9 +156,10 @@ async def test_menu_keyword(chat: Chat, word: str) -> None:
 async def test_cancel_mid_registration_saves_nothing(chat: Chat, database, word: str) -> None:
     await chat.run(HAPPY_ID[:5])
     await chat.send(word)
-    assert "Dibatalkan" in chat.text and "Menu utama" in chat.text
+    assert "Dibatalkan. Jawaban yang belum selesai tidak disimpan" in chat.text
+    assert "Menu utama" in chat.text
     assert stored(database, chat.external_id).name is None
-    assert "Lanjutkan pendaftaran" in chat.labels
+    assert "Lanjut daftar" in chat.labels
     await chat.send("batal")
     assert "Tidak ada yang perlu dibatalkan" in chat.text
 
@@ -138,10 +192,21 @@ async def test_stop_and_start(chat: Chat, database) -> None:
     assert not stored(database, chat.external_id).opted_out
 
 
-async def test_start_keyword_for_someone_unregistered_welcomes(chat: Chat) -> None:
+async def test_start_keyword_for_someone_who_agreed_continues_registration(chat: Chat) -> None:
     await chat.run(HAPPY_ID[:4])
     await chat.send("/start")
+    assert "Siapa nama lengkap" in chat.text
+
+
+async def test_start_keyword_for_someone_who_did_not_agree_welcomes(chat: Chat) -> None:
+    await chat.run([("halo", "Selamat datang"), ("1", "setuju?"), ("2", "Tidak apa-apa")])
+    await chat.send("mulai")
     assert "Selamat datang di Layanan Warga" in chat.text
+
+
+async def test_language_keyword_as_the_first_message_asks_once(chat: Chat) -> None:
+    await chat.send("bahasa")
+    assert chat.text.count("Silakan pilih bahasa") == 1
 
 
 async def test_idle_resident_goes_back_to_the_menu(chat: Chat, clock: Clock, database) -> None:

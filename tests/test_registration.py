@@ -12,9 +12,9 @@ HAPPY_ID = [
     ("1", "Apakah Bapak/Ibu setuju?"),
     ("Saya setuju", "Siapa nama lengkap Bapak/Ibu, sesuai KTP?"),
     ("  Siti   Aminah ", "Bapak/Ibu tinggal di kelurahan mana?"),
-    ("klender", "Kelurahan Klender punya RW 001 sampai 015"),
+    ("klender", "Di Kelurahan Klender ada RW 001 sampai 015"),
     ("RW 05", "Boleh kami minta nomor HP Bapak/Ibu?"),
-    ("0812-3456-7890", "Terima kasih, Siti Aminah. Pendaftaran selesai:"),
+    ("0812-3456-7890", "Terima kasih, Bapak/Ibu Siti Aminah. Pendaftaran selesai:"),
 ]
 
 HAPPY_EN = [
@@ -41,7 +41,7 @@ def stored(database, external_id: str) -> Resident:
 
 async def test_registration_in_indonesian(chat: Chat, database) -> None:
     await chat.run(HAPPY_ID)
-    assert "Menu utama. Ada yang bisa kami bantu, Siti Aminah?" in chat.text
+    assert "Menu utama. Ada yang bisa kami bantu, Bapak/Ibu Siti Aminah?" in chat.text
     assert "Profil saya" in chat.labels
     resident = stored(database, chat.external_id)
     assert (resident.name, resident.kelurahan_code, resident.rw, resident.phone) == (
@@ -115,7 +115,8 @@ async def test_profile_shows_and_edits(chat: Chat, database) -> None:
         None,
     )
     assert resident.opted_out
-    assert "Terima pengumuman" in chat.labels
+    assert "Aktifkan pengumuman" in chat.labels
+    assert "Pengumuman: nonaktif" in chat.text
 
 
 async def test_phone_from_shared_contact(chat: Chat, database) -> None:
@@ -147,11 +148,34 @@ async def test_bad_names_are_explained(chat: Chat, answer: str, hint: str) -> No
     assert "Siapa nama lengkap" in chat.text  # the question again
 
 
-@pytest.mark.parametrize("answer", ["0", "16", "RW lima", "-3", "5.5"])
-async def test_bad_rw_is_explained(chat: Chat, answer: str) -> None:
+@pytest.mark.parametrize(("answer", "number"), [("0", "000"), ("16", "016"), ("RW 99", "099")])
+async def test_rw_not_in_the_kelurahan(chat: Chat, answer: str, number: str) -> None:
     await chat.run(HAPPY_ID[:5])
     await chat.send(answer)
-    assert "tidak ada dalam daftar. Mohon ketik nomor 1 sampai 15" in chat.text
+    assert f"RW {number} tidak ada di Kelurahan Klender. Mohon ketik nomor 001 sampai 015" in (
+        chat.text
+    )
+
+
+@pytest.mark.parametrize("answer", ["RW lima", "-3", "5.5", "dekat masjid"])
+async def test_rw_that_is_no_number(chat: Chat, answer: str) -> None:
+    await chat.run(HAPPY_ID[:5])
+    await chat.send(answer)
+    assert "Mohon ketik nomor RW saja, contoh: 5." in chat.text
+
+
+@pytest.mark.parametrize("answer", ["RT 3 RW 5", "rw.005", "005", "RW05"])
+async def test_rw_written_in_other_ways(chat: Chat, database, answer: str) -> None:
+    await chat.run(HAPPY_ID[:5])
+    await chat.run([(answer, "nomor HP"), ("tidak ada", "Pendaftaran selesai")])
+    assert stored(database, chat.external_id).rw == 5
+
+
+@pytest.mark.parametrize("answer", ["-", "gak punya", "Tidak ada", "nanti saja"])
+async def test_no_phone_number_in_other_words(chat: Chat, database, answer: str) -> None:
+    await chat.run(HAPPY_ID[:6])
+    await chat.send(answer)
+    assert "Pendaftaran selesai" in chat.text and "Nomor HP: tidak diisi" in chat.text
 
 
 @pytest.mark.parametrize("answer", ["12345", "0212345678", "+1 555 0100", "nomor saya"])
@@ -177,6 +201,6 @@ async def test_registration_without_kelurahan_data_says_so(chat: Chat, database)
         db.execute(Kelurahan.__table__.delete())
     await chat.run(HAPPY_ID[:3])
     await chat.send("Siti Aminah")
-    assert "daftar kelurahan belum dimuat" in chat.text and "Menu utama" in chat.text
+    assert "data kelurahan belum tersedia" in chat.text and "Menu utama" in chat.text
     await chat.send("Profil saya")
     assert "pendaftaran belum selesai" in chat.text

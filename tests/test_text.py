@@ -10,7 +10,11 @@ from handlers.messages import Option
 from handlers.registration import clean_name, clean_phone
 from handlers.text import Keyword, is_greeting, keyword_of, match_option
 
-OPTIONS = (Option("a", "Duren Sawit"), Option("b", "Pondok Bambu"), Option("c", "Pondok Kopi"))
+OPTIONS = (
+    Option("a", "Duren Sawit", frozenset({"yes"})),
+    Option("b", "Pondok Bambu"),
+    Option("c", "Pondok Kopi"),
+)
 
 
 @pytest.mark.parametrize(
@@ -29,16 +33,24 @@ def test_keywords(text: str, keyword: Keyword | None) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "prefix", "key"),
+    ("text", "loose", "key"),
     [
         ("1", False, "a"), (" 2. ", False, "b"), ("3)", False, "c"), ("#1", False, "a"),
         ("4", False, None), ("0", False, None), ("pondok kopi", False, "c"),
         ("PONDOK BAMBU!", False, "b"), ("Pondok", True, None), ("Pondok K", True, "c"),
         ("dur", True, "a"), ("du", True, None), ("dur", False, None), ("😀", True, None),
+        ("bambu", True, "b"), ("sawit", True, "a"), ("pondok bmbu", True, "b"),
+        ("ambu", True, None), ("surabaya", True, None), ("yes", False, "a"),
     ],
 )  # fmt: skip
-def test_match_option(text: str, prefix: bool, key: str | None) -> None:
-    assert match_option(OPTIONS, text, prefix=prefix) == key
+def test_match_option(text: str, loose: bool, key: str | None) -> None:
+    assert match_option(OPTIONS, text, loose=loose).key == key
+
+
+def test_ambiguous_answers_name_the_candidates() -> None:
+    match = match_option(OPTIONS, "pondok", loose=True)
+    assert match.key is None
+    assert [option.label for option in match.candidates] == ["Pondok Bambu", "Pondok Kopi"]
 
 
 def test_greetings() -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 02:34:47.767328
+Create Date: 2026-11-28 03:16:42.337292
 """
 
 from collections.abc import Sequence
@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("rw", sa.Integer(), nullable=True),
         sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
         sa.Column("consent_at", storage.types.UTCDateTime(), nullable=True),
+        sa.Column("consent_version", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("opted_out", sa.Boolean(), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(), nullable=False),
         sa.Column("updated_at", storage.types.UTCDateTime(), nullable=False),

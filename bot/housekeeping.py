@@ -1,0 +1,46 @@
+"""Periodic clean-up: old message ids, abandoned conversations, residents long gone."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine as Database
+
+from handlers.positions import HOME
+from handlers.steps import EXPIRED
+from storage import conversations
+from storage.erasure import erase_resident
+
+log = logging.getLogger(__name__)
+
+# Telegram redelivers for a day at most, WhatsApp's webhook retries for up to 7 days
+KEEP_MESSAGE_IDS = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What one round of housekeeping removed."""
+
+    message_ids: int
+    conversations: int
+    residents: int
+
+
+def sweep(
+    database: Database, *, now: datetime, idle_timeout: timedelta, retention: timedelta
+) -> Swept:
+    """Forget old message ids, end abandoned conversations, erase residents silent too long."""
+    with database.begin() as db:
+        message_ids = conversations.prune_processed(db=db, older_than=now - KEEP_MESSAGE_IDS)
+        # half-finished answers (a name typed and left) must not wait for the next message
+        ended = conversations.expire_idle(
+            db=db, before=now - idle_timeout, home_flow=HOME.flow, home_step=HOME.step,
+            data={EXPIRED: True},
+        )  # fmt: skip
+        gone = conversations.silent_since(db=db, before=now - retention)
+        for resident_id in gone:
+            erase_resident(db=db, resident_id=resident_id)
+    swept = Swept(message_ids, ended, len(gone))
+    if any((message_ids, ended, gone)):
+        log.info("housekeeping: %s", swept)
+    return swept
