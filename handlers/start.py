@@ -48,7 +48,8 @@ def ask_welcome(ctx: Context) -> Reply:
         "Welcome to Layanan Warga Duren Sawit, the chat service of Kecamatan Duren Sawit for "
         "social assistance (bansos), schedules, training, health checks and feedback."
     )
-    return Reply(f"{welcome}\n\n{choose_language_text()}", LANGUAGE_OPTIONS)
+    text = f"{welcome}\n\n{choose_language_text()}"  # both parts come from the catalogs
+    return Reply(text, LANGUAGE_OPTIONS)
 
 
 def ask_language(ctx: Context) -> Reply:

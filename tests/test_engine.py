@@ -259,20 +259,6 @@ async def test_greeting_at_a_question_asks_it_again(chat: Chat) -> None:
     assert "Mohon pilih" not in chat.text and "kelurahan mana" in chat.text
 
 
-async def test_old_message_ids_are_forgotten(chat: Chat, database, clock: Clock) -> None:
-    from datetime import timedelta
-
-    from storage.conversations import prune_processed
-
-    old = chat.message(text="halo")
-    await chat.deliver(old)
-    clock.advance(days=15)
-    await chat.send("1")
-    with database.begin() as db:
-        assert prune_processed(db=db, older_than=clock.now - timedelta(days=14)) == 1
-    assert await chat.deliver(old)  # forgotten, so handled again: an answer, not silence
-
-
 async def test_a_failing_update_apologises_rolls_back_and_logs_nothing_personal(
     chat: Chat, database, monkeypatch, caplog
 ) -> None:

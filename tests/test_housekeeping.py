@@ -1,0 +1,49 @@
+"""Housekeeping: abandoned answers do not linger, silent residents are erased in time."""
+
+from datetime import timedelta
+
+from bot.housekeeping import sweep
+from tests.helpers import Chat, all_rows
+from tests.test_registration import HAPPY_ID, stored
+
+IDLE = timedelta(minutes=30)
+RETENTION = timedelta(days=730)
+
+
+async def test_abandoned_registration_answers_are_dropped(chat: Chat, database, clock) -> None:
+    await chat.run(HAPPY_ID[:4])  # name given, then silence
+    assert "Siti Aminah" in str(all_rows(database)["conversations"])
+    clock.advance(minutes=10)
+    assert (
+        sweep(database, now=clock.now, idle_timeout=IDLE, retention=RETENTION).conversations == 0
+    )
+    clock.advance(minutes=25)
+    assert (
+        sweep(database, now=clock.now, idle_timeout=IDLE, retention=RETENTION).conversations == 1
+    )
+    assert "Siti Aminah" not in str(all_rows(database)["conversations"])
+    await chat.send("3")  # meant for the kelurahan question, long gone
+    assert "percakapan sebelumnya kami akhiri" in chat.text and "Menu utama" in chat.text
+    await chat.send("Lanjut daftar")  # now the menu works as usual
+    assert "Siapa nama lengkap" in chat.text
+
+
+async def test_residents_silent_past_retention_are_erased(engine, database, clock) -> None:
+    old, recent = Chat(engine, "lama"), Chat(engine, "baru")
+    await old.run(HAPPY_ID)
+    clock.advance(days=400)
+    await recent.run(HAPPY_ID)
+    clock.advance(days=340)  # old: 740 days silent; recent: 340
+    swept = sweep(database, now=clock.now, idle_timeout=IDLE, retention=RETENTION)
+    assert swept.residents == 1
+    assert len(all_rows(database)["residents"]) == 1
+    assert stored(database, "baru").name == "Siti Aminah"
+
+
+async def test_old_message_ids_are_forgotten(chat: Chat, database, clock) -> None:
+    old = chat.message(text="halo")
+    await chat.deliver(old)
+    clock.advance(days=15)
+    await chat.send("1")
+    assert sweep(database, now=clock.now, idle_timeout=IDLE, retention=RETENTION).message_ids == 1
+    assert await chat.deliver(old)  # forgotten, so handled again: an answer, not silence
