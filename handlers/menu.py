@@ -1,7 +1,9 @@
 """The main menu, help, and honest notes for services that are still coming."""
 
-from handlers.i18n import N_
-from handlers.messages import Incoming, Reply
+from functools import cache
+
+from handlers.i18n import N_, translations
+from handlers.messages import Incoming, Option, Reply
 from handlers.positions import CONSENT, PROFILE, FlowName, MenuStep, RegistrationStep, registration
 from handlers.start import REGISTER
 from handlers.steps import Context, Flow, Outcome, Step, options_of
@@ -17,13 +19,20 @@ COMING = {
 }
 
 
-def menu_options(ctx: Context):
+def menu_options(ctx: Context) -> tuple[Option, ...]:
     """Return the services on the main menu."""
-    _ = ctx.gettext
     resident = ctx.resident
+    stage = "registered" if resident.registered else "agreed" if resident.consent_at else "new"
+    return _menu(ctx.language, stage)
+
+
+@cache
+def _menu(language: str, stage: str) -> tuple[Option, ...]:
+    """Build the menu for one language and registration stage (once: it is the same for all)."""
+    _ = translations(language).gettext
     choices = []
-    if not resident.registered:
-        label = _("Continue sign-up") if resident.consent_at else _("Register")
+    if stage != "registered":
+        label = _("Continue sign-up") if stage == "agreed" else _("Register")
         choices.append(("svc:register", label))
     choices += [(key, _(label)) for key, label in COMING.items()]
     choices += [("svc:profile", _("My profile")), ("svc:help", _("Help"))]

@@ -141,9 +141,13 @@ class Conversations:
     anywhere: Mapping[str, Callable[[Context, Incoming], Outcome]] = field(default_factory=dict)
 
 
+NO_ALIASES: frozenset[str] = frozenset()
+
+
 def options_of(*choices: tuple[str, str] | tuple[str, str, str]) -> tuple[Option, ...]:
     """Build options from (key, label) or (key, label, "alias|alias...") tuples."""
     return tuple(
-        Option(key, label, frozenset(rest[0].split("|")) if rest else frozenset())
-        for key, label, *rest in choices
-    )
+        Option(choice[0], choice[1], frozenset(choice[2].split("|")) if len(choice) > 2
+               else NO_ALIASES)
+        for choice in choices
+    )  # fmt: skip
