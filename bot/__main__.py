@@ -91,11 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as error:
         print(explain(error), file=sys.stderr)
         return 2
-    quiet = args.command in ("chat", "run") and not settings.channels
-    logging.basicConfig(
-        level="WARNING" if quiet else settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # the terminal is for the conversation and the command's own answer; a server logs fully
+    quiet = not (args.command == "run" and settings.channels)
+    level = settings.log_level
+    if quiet and "log_level" not in settings.model_fields_set:
+        level = "WARNING"
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         pepper(settings)
     except ValueError as error:
