@@ -1,10 +1,10 @@
 """The conversation engine: one update in, replies out, state kept in the database.
 
 Each update is one unit of work: load and lock the resident's conversation, ignore a message id
-seen before, run one step, save the new position, commit. That work is synchronous database
-code, so it runs in a small thread pool and never blocks the event loop; updates of one
-resident wait their turn on a lock here, and on a row lock (BEGIN IMMEDIATE on SQLite) across
-processes.
+seen before, run one step, record the message and the new position, commit. That work is
+synchronous database code, so it runs in worker threads (handlers/workers.py) and never blocks
+the event loop; updates waiting together share one commit. Updates of one resident wait their
+turn on a lock here, and on a row lock (BEGIN IMMEDIATE on SQLite) across processes.
 """
 
 import asyncio

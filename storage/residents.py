@@ -4,7 +4,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Connection, UniqueConstraint, Update, bindparam, select
+from sqlalchemy import Connection, UniqueConstraint, Update, bindparam
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -79,14 +79,6 @@ _INSERT_IDENTITY = _IDENTITIES.insert().values(
     external_id=bindparam("b_external_id"),
     created_at=bindparam("b_now"),
 )
-_LANGUAGE = (
-    select(_RESIDENTS.c.language)
-    .join(_IDENTITIES, _IDENTITIES.c.resident_id == _RESIDENTS.c.id)
-    .where(
-        _IDENTITIES.c.channel == bindparam("b_channel"),
-        _IDENTITIES.c.external_id == bindparam("b_external_id"),
-    )
-)
 
 
 @cache
@@ -115,12 +107,6 @@ def create_resident(
     identity_id = db.execute(_INSERT_IDENTITY, params).inserted_primary_key[0]
     profile = Profile(resident_id, None, language, None, None, None, None, None, False)
     return profile, identity_id
-
-
-def language_of(*, db: Connection, channel: str, external_id: str) -> str | None:
-    """Return the language of the resident behind a chat identity, if known."""
-    params = {"b_channel": channel, "b_external_id": external_id}
-    return db.execute(_LANGUAGE, params).scalar()
 
 
 def update_profile(*, db: Connection, profile: Profile, now: datetime, **changes) -> None:
