@@ -7,7 +7,8 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.app import conversation_engine, open_database, serve_console
+from bot.app import conversation_engine, open_database
+from bot.serve import StartupError, serve_channels, serve_console
 from bot.settings import Settings, explain, pepper
 from storage import database as storage_database
 from storage.demo import seed_demo
@@ -47,6 +48,21 @@ def run_console(settings: Settings, resident: str) -> int:
         asyncio.run(serve_console(settings, database, engine, resident))
     except KeyboardInterrupt:
         print()
+    finally:
+        engine.close()
+        database.dispose()
+    return 0
+
+
+def run_channels(settings: Settings) -> int:
+    """Serve the chat platforms until stopped (Ctrl-C, SIGTERM)."""
+    database = open_database(settings)
+    engine = conversation_engine(settings, database)
+    try:
+        asyncio.run(serve_channels(settings, database, engine))
+    except StartupError as error:
+        print(error, file=sys.stderr)
+        return 1
     finally:
         engine.close()
         database.dispose()
@@ -105,14 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "chat":
         return run_console(settings, args.resident)
     if args.command == "run":
-        if settings.channels:
-            names = ", ".join(settings.channels)
-            print(
-                f"Credentials are set for {names}, but this version serves only the console "
-                "channel. Unset them to chat in the terminal.",
-                file=sys.stderr,
-            )
+        if "whatsapp" in settings.channels:
+            print("WhatsApp credentials are set, but this version does not serve WhatsApp yet. "
+                  "Unset them, or serve Telegram only.", file=sys.stderr)  # fmt: skip
             return 2
+        if settings.channels:
+            return run_channels(settings)
         return run_console(settings, "warga")
     if args.command == "seed-demo":
         return seed(settings)

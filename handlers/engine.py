@@ -134,6 +134,10 @@ class Engine:
             loaded = self._create_resident(db, message, now)
         resident, saved = loaded.profile, loaded.position
         record.language = resident.language
+        if loaded.identity.unreachable:  # they write again, so they can be reached again
+            residents.set_unreachable(
+                db=db, channel=message.channel, external_id=message.external_id, at=None
+            )
         position = StepRef(saved.flow, saved.step)
         ctx = Context(db, resident, loaded.identity, saved.data, now, self.config, position)
         idle = now - saved.updated_at > self.config.idle_timeout or bool(saved.data.get(EXPIRED))

@@ -65,3 +65,33 @@ def error_hint(_: Callable[[str], str]) -> str:
         "Sorry, something went wrong on our side. Please try again in a few minutes, "
         "or type menu to start over."
     )
+
+
+def private_chat_hint(_: Callable[[str], str]) -> str:
+    """Ask people in a group to write to the bot privately."""
+    return _("Hello! To protect your data, I only serve residents in a private chat. Please "
+             "open a chat with me and write halo.")  # fmt: skip
+
+
+# commands a chat app can list in its menu; each is also a keyword in either language
+COMMANDS = {
+    "id": [
+        ("start", N_("Start again")),
+        ("menu", N_("Main menu")),
+        ("bantuan", N_("Help")),
+        ("bahasa", N_("Change language")),
+        ("berhenti", N_("Stop announcements")),
+    ],
+    "en": [
+        ("start", N_("Start again")),
+        ("menu", N_("Main menu")),
+        ("help", N_("Help")),
+        ("language", N_("Change language")),
+        ("stop", N_("Stop announcements")),
+    ],
+}
+
+
+def commands(language: str, _: Callable[[str], str]) -> list[tuple[str, str]]:
+    """Return the commands with their descriptions for one language."""
+    return [(command, _(description)) for command, description in COMMANDS[language]]

@@ -76,6 +76,7 @@ class Reply:
     text: str
     options: tuple[Option, ...] = field(default=())
     request: Request | None = None
+    request_label: str = ""  # the label of the button that shares the phone or location
     image: bytes | None = None  # PNG, e.g. a chart
     place: Place | None = None
     # a channel that shows a special keyboard for a request removes it with the next reply

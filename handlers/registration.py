@@ -181,7 +181,8 @@ def ask_phone(ctx: Context) -> Reply:
         "May we have your mobile number? We use it only to contact you about these services. "
         "Type it (for example 081234567890), share your contact, or choose Skip."
     )
-    return Reply(text, phone_options(ctx), request=Request.PHONE)
+    label = _("Share my number")
+    return Reply(text, phone_options(ctx), request=Request.PHONE, request_label=label)
 
 
 def take_phone(ctx: Context, msg: Incoming) -> Outcome:

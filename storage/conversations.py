@@ -52,6 +52,7 @@ class IdentityRef:
     id: int
     channel: str
     external_id: str
+    unreachable: bool = False  # marked unreachable before this message came
 
 
 _CONVERSATIONS = Conversation.__table__
@@ -63,6 +64,7 @@ _RESIDENTS = Resident.__table__
 _LOAD = (
     select(
         _IDENTITIES.c.id,
+        _IDENTITIES.c.unreachable_at,
         _CONVERSATIONS.c.flow,
         _CONVERSATIONS.c.step,
         _CONVERSATIONS.c.data,
@@ -125,9 +127,9 @@ def load_for_update(
     row = db.execute(_LOAD, params).first()
     if row is None:
         return None
-    identity_id, flow, step, data, updated_at, seen, *profile = row
+    identity_id, unreachable_at, flow, step, data, updated_at, seen, *profile = row
     return Loaded(
-        IdentityRef(identity_id, channel, external_id),
+        IdentityRef(identity_id, channel, external_id, unreachable_at is not None),
         Profile(*profile),
         Position(flow, step, dict(data), updated_at),
         bool(seen),

@@ -39,6 +39,8 @@ class ChannelIdentity(SQLModel, table=True):
     channel: str = Field(max_length=16)
     external_id: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # the platform refused to deliver (blocked bot, deleted account); cleared when they write
+    unreachable_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 @dataclass
@@ -143,3 +145,20 @@ def register(
         rw=rw,
         phone=phone,
     )
+
+
+_SET_UNREACHABLE = (
+    _IDENTITIES.update()
+    .where(
+        _IDENTITIES.c.channel == bindparam("b_channel"),
+        _IDENTITIES.c.external_id == bindparam("b_external_id"),
+    )
+    .values(unreachable_at=bindparam("b_at"))
+)
+
+
+def set_unreachable(
+    *, db: Connection, channel: str, external_id: str, at: datetime | None
+) -> None:
+    """Record that a chat identity cannot be reached since `at` (None: reachable again)."""
+    db.execute(_SET_UNREACHABLE, {"b_channel": channel, "b_external_id": external_id, "b_at": at})

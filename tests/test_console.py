@@ -84,8 +84,16 @@ def test_run_without_credentials_is_the_console(environment) -> None:
 
 
 def test_run_with_credentials_of_a_channel_not_built_yet_says_so(environment) -> None:
-    done = bot({**environment, "TELEGRAM_TOKEN": "123:abc"}, "run")
-    assert done.returncode == 2 and "serves only the console" in done.stderr
+    whatsapp = {"WHATSAPP_TOKEN": "token", "WHATSAPP_PHONE_NUMBER_ID": "1234"}
+    done = bot({**environment, **whatsapp}, "run")
+    assert done.returncode == 2 and "does not serve WhatsApp yet" in done.stderr
+
+
+def test_run_with_an_unreachable_bot_api_says_so(environment) -> None:
+    unreachable = {"TELEGRAM_TOKEN": "123:abc", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot"}
+    done = bot({**environment, **unreachable}, "run")
+    assert done.returncode == 1
+    assert "Could not start Telegram" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_seed_demo_twice_adds_nothing_the_second_time(environment) -> None:

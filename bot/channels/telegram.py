@@ -1,0 +1,312 @@
+"""Telegram on python-telegram-bot: updates become Incoming values, Replies become messages.
+
+Long polling by default; with TELEGRAM_WEBHOOK_URL the program's HTTP server hands webhook
+updates in (bot/http.py). Nothing here knows what a step or a service is.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine as Database
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+
+from handlers import hints
+from handlers.engine import Engine
+from handlers.i18n import LANGUAGES, normalise_language, translations
+from handlers.messages import Incoming, Kind, Reply, Request
+from storage import residents
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+TEXT_LIMIT = 4096  # characters of one message
+CAPTION_LIMIT = 1024  # characters of a photo caption
+CALLBACK_LIMIT = 64  # bytes of a button's callback_data
+SEND_ATTEMPTS = 3  # tries of one request on a network error; 429s are the rate limiter's
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """Turn an update into an incoming message; None for what we ignore (edits and others)."""
+    query = update.callback_query
+    if query is not None:
+        return Incoming(
+            CHANNEL, str(query.from_user.id), f"c{query.id}", kind=Kind.OPTION,
+            option=query.data or "", language_hint=query.from_user.language_code,
+        )  # fmt: skip
+    message = update.message  # edited messages are update.edited_message: never a new answer
+    if message is None or message.from_user is None:
+        return None
+    sender = message.from_user
+    base = {
+        "channel": CHANNEL,
+        "external_id": str(sender.id),
+        "message_id": f"m{message.chat.id}:{message.message_id}",
+        "language_hint": sender.language_code,
+    }
+    if message.text is not None:
+        return Incoming(**base, text=message.text)
+    if message.contact is not None:
+        own = message.contact.user_id == sender.id  # someone else's card is no phone of theirs
+        return Incoming(**base, kind=Kind.CONTACT, phone=message.contact.phone_number,
+                        contact_is_own=own)  # fmt: skip
+    if message.location is not None:
+        location = message.location
+        return Incoming(**base, kind=Kind.LOCATION, latitude=location.latitude,
+                        longitude=location.longitude)  # fmt: skip
+    return Incoming(**base, kind=media_kind(message))
+
+
+def media_kind(message: Message) -> Kind:
+    """Name what kind of non-text message this is."""
+    if message.sticker:
+        return Kind.STICKER
+    if message.photo:
+        return Kind.PHOTO
+    if message.voice or message.audio or message.video_note:
+        return Kind.VOICE
+    if message.video or message.animation:
+        return Kind.VIDEO
+    if message.document:
+        return Kind.DOCUMENT
+    return Kind.OTHER  # polls, dice, games, stories...
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Cut a long text into messages, at paragraph, then line, then word boundaries."""
+    chunks = []
+    while len(text) > limit:
+        window = text[:limit]
+        cut = max(window.rfind("\n\n"), 0) or max(window.rfind("\n"), 0) or window.rfind(" ")
+        if cut <= 0:
+            cut = limit
+        chunks.append(text[:cut].rstrip())
+        text = text[cut:].lstrip("\n ")
+    chunks.append(text)
+    return [chunk for chunk in chunks if chunk] or [""]
+
+
+def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Render options as inline buttons, one a row; None when there are none or a key is too
+    long for callback_data (the numbered text then stands in)."""
+    if not reply.options or any(len(o.key.encode()) > CALLBACK_LIMIT for o in reply.options):
+        return None
+    rows = [
+        [InlineKeyboardButton(option.label, callback_data=option.key)] for option in reply.options
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+def request_keyboard(reply: Reply) -> ReplyKeyboardMarkup:
+    """Render a request for the phone number or location, with the options as plain buttons."""
+    share = KeyboardButton(
+        reply.request_label or "📱",
+        request_contact=reply.request == Request.PHONE or None,
+        request_location=reply.request == Request.LOCATION or None,
+    )
+    rows = [[share], *([KeyboardButton(option.label)] for option in reply.options)]
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+
+
+@dataclass
+class Settings:
+    """What the Telegram channel needs from the program's settings."""
+
+    token: str
+    base_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    default_language: str = "id"
+    max_retries: int = 3  # of a request answered with 429 retry_after
+
+
+class TelegramChannel:
+    """One bot: receives updates, asks the engine, sends the replies."""
+
+    def __init__(self, settings: Settings, engine: Engine, database: Database) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.database = database
+        self._reply_keyboards: set[int] = set()  # chats that show a request keyboard now
+        builder = (
+            Application.builder()
+            .token(settings.token)
+            .rate_limiter(AIORateLimiter(max_retries=settings.max_retries))
+            .concurrent_updates(256)  # the engine keeps each resident's updates in order
+        )
+        if settings.base_url:
+            builder = builder.base_url(settings.base_url)
+        if settings.webhook_url:
+            builder = builder.updater(None)  # updates come from our own HTTP server
+        self.application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+
+    @property
+    def bot(self):
+        """Return python-telegram-bot's Bot."""
+        return self.application.bot
+
+    async def start(self) -> None:
+        """Connect, register the commands, and start polling or set the webhook."""
+        await self.application.initialize()
+        await self.register_commands()
+        if self.settings.webhook_url:
+            await self.bot.set_webhook(
+                self.settings.webhook_url, secret_token=self.settings.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )  # fmt: skip
+        else:
+            await self.bot.delete_webhook()
+            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        await self.application.start()
+        log.info("Telegram channel started (%s)", "webhook" if self.settings.webhook_url
+                 else "polling")  # fmt: skip
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish those in hand, and close."""
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def register_commands(self) -> None:
+        """List the commands in Telegram's menu, in Indonesian (default) and English."""
+        for language in LANGUAGES:
+            _ = translations(language).gettext
+            commands = [BotCommand(name, text) for name, text in hints.commands(language, _)]
+            code = None if language == self.settings.default_language else language
+            await self.bot.set_my_commands(commands, language_code=code)
+
+    async def feed(self, data: dict) -> None:
+        """Queue one update that came by webhook."""
+        await self.application.update_queue.put(Update.de_json(data, self.bot))
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if update.callback_query is not None:
+            await self._answer_callback(update)
+        if chat is None or update.effective_user is None:
+            return
+        if chat.type != ChatType.PRIVATE:
+            if update.message is not None:  # say it once, then stay quiet in the group
+                language = self._language(update)
+                await self._send_text(chat.id, hints.private_chat_hint(
+                    translations(language).gettext))  # fmt: skip
+            return
+        message = to_incoming(update)
+        if message is None:
+            return
+        replies = await self.engine.handle(message)
+        await self.send(chat.id, str(update.effective_user.id), replies)
+
+    async def _answer_callback(self, update: Update) -> None:
+        """Stop the button's spinner at once, and take the buttons off the pressed message."""
+        query = update.callback_query
+        try:
+            await query.answer()
+            if query.message is not None and getattr(query.message, "reply_markup", None):
+                await query.edit_message_reply_markup(reply_markup=None)
+        except TelegramError as error:  # an old query or message: nothing to tidy
+            log.debug("callback tidy-up failed: %s", type(error).__name__)
+
+    def _language(self, update: Update) -> str:
+        user = update.effective_user
+        code = normalise_language(user.language_code if user else None)
+        return code or self.settings.default_language
+
+    async def send(self, chat_id: int, external_id: str, replies: list[Reply]) -> None:
+        """Send the replies in order; stop when Telegram says the resident cannot be reached."""
+        try:
+            for reply in replies:
+                await self._send_reply(chat_id, reply)
+        except Forbidden:
+            log.info("a Telegram resident blocked the bot or left; marked unreachable")
+            await asyncio.to_thread(self._mark_unreachable, external_id)
+
+    def _mark_unreachable(self, external_id: str) -> None:
+        with self.database.begin() as db:
+            residents.set_unreachable(db=db, channel=CHANNEL, external_id=external_id,
+                                      at=utcnow())  # fmt: skip
+
+    async def _send_reply(self, chat_id: int, reply: Reply) -> None:
+        if reply.image is not None:
+            caption = reply.text if len(reply.text) <= CAPTION_LIMIT else None
+            await self._call(self.bot.send_photo, chat_id, photo=reply.image, caption=caption)
+            if caption is not None and not reply.options and not reply.request:
+                return
+        inline = inline_keyboard(reply)
+        text = reply.text if inline or not reply.options or reply.request else reply.numbered()
+        chunks = split_text(text)
+        for number, chunk in enumerate(chunks, 1):
+            last = number == len(chunks)
+            if last and reply.request:
+                await self._send_text(chat_id, chunk, request_keyboard(reply))
+                self._reply_keyboards.add(chat_id)
+            elif chat_id in self._reply_keyboards:
+                # take the request keyboard away; inline buttons follow by an edit
+                sent = await self._send_text(chat_id, chunk, ReplyKeyboardRemove())
+                self._reply_keyboards.discard(chat_id)
+                if last and inline is not None:
+                    await self._call(self.bot.edit_message_reply_markup, chat_id=chat_id,
+                                     message_id=sent.message_id, reply_markup=inline)  # fmt: skip
+            else:
+                await self._send_text(chat_id, chunk, inline if last else None)
+        if reply.place is not None:
+            place = reply.place
+            if place.name:
+                await self._call(self.bot.send_venue, chat_id, latitude=place.latitude,
+                                 longitude=place.longitude, title=place.name,
+                                 address=place.address or place.name)  # fmt: skip
+            else:
+                await self._call(self.bot.send_location, chat_id, latitude=place.latitude,
+                                 longitude=place.longitude)  # fmt: skip
+
+    async def _send_text(self, chat_id: int, text: str, markup=None) -> Message:
+        return await self._call(self.bot.send_message, chat_id, text, reply_markup=markup)
+
+    async def _call(self, method, *args, **kwargs):
+        """Make one Bot API call, trying again on network errors (not on refusals)."""
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                return await method(*args, **kwargs)
+            except (Forbidden, BadRequest, RetryAfter):
+                raise
+            except NetworkError:
+                if attempt == SEND_ATTEMPTS:
+                    raise
+                log.info("Telegram network error; trying again (%d)", attempt)
+                await asyncio.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log what failed (never who or what they wrote) and tell the resident."""
+        error = context.error
+        log.error("Telegram update failed: %s", type(error).__name__, exc_info=error)
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        if update.effective_chat.type != ChatType.PRIVATE:
+            return
+        language = self._language(update)
+        try:
+            await self.bot.send_message(
+                update.effective_chat.id, hints.error_hint(translations(language).gettext)
+            )
+        except TelegramError:
+            log.warning("could not tell a resident about the failure")

@@ -1,0 +1,78 @@
+"""The program's HTTP server (Starlette on uvicorn): webhooks and the health check."""
+
+import asyncio
+import hmac
+import json
+import logging
+
+import uvicorn
+from sqlalchemy import Engine as Database
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.channels.telegram import TelegramChannel
+from storage.database import ping
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def build_app(database: Database, *, telegram: TelegramChannel | None = None) -> Starlette:
+    """Return the ASGI app: /healthz always, /telegram/webhook when Telegram uses a webhook."""
+
+    async def healthz(request: Request) -> Response:
+        reachable = await asyncio.to_thread(ping, database)
+        return JSONResponse({"database": "ok" if reachable else "unreachable"},
+                            status_code=200 if reachable else 503)  # fmt: skip
+
+    async def telegram_webhook(request: Request) -> Response:
+        expected = telegram.settings.webhook_secret or ""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            return PlainTextResponse("forbidden", status_code=403)
+        try:
+            data = json.loads(await request.body())
+        except ValueError:
+            return PlainTextResponse("not JSON", status_code=400)
+        if not isinstance(data, dict) or "update_id" not in data:
+            return PlainTextResponse("not an update", status_code=400)
+        await telegram.feed(data)  # handled in the background; Telegram gets its 200 at once
+        return PlainTextResponse("ok")
+
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    if telegram is not None and telegram.settings.webhook_url:
+        routes.append(Route("/telegram/webhook", telegram_webhook, methods=["POST"]))
+    return Starlette(routes=routes)
+
+
+class HttpServer:
+    """uvicorn serving an app inside the running event loop."""
+
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        config = uvicorn.Config(app, host=host, port=port, lifespan="off", log_level="warning",
+                                access_log=False)  # fmt: skip
+        self.server = uvicorn.Server(config)
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        """Start listening; return once the socket is open."""
+        self._task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self._task.done():  # it failed to start, e.g. the port is taken
+                self._task.result()
+                raise RuntimeError("the HTTP server stopped while starting")
+            await asyncio.sleep(0.01)
+
+    @property
+    def port(self) -> int:
+        """Return the port it listens on (useful when started on port 0)."""
+        return self.server.servers[0].sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop listening and wait for open requests."""
+        self.server.should_exit = True
+        if self._task is not None:
+            await self._task
