@@ -6,6 +6,7 @@ updates in (bot/http.py). Nothing here knows what a step or a service is.
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass
 
 from sqlalchemy import Engine as Database
@@ -31,6 +32,9 @@ from storage import residents
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
+
+# durations as timedelta (python-telegram-bot 22 warns about the old int seconds otherwise)
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096  # characters of one message

@@ -1,0 +1,248 @@
+"""The Telegram channel: the real python-telegram-bot application against a fake Bot API
+server on 127.0.0.1, in polling mode and by webhook. Assertions are on what the server got."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from bot.channels.telegram import Settings, TelegramChannel, split_text
+from bot.http import HttpServer, build_app
+from handlers import flows
+from handlers.engine import Engine
+from handlers.steps import EngineConfig
+from tests import telegram_updates as tg
+from tests.fake_telegram import FakeBotAPI
+from tests.helpers import all_rows
+
+SITI = 1001
+KLENDER = "kel:31.75.07.1003"
+
+
+@dataclass
+class Telegram:
+    """A running channel and the fake server it talks to."""
+
+    fake: FakeBotAPI
+    channel: TelegramChannel
+
+    async def send(self, update: dict, expect: str, *, timeout: float = 5.0) -> list[str]:
+        """Push an update and wait until a text containing `expect` was sent; return new texts."""
+        before = len(self.fake.sent_texts())
+        self.fake.push_update(update)
+        await self.fake.wait_for(
+            lambda fake: any(expect in text for text in fake.sent_texts()[before:]), timeout
+        )
+        return self.fake.sent_texts()[before:]
+
+    def last_markup(self, method: str = "sendMessage") -> dict:
+        """Return the reply_markup of the last call of a method."""
+        calls = [call for call in self.fake.calls(method) if not call.failed]
+        return calls[-1].params.get("reply_markup") or {}
+
+
+def inline_data(markup: dict) -> list[str]:
+    """Return the callback_data of inline buttons, in order."""
+    return [button["callback_data"] for row in markup.get("inline_keyboard", []) for button in row]
+
+
+async def start_channel(fake: FakeBotAPI, engine: Engine, database, **settings) -> TelegramChannel:
+    """Start a Telegram channel on the fake server."""
+    channel = TelegramChannel(
+        Settings(token=fake.token, base_url=fake.base_url, **settings), engine, database
+    )
+    await channel.start()
+    return channel
+
+
+@pytest.fixture
+async def telegram(engine, database) -> AsyncIterator[Telegram]:
+    """The channel in polling mode, talking to a fresh fake server."""
+    async with FakeBotAPI() as fake:
+        channel = await start_channel(fake, engine, database)
+        try:
+            yield Telegram(fake, channel)
+        finally:
+            await channel.stop()
+
+
+async def register(telegram: Telegram, user_id: int = SITI) -> None:
+    """Walk a resident from /start to the main menu."""
+    await telegram.send(tg.text("/start", user_id=user_id), "Silakan pilih bahasa")
+    await telegram.send(tg.callback("lang:id", user_id=user_id), "Apakah Bapak/Ibu setuju?")
+    await telegram.send(tg.callback("consent:yes", user_id=user_id), "Siapa nama lengkap")
+    await telegram.send(tg.text("Siti Aminah", user_id=user_id), "kelurahan mana")
+    await telegram.send(tg.callback(KLENDER, user_id=user_id), "RW berapa")
+    await telegram.send(tg.text("5", user_id=user_id), "nomor HP")
+    await telegram.send(tg.contact("6281234567890", user_id=user_id), "Menu utama")
+
+
+async def test_start_registers_commands_in_both_languages(telegram: Telegram) -> None:
+    calls = telegram.fake.calls("setMyCommands")
+    by_language = {call.params.get("language_code"): call.params["commands"] for call in calls}
+    assert [c["command"] for c in by_language[None]] == [
+        "start", "menu", "bantuan", "bahasa", "berhenti",
+    ]  # fmt: skip
+    assert by_language["en"][2] == {"command": "help", "description": "Help"}
+    assert telegram.fake.calls("deleteWebhook")  # polling needs no webhook left behind
+
+
+async def test_a_whole_conversation_with_buttons(telegram: Telegram, database) -> None:
+    texts = await telegram.send(tg.text("/start"), "Silakan pilih bahasa")
+    assert texts[0].startswith("Selamat datang di Layanan Warga Duren Sawit")
+    assert inline_data(telegram.last_markup()) == ["lang:id", "lang:en"]
+
+    await telegram.send(tg.callback("lang:id"), "Apakah Bapak/Ibu setuju?")
+    assert telegram.fake.calls("answerCallbackQuery")  # the spinner stops at once
+    assert telegram.fake.calls("editMessageReplyMarkup")  # the pressed buttons go away
+    await telegram.send(tg.callback("consent:yes"), "Siapa nama lengkap")
+    await telegram.send(tg.text("Siti Aminah"), "kelurahan mana")
+    assert KLENDER in inline_data(telegram.last_markup())
+    await telegram.send(tg.callback(KLENDER), "Di Kelurahan Klender ada RW 001 sampai 015")
+    await telegram.send(tg.text("RW 5"), "nomor HP")
+    keyboard = telegram.last_markup()["keyboard"]
+    assert keyboard[0][0] == {"text": "📱 Kirim nomor saya", "request_contact": True}
+    assert keyboard[1][0]["text"] == "Lewati"
+
+    await telegram.send(tg.contact("6281234567890"), "Pendaftaran selesai")
+    assert telegram.last_markup() == {"remove_keyboard": True}  # the phone keyboard goes
+    await telegram.fake.wait_for(  # and the menu buttons come by an edit of that message
+        lambda fake: "reply_markup" in fake.calls("editMessageReplyMarkup")[-1].params
+    )
+    menu = telegram.last_markup("editMessageReplyMarkup")
+    assert "svc:profile" in inline_data(menu)
+
+    await telegram.send(tg.callback("svc:profile"), "Nomor HP: 0812-3456-7890")
+    rows = {row[0] for row in all_rows(database)["channel_identities"]}
+    assert len(rows) == 1
+
+
+async def test_english_from_the_app_language(telegram: Telegram) -> None:
+    texts = await telegram.send(tg.text("hi", user_id=2002, language_code="en"), "Welcome to")
+    assert "Please choose your language" in texts[0]
+
+
+async def test_stale_button_sticker_and_other_media(telegram: Telegram) -> None:
+    await register(telegram)
+    await telegram.send(tg.callback(KLENDER), "Tombol itu dari pesan lama")
+    await telegram.send(tg.media("sticker"), "Terima kasih stikernya")
+    await telegram.send(tg.media("voice"), "pesan suara")
+    await telegram.send(tg.media("poll"), "jenis pesan itu")
+    await telegram.send(tg.location(-6.23, 106.91), "tidak meminta lokasi")
+
+
+async def test_someone_elses_contact_is_refused(telegram: Telegram) -> None:
+    await telegram.send(tg.text("/start"), "Silakan pilih bahasa")
+    for update, expect in [(tg.callback("lang:id"), "setuju"), (tg.text("ya"), "nama lengkap"),
+                           (tg.text("Siti"), "kelurahan"), (tg.text("3"), "RW"),
+                           (tg.text("5"), "nomor HP")]:  # fmt: skip
+        await telegram.send(update, expect)
+    await telegram.send(
+        tg.contact("6285700000000", contact_user_id=2002), "kontak Bapak/Ibu sendiri"
+    )
+
+
+async def test_a_duplicated_update_is_answered_once(telegram: Telegram) -> None:
+    await register(telegram)
+    update = tg.text("bantuan")
+    update["update_id"] = 9000
+    await telegram.send(update, "Kata yang bisa diketik kapan saja")
+    count = len(telegram.fake.sent_texts())
+    telegram.fake.push_update(dict(update))  # the same update again, as after a lost ack
+    await telegram.send(tg.text("menu"), "Menu utama")  # a later message still gets through
+    assert telegram.fake.get_updates_count >= 3
+    assert len(telegram.fake.sent_texts()) == count + 1  # only the menu: no second help
+
+
+async def test_edited_messages_and_groups(telegram: Telegram, database) -> None:
+    await telegram.send(tg.group("halo semua"), "chat pribadi")
+    assert all_rows(database)["residents"] == []  # nothing stored about the group
+    before = len(telegram.fake.calls())
+    telegram.fake.push_update(tg.edited("Siti Aminah"))
+    await telegram.send(tg.text("halo"), "Silakan pilih bahasa")
+    sent = [call for call in telegram.fake.calls()[before:] if call.method == "sendMessage"]
+    assert len(sent) == 1  # the edit ran no step
+
+
+async def test_a_restart_in_the_middle_of_registration(engine, database) -> None:
+    async with FakeBotAPI() as fake:
+        first = await start_channel(fake, engine, database)
+        telegram = Telegram(fake, first)
+        await telegram.send(tg.text("/start"), "Silakan pilih bahasa")
+        await telegram.send(tg.callback("lang:en"), "Do you agree?")
+        await telegram.send(tg.text("1"), "full name")
+        await first.stop()
+        other_engine = Engine(database, flows.build(), EngineConfig(), clock=engine.clock)
+        second = await start_channel(fake, other_engine, database)
+        try:
+            telegram = Telegram(fake, second)
+            await telegram.send(tg.text("Siti Aminah"), "Which kelurahan")
+        finally:
+            await second.stop()
+            other_engine.close()
+
+
+async def test_too_many_requests_is_waited_out(telegram: Telegram) -> None:
+    too_many = "Too Many Requests: retry after 1"
+    telegram.fake.fail_next("sendMessage", error_code=429, description=too_many, retry_after=1)
+    await telegram.send(tg.text("/start"), "Silakan pilih bahasa", timeout=10)
+    failed = [call for call in telegram.fake.calls("sendMessage") if call.failed]
+    assert len(failed) == 1
+
+
+async def test_a_blocked_bot_marks_the_resident_unreachable(telegram: Telegram, database) -> None:
+    await register(telegram)
+    telegram.fake.fail_next("sendMessage", error_code=403,
+                            description="Forbidden: bot was blocked by the user")  # fmt: skip
+    telegram.fake.push_update(tg.text("menu"))
+    await telegram.fake.wait_for(lambda fake: any(c.failed for c in fake.calls("sendMessage")))
+
+    def unreachable() -> list:
+        return [row for row in all_rows(database)["channel_identities"] if row[-1] is not None]
+
+    await telegram.fake.wait_for(lambda fake: len(unreachable()) == 1)
+    await telegram.send(tg.text("menu"), "Menu utama")  # they unblocked and wrote again
+    assert unreachable() == []
+
+
+async def test_webhook_checks_the_secret_token(engine, database) -> None:
+    async with FakeBotAPI() as fake:
+        channel = await start_channel(fake, engine, database,
+                                      webhook_url="https://warga.example/telegram/webhook",
+                                      webhook_secret="rahasia-123")  # fmt: skip
+        server = HttpServer(build_app(database, telegram=channel), "127.0.0.1", 0)
+        await server.start()
+        try:
+            assert fake.webhook["url"] == "https://warga.example/telegram/webhook"
+            assert fake.webhook["secret_token"] == "rahasia-123"
+            assert not fake.calls("getUpdates")  # no polling in webhook mode
+            url = f"http://127.0.0.1:{server.port}/telegram/webhook"
+            update = {"update_id": 77, **tg.text("/start")}
+            async with httpx.AsyncClient() as client:
+                wrong = await client.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "salah"}
+                )
+                missing = await client.post(url, json=update)
+                assert (wrong.status_code, missing.status_code) == (403, 403)
+                assert fake.sent_texts() == []  # neither was processed
+                right = await client.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "rahasia-123"}
+                )
+                assert right.status_code == 200
+                await fake.wait_for(lambda f: any("Silakan pilih bahasa" in t
+                                                  for t in f.sent_texts()))  # fmt: skip
+                health = await client.get(f"http://127.0.0.1:{server.port}/healthz")
+                assert health.status_code == 200 and health.json() == {"database": "ok"}
+        finally:
+            await server.stop()
+            await channel.stop()
+
+
+def test_long_text_is_split_at_paragraphs_then_lines() -> None:
+    paragraph = "kata " * 500  # 2,500 characters
+    chunks = split_text(f"{paragraph}\n\n{paragraph}\n\n{paragraph}")
+    assert len(chunks) == 3 and all(len(chunk) <= 4096 for chunk in chunks)
+    lines = "\n".join(["baris panjang sekali"] * 400)
+    assert all(len(chunk) <= 4096 for chunk in split_text(lines))
+    assert split_text("x" * 9000) == ["x" * 4096, "x" * 4096, "x" * 808]
