@@ -19,6 +19,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Self
+from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.applications import Starlette
@@ -107,7 +108,11 @@ async def _read_params(request: Request) -> Params:
         body = await request.body()
         if body:
             params.update(json.loads(body))
-    elif content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+    elif content_type.startswith("application/x-www-form-urlencoded"):
+        # parsed here: Starlette's form parser retries a failing import on every request
+        for key, value in parse_qsl((await request.body()).decode(), keep_blank_values=True):
+            params[key] = _decode(key, value)
+    elif content_type.startswith("multipart/form-data"):
         async with request.form() as form:
             for key, value in form.multi_items():
                 if isinstance(value, UploadFile):

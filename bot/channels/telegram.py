@@ -42,6 +42,7 @@ CAPTION_LIMIT = 1024  # characters of a photo caption
 CALLBACK_LIMIT = 64  # bytes of a button's callback_data
 SEND_ATTEMPTS = 3  # tries of one request on a network error; 429s are the rate limiter's
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+CONNECTIONS = 32  # HTTP connections to the Bot API for sending
 
 
 def to_incoming(update: Update) -> Incoming | None:
@@ -136,6 +137,7 @@ class Settings:
     webhook_secret: str | None = None
     default_language: str = "id"
     max_retries: int = 3  # of a request answered with 429 retry_after
+    overall_max_rate: float = 30  # requests a second to Telegram (its documented limit)
 
 
 class TelegramChannel:
@@ -149,8 +151,14 @@ class TelegramChannel:
         builder = (
             Application.builder()
             .token(settings.token)
-            .rate_limiter(AIORateLimiter(max_retries=settings.max_retries))
+            .rate_limiter(
+                AIORateLimiter(
+                    overall_max_rate=settings.overall_max_rate, max_retries=settings.max_retries
+                )
+            )
             .concurrent_updates(256)  # the engine keeps each resident's updates in order
+            .connection_pool_size(CONNECTIONS)  # replies to many residents go out side by side
+            .pool_timeout(30)
         )
         if settings.base_url:
             builder = builder.base_url(settings.base_url)
