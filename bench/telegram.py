@@ -53,8 +53,9 @@ async def pump(fake: FakeBotAPI, updates: list[dict]) -> float:
     started = time.perf_counter()
     for update in updates:
         fake.push_update(update)
-    await fake.wait_for(lambda f: len(f.calls("sendMessage")) - before >= len(updates),
-                        timeout=600)  # fmt: skip
+    await fake.wait_for(
+        lambda f: len(f.calls("sendMessage")) - before >= len(updates), timeout=600
+    )
     return time.perf_counter() - started
 
 
@@ -75,10 +76,15 @@ async def bare_rate(residents: int, steps: int) -> float:
 
     async with FakeBotAPI() as fake:
         app = (
-            Application.builder().token(fake.token).base_url(fake.base_url)
+            Application.builder()
+            .token(fake.token)
+            .base_url(fake.base_url)
             .rate_limiter(AIORateLimiter(overall_max_rate=WIDE_OPEN))
-            .concurrent_updates(256).connection_pool_size(CONNECTIONS).pool_timeout(30).build()
-        )  # fmt: skip
+            .concurrent_updates(256)
+            .connection_pool_size(CONNECTIONS)
+            .pool_timeout(30)
+            .build()
+        )
         app.add_handler(TypeHandler(Update, echo))
         await app.initialize()
         await app.updater.start_polling()
@@ -99,8 +105,9 @@ async def adapter_rate(residents: int, steps: int, memory: int) -> tuple[float, 
             seed_demo(db=db)
         engine = Engine(database, flows.build(), EngineConfig(workers=workers_for(database)))
         async with FakeBotAPI() as fake:
-            settings = Settings(token=fake.token, base_url=fake.base_url,
-                                overall_max_rate=WIDE_OPEN)  # fmt: skip
+            settings = Settings(
+                token=fake.token, base_url=fake.base_url, overall_max_rate=WIDE_OPEN
+            )
             channel = TelegramChannel(settings, engine, database)
             await channel.start()
             await pump(fake, conversation(20, 3, 900_000))  # warm up

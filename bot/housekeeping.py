@@ -34,9 +34,12 @@ def sweep(
         message_ids = conversations.prune_processed(db=db, older_than=now - KEEP_MESSAGE_IDS)
         # half-finished answers (a name typed and left) must not wait for the next message
         ended = conversations.expire_idle(
-            db=db, before=now - idle_timeout, home_flow=HOME.flow, home_step=HOME.step,
+            db=db,
+            before=now - idle_timeout,
+            home_flow=HOME.flow,
+            home_step=HOME.step,
             data={EXPIRED: True},
-        )  # fmt: skip
+        )
         gone = conversations.silent_since(db=db, before=now - retention)
         for resident_id in gone:
             erase_resident(db=db, resident_id=resident_id)

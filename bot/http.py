@@ -25,8 +25,10 @@ def build_app(database: Database, *, telegram: TelegramChannel | None = None) ->
 
     async def healthz(request: Request) -> Response:
         reachable = await asyncio.to_thread(ping, database)
-        return JSONResponse({"database": "ok" if reachable else "unreachable"},
-                            status_code=200 if reachable else 503)  # fmt: skip
+        return JSONResponse(
+            {"database": "ok" if reachable else "unreachable"},
+            status_code=200 if reachable else 503,
+        )
 
     async def telegram_webhook(request: Request) -> Response:
         expected = telegram.settings.webhook_secret or ""
@@ -52,8 +54,9 @@ class HttpServer:
     """uvicorn serving an app inside the running event loop."""
 
     def __init__(self, app: Starlette, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, lifespan="off", log_level="warning",
-                                access_log=False)  # fmt: skip
+        config = uvicorn.Config(
+            app, host=host, port=port, lifespan="off", log_level="warning", access_log=False
+        )
         self.server = uvicorn.Server(config)
         self._task: asyncio.Task | None = None
 

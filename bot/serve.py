@@ -32,9 +32,15 @@ def start_clock(settings: Settings, database: Database) -> AsyncIOScheduler:
         timezone=settings.tz_name, executors={"default": ThreadPoolExecutor(1)}
     )
     scheduler.add_job(
-        housekeeping, "interval", minutes=10, next_run_time=datetime.now(UTC),
-        args=[settings, database], id="housekeeping", coalesce=True, max_instances=1,
-    )  # fmt: skip
+        housekeeping,
+        "interval",
+        minutes=10,
+        next_run_time=datetime.now(UTC),
+        args=[settings, database],
+        id="housekeeping",
+        coalesce=True,
+        max_instances=1,
+    )
     scheduler.start()
     return scheduler
 
@@ -42,8 +48,12 @@ def start_clock(settings: Settings, database: Database) -> AsyncIOScheduler:
 def housekeeping(settings: Settings, database: Database) -> None:
     """Run one round of clean-up; a failure is logged and tried again next round."""
     try:
-        sweep(database, now=utcnow(), idle_timeout=settings.inactivity_timeout,
-              retention=settings.retention)  # fmt: skip
+        sweep(
+            database,
+            now=utcnow(),
+            idle_timeout=settings.inactivity_timeout,
+            retention=settings.retention,
+        )
     except Exception:
         log.exception("housekeeping failed")
 

@@ -145,10 +145,15 @@ class Engine:
         if not ctx.erased:  # after erasure nothing of the resident may be written
             record.handled.append(
                 conversations.Handled(
-                    loaded.identity.id, message.message_id, resident.id, position.flow,
-                    position.step, ctx.data, now,
+                    loaded.identity.id,
+                    message.message_id,
+                    resident.id,
+                    position.flow,
+                    position.step,
+                    ctx.data,
+                    now,
                 )
-            )  # fmt: skip
+            )
         return merge_texts(replies)
 
     def _create_resident(

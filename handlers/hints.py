@@ -34,8 +34,9 @@ def choose_hint(count: int, _: Callable[[str], str]) -> str:
     """Say that the answer should be one of the options."""
     if count == 2:
         return _("Please choose one of the options: type 1 or 2, or tap a button.")
-    return _("Please choose one of the options: type a number from 1 to {count}, "
-             "or tap a button.").format(count=count)  # fmt: skip
+    return _(
+        "Please choose one of the options: type a number from 1 to {count}, or tap a button."
+    ).format(count=count)
 
 
 def which_hint(labels: list[str], _: Callable[[str], str]) -> str:
@@ -69,8 +70,10 @@ def error_hint(_: Callable[[str], str]) -> str:
 
 def private_chat_hint(_: Callable[[str], str]) -> str:
     """Ask people in a group to write to the bot privately."""
-    return _("Hello! To protect your data, I only serve residents in a private chat. Please "
-             "open a chat with me and write halo.")  # fmt: skip
+    return _(
+        "Hello! To protect your data, I only serve residents in a private chat. Please "
+        "open a chat with me and write halo."
+    )
 
 
 # commands a chat app can list in its menu; each is also a keyword in either language

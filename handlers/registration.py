@@ -10,8 +10,10 @@ from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, opt
 from storage import places, residents
 
 NAME_MAX = 100
-SKIP_WORDS = ("lewati|lewat|skip|tidak|tidak ada|tdk ada|gak ada|ga ada|nggak ada|tidak punya|"
-              "gak punya|ga punya|nanti|nanti saja|no|none|tanpa nomor")  # fmt: skip
+SKIP_WORDS = (
+    "lewati|lewat|skip|tidak|tidak ada|tdk ada|gak ada|ga ada|nggak ada|tidak punya|"
+    "gak punya|ga punya|nanti|nanti saja|no|none|tanpa nomor"
+)
 _SPACES = re.compile(r"\s+")
 _RW_ALONE = re.compile(r"^\s*0*(\d{1,3})\s*$")
 _RW_NAMED = re.compile(r"\brw\W*0*(\d{1,3})\b", re.IGNORECASE)  # "RW 05", "rt 3 rw 5"
@@ -88,8 +90,10 @@ def to_kelurahan(ctx: Context, data: dict | None = None) -> Outcome:
     """Go to the kelurahan question, or say why registration cannot go on."""
     _ = ctx.gettext
     if not places.list_kelurahan(db=ctx.db):  # no kelurahan loaded: nothing to choose from
-        text = _("Sorry, the list of kelurahan is not loaded yet, so this cannot be done now. "
-                 "Please try again later or contact your kelurahan office.")  # fmt: skip
+        text = _(
+            "Sorry, the list of kelurahan is not loaded yet, so this cannot be done now. "
+            "Please try again later or contact your kelurahan office."
+        )
         return Outcome([Reply(text)], goto=HOME)
     return Outcome(goto=registration(RegistrationStep.KELURAHAN), data=data)
 
@@ -150,11 +154,15 @@ def take_rw(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome([Reply(_("Please type only the number of your RW, for example 5."))])
     if number not in numbers:
         kelurahan = places.get_kelurahan(db=ctx.db, code=code)
-        text = _("There is no RW {number} in Kelurahan {kelurahan}. Please type a number from "
-                 "{first} to {last}.").format(
-            number=f"{number:03d}", kelurahan=kelurahan.name, first=f"{numbers[0]:03d}",
+        text = _(
+            "There is no RW {number} in Kelurahan {kelurahan}. Please type a number from "
+            "{first} to {last}."
+        ).format(
+            number=f"{number:03d}",
+            kelurahan=kelurahan.name,
+            first=f"{numbers[0]:03d}",
             last=f"{numbers[-1]:03d}",
-        )  # fmt: skip
+        )
         return Outcome([Reply(text)])
     if editing(ctx):
         residents.update_profile(
@@ -203,8 +211,10 @@ def take_phone(ctx: Context, msg: Incoming) -> Outcome:
     else:
         phone = clean_phone(msg.text)
     if phone is None and not skip:
-        text = _("That does not look like a mobile number. Please type it like 081234567890, "
-                 "or choose Skip.")  # fmt: skip
+        text = _(
+            "That does not look like a mobile number. Please type it like 081234567890, "
+            "or choose Skip."
+        )
         return Outcome([Reply(text)])
     if editing(ctx):
         residents.update_profile(db=ctx.db, profile=ctx.resident, now=ctx.now, phone=phone)

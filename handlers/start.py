@@ -68,10 +68,13 @@ def consent_options(ctx: Context) -> tuple[Option, ...]:
     _ = ctx.gettext
     return options_of(
         ("consent:yes", _("I agree"), "ya|iya|y|setuju|boleh|ok|oke|yes|agree"),
-        ("consent:no", _("I do not agree"),
-         "tidak|tdk|gak|nggak|enggak|ga|tidak setuju|no|disagree"),
+        (
+            "consent:no",
+            _("I do not agree"),
+            "tidak|tdk|gak|nggak|enggak|ga|tidak setuju|no|disagree",
+        ),
         ("consent:more", _("Tell me more"), "info|penjelasan|jelaskan|more|why|kenapa"),
-    )  # fmt: skip
+    )
 
 
 def ask_consent(ctx: Context) -> Reply:
@@ -109,9 +112,12 @@ def take_consent(ctx: Context, msg: Incoming) -> Outcome:
     _ = ctx.gettext
     if msg.option == "consent:yes":
         residents.update_profile(
-            db=ctx.db, profile=ctx.resident, now=ctx.now, consent_at=ctx.now,
+            db=ctx.db,
+            profile=ctx.resident,
+            now=ctx.now,
+            consent_at=ctx.now,
             consent_version=NOTICE_VERSION,
-        )  # fmt: skip
+        )
         thanks = _("Thank you. Now a few short questions, so we can serve you better.")
         return Outcome(
             [Reply(thanks)], goto=registration(RegistrationStep.NAME), data={"mode": REGISTER}
@@ -122,8 +128,9 @@ def take_consent(ctx: Context, msg: Incoming) -> Outcome:
             # withdrawing consent means erasing what was given under it
             return Outcome(goto=ERASE)
         if resident.consent_at is not None:
-            residents.update_profile(db=ctx.db, profile=resident, now=ctx.now, consent_at=None,
-                                     consent_version=None)  # fmt: skip
+            residents.update_profile(
+                db=ctx.db, profile=resident, now=ctx.now, consent_at=None, consent_version=None
+            )
         text = _(
             "That is fine. You can still read general information. We keep only your chat ID "
             "and your language, so we can answer you. You can agree later from the menu."
@@ -165,14 +172,16 @@ START = Flow(
     FlowName.START,
     {
         StartStep.LANGUAGE: Step(
-            ask_welcome, take_first_language, options=lambda ctx: LANGUAGE_OPTIONS,
+            ask_welcome,
+            take_first_language,
+            options=lambda ctx: LANGUAGE_OPTIONS,
             remind=ask_language,
         ),
         StartStep.CONSENT: Step(
             ask_consent, take_consent, options=consent_options, remind=remind_consent
         ),
     },
-)  # fmt: skip
+)
 
 LANGUAGE = Flow(
     FlowName.LANGUAGE,

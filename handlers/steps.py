@@ -147,7 +147,10 @@ NO_ALIASES: frozenset[str] = frozenset()
 def options_of(*choices: tuple[str, str] | tuple[str, str, str]) -> tuple[Option, ...]:
     """Build options from (key, label) or (key, label, "alias|alias...") tuples."""
     return tuple(
-        Option(choice[0], choice[1], frozenset(choice[2].split("|")) if len(choice) > 2
-               else NO_ALIASES)
+        Option(
+            choice[0],
+            choice[1],
+            frozenset(choice[2].split("|")) if len(choice) > 2 else NO_ALIASES,
+        )
         for choice in choices
-    )  # fmt: skip
+    )

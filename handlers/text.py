@@ -73,10 +73,28 @@ GREETINGS = frozenset(
 # small talk that is no answer to any question: ask the question again
 CHATTER = frozenset(
     {
-        "ok", "oke", "okay", "ya", "iya", "y", "tidak", "nggak", "gak", "ga", "enggak", "hmm",
-        "terima kasih", "makasih", "trims", "thanks", "thank you", "sip", "siap", "baik",
+        "ok",
+        "oke",
+        "okay",
+        "ya",
+        "iya",
+        "y",
+        "tidak",
+        "nggak",
+        "gak",
+        "ga",
+        "enggak",
+        "hmm",
+        "terima kasih",
+        "makasih",
+        "trims",
+        "thanks",
+        "thank you",
+        "sip",
+        "siap",
+        "baik",
     }
-)  # fmt: skip
+)
 
 _SPACES = re.compile(r"\s+")
 _NOT_WORD = re.compile(r"[^\w\s]", re.UNICODE)

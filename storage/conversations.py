@@ -169,10 +169,15 @@ def record(*, db: Connection, handled: list[Handled]) -> None:
         for item in handled
     ]
     positions = [
-        {"b_resident_id": item.resident_id, "b_flow": item.flow, "b_step": item.step,
-         "b_data": item.data, "b_now": item.now}
+        {
+            "b_resident_id": item.resident_id,
+            "b_flow": item.flow,
+            "b_step": item.step,
+            "b_data": item.data,
+            "b_now": item.now,
+        }
         for item in handled
-    ]  # fmt: skip
+    ]
     db.execute(_MARK, marks)
     db.execute(_SAVE, positions)
 

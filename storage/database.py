@@ -25,9 +25,12 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     # statement parameters hold names and phone numbers: keep them out of errors and logs
     if parsed.get_backend_name() != "sqlite":
         return create_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
             hide_parameters=True,
-        )  # fmt: skip
+        )
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

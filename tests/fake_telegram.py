@@ -153,9 +153,17 @@ class FakeBotAPI:
             routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
         )
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, lifespan="off", log_level="warning",
-            log_config=None, access_log=False, http="h11", ws="none", timeout_graceful_shutdown=2,
-        )  # fmt: skip
+            app,
+            host="127.0.0.1",
+            port=0,
+            lifespan="off",
+            log_level="warning",
+            log_config=None,
+            access_log=False,
+            http="h11",
+            ws="none",
+            timeout_graceful_shutdown=2,
+        )
         self._closing = False
         self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve())
@@ -379,10 +387,15 @@ class FakeBotAPI:
         """A new photo message, in two sizes, with its caption."""
         n = len(self.requests)
         photo = [
-            {"file_id": f"AgACAgIAAxk-{n}-{w}", "file_unique_id": f"AQAD{n}-{w}",
-             "file_size": w * 80, "width": w, "height": w * 3 // 4}
+            {
+                "file_id": f"AgACAgIAAxk-{n}-{w}",
+                "file_unique_id": f"AQAD{n}-{w}",
+                "file_size": w * 80,
+                "width": w,
+                "height": w * 3 // 4,
+            }
             for w in (90, 1280)
-        ]  # fmt: skip
+        ]
         caption = {"caption": str(params["caption"])} if "caption" in params else {}
         return self._answer(params, self._message(params), photo=photo, **caption)
 
@@ -394,8 +407,11 @@ class FakeBotAPI:
     async def _send_venue(self, params: Params) -> dict[str, Any]:
         """A new venue message."""
         location = {"latitude": params.get("latitude"), "longitude": params.get("longitude")}
-        venue = {"location": location, "title": str(params.get("title", "")),
-                 "address": str(params.get("address", ""))}  # fmt: skip
+        venue = {
+            "location": location,
+            "title": str(params.get("title", "")),
+            "address": str(params.get("address", "")),
+        }
         return self._answer(params, self._message(params), location=location, venue=venue)
 
     async def _edit_message_text(self, params: Params) -> dict[str, Any] | bool:

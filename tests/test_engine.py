@@ -67,9 +67,14 @@ async def test_not_understood_at_a_choice(chat: Chat, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("typed", "kelurahan"),
-    [("Malaka J", "Malaka Jaya"), ("kopi", "Pondok Kopi"), ("klendr", "Klender"),
-     ("pondok bamboo", "Pondok Bambu"), ("DUREN", "Duren Sawit")],
-)  # fmt: skip
+    [
+        ("Malaka J", "Malaka Jaya"),
+        ("kopi", "Pondok Kopi"),
+        ("klendr", "Klender"),
+        ("pondok bamboo", "Pondok Bambu"),
+        ("DUREN", "Duren Sawit"),
+    ],
+)
 async def test_loose_answers_pick_an_option(chat: Chat, typed: str, kelurahan: str) -> None:
     await chat.run(HAPPY_ID[:4])
     await chat.send(typed)
@@ -86,18 +91,22 @@ async def test_an_answer_that_fits_several_options_asks_which(chat: Chat) -> Non
 
 @pytest.mark.parametrize(
     ("typed", "answer"),
-    [("bansos", "Cek status bansos"), ("sembako", "Jadwal sembako"),
-     ("pengaduan", "Masukan & pengaduan")],
-)  # fmt: skip
+    [
+        ("bansos", "Cek status bansos"),
+        ("sembako", "Jadwal sembako"),
+        ("pengaduan", "Masukan & pengaduan"),
+    ],
+)
 async def test_a_word_of_a_menu_entry_picks_it(chat: Chat, typed: str, answer: str) -> None:
     await chat.run(HAPPY_ID)
     await chat.send(typed)
     assert f"Layanan “{answer}” sedang kami siapkan" in chat.text
 
 
-@pytest.mark.parametrize(("typed", "expected"), [("ya", "Siapa nama lengkap"),
-                                                ("setuju", "Siapa nama lengkap"),
-                                                ("tidak", "Tidak apa-apa")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("ya", "Siapa nama lengkap"), ("setuju", "Siapa nama lengkap"), ("tidak", "Tidak apa-apa")],
+)
 async def test_plain_yes_and_no_answer_the_consent(chat: Chat, typed: str, expected: str) -> None:
     await chat.run(HAPPY_ID[:2])
     await chat.send(typed)

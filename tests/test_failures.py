@@ -26,8 +26,9 @@ class FlakyDatabase:
 
 
 async def test_no_database_gets_an_apology_and_the_bot_recovers(database, clock) -> None:
-    engine = Engine(FlakyDatabase(database, failures=2), flows.build(), EngineConfig(),
-                    clock=clock)  # fmt: skip
+    engine = Engine(
+        FlakyDatabase(database, failures=2), flows.build(), EngineConfig(), clock=clock
+    )
     try:
         chat = Chat(engine, "sabar")
         await chat.send("halo")

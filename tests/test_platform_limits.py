@@ -10,11 +10,30 @@ from tests.test_registration import HAPPY_EN, HAPPY_ID
 # walks that show every question and menu of the flows built so far
 WALKS = {
     "id": [line for line, _ in HAPPY_ID]
-    + ["7", "1", "Ani", "2", "3", "5", "3", "Hapus nomor saya", "4", "4", "5", "2", "bahasa",
-       "1", "berhenti", "mulai", "hapus data", "2", "batal"],
+    + [
+        "7",
+        "1",
+        "Ani",
+        "2",
+        "3",
+        "5",
+        "3",
+        "Hapus nomor saya",
+        "4",
+        "4",
+        "5",
+        "2",
+        "bahasa",
+        "1",
+        "berhenti",
+        "mulai",
+        "hapus data",
+        "2",
+        "batal",
+    ],
     "en": [line for line, _ in HAPPY_EN]
     + ["7", "1", "Ani", "2", "3", "5", "3", "Skip", "4", "4", "5", "2", "language", "2"],
-}  # fmt: skip
+}
 UNREGISTERED = ["halo", "1", "3", "2", "7", "2"]
 
 

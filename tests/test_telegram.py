@@ -82,8 +82,12 @@ async def test_start_registers_commands_in_both_languages(telegram: Telegram) ->
     calls = telegram.fake.calls("setMyCommands")
     by_language = {call.params.get("language_code"): call.params["commands"] for call in calls}
     assert [c["command"] for c in by_language[None]] == [
-        "start", "menu", "bantuan", "bahasa", "berhenti",
-    ]  # fmt: skip
+        "start",
+        "menu",
+        "bantuan",
+        "bahasa",
+        "berhenti",
+    ]
     assert by_language["en"][2] == {"command": "help", "description": "Help"}
     assert telegram.fake.calls("deleteWebhook")  # polling needs no webhook left behind
 
@@ -134,9 +138,13 @@ async def test_stale_button_sticker_and_other_media(telegram: Telegram) -> None:
 
 async def test_someone_elses_contact_is_refused(telegram: Telegram) -> None:
     await telegram.send(tg.text("/start"), "Silakan pilih bahasa")
-    for update, expect in [(tg.callback("lang:id"), "setuju"), (tg.text("ya"), "nama lengkap"),
-                           (tg.text("Siti"), "kelurahan"), (tg.text("3"), "RW"),
-                           (tg.text("5"), "nomor HP")]:  # fmt: skip
+    for update, expect in [
+        (tg.callback("lang:id"), "setuju"),
+        (tg.text("ya"), "nama lengkap"),
+        (tg.text("Siti"), "kelurahan"),
+        (tg.text("3"), "RW"),
+        (tg.text("5"), "nomor HP"),
+    ]:
         await telegram.send(update, expect)
     await telegram.send(
         tg.contact("6285700000000", contact_user_id=2002), "kontak Bapak/Ibu sendiri"
@@ -193,8 +201,9 @@ async def test_too_many_requests_is_waited_out(telegram: Telegram) -> None:
 
 async def test_a_blocked_bot_marks_the_resident_unreachable(telegram: Telegram, database) -> None:
     await register(telegram)
-    telegram.fake.fail_next("sendMessage", error_code=403,
-                            description="Forbidden: bot was blocked by the user")  # fmt: skip
+    telegram.fake.fail_next(
+        "sendMessage", error_code=403, description="Forbidden: bot was blocked by the user"
+    )
     telegram.fake.push_update(tg.text("menu"))
     await telegram.fake.wait_for(lambda fake: any(c.failed for c in fake.calls("sendMessage")))
 
@@ -208,9 +217,13 @@ async def test_a_blocked_bot_marks_the_resident_unreachable(telegram: Telegram, 
 
 async def test_webhook_checks_the_secret_token(engine, database) -> None:
     async with FakeBotAPI() as fake:
-        channel = await start_channel(fake, engine, database,
-                                      webhook_url="https://warga.example/telegram/webhook",
-                                      webhook_secret="rahasia-123")  # fmt: skip
+        channel = await start_channel(
+            fake,
+            engine,
+            database,
+            webhook_url="https://warga.example/telegram/webhook",
+            webhook_secret="rahasia-123",
+        )
         server = HttpServer(build_app(database, telegram=channel), "127.0.0.1", 0)
         await server.start()
         try:
@@ -230,8 +243,9 @@ async def test_webhook_checks_the_secret_token(engine, database) -> None:
                     url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "rahasia-123"}
                 )
                 assert right.status_code == 200
-                await fake.wait_for(lambda f: any("Silakan pilih bahasa" in t
-                                                  for t in f.sent_texts()))  # fmt: skip
+                await fake.wait_for(
+                    lambda f: any("Silakan pilih bahasa" in t for t in f.sent_texts())
+                )
                 health = await client.get(f"http://127.0.0.1:{server.port}/healthz")
                 assert health.status_code == 200 and health.json() == {"database": "ok"}
         finally:
@@ -246,3 +260,33 @@ def test_long_text_is_split_at_paragraphs_then_lines() -> None:
     lines = "\n".join(["baris panjang sekali"] * 400)
     assert all(len(chunk) <= 4096 for chunk in split_text(lines))
     assert split_text("x" * 9000) == ["x" * 4096, "x" * 4096, "x" * 808]
+
+
+async def test_photos_places_and_long_texts_are_rendered(telegram: Telegram) -> None:
+    from handlers.messages import Option, Place, Reply
+
+    long_text = ("Paragraf panjang. " * 150 + "\n\n") * 3  # about 8,000 characters
+    replies = [
+        Reply("Grafik masukan per kelurahan", image=b"\x89PNG fake bytes"),
+        Reply(
+            "Lokasi pembagian sembako",
+            place=Place(-6.2335, 106.9157, "RPTRA Malaka Sari", "Jl. Malaka Sari (demo)"),
+        ),
+        Reply(long_text, options=(Option("svc:help", "Bantuan"),)),
+    ]
+    await telegram.channel.send(SITI, str(SITI), replies)
+    photo = telegram.fake.calls("sendPhoto")[-1].params
+    assert photo["caption"] == "Grafik masukan per kelurahan" and photo["photo"]["size"] > 0
+    venue = telegram.fake.calls("sendVenue")[-1].params
+    assert venue["title"] == "RPTRA Malaka Sari" and abs(venue["latitude"] + 6.2335) < 1e-6
+    texts = [call.params for call in telegram.fake.calls("sendMessage")][-3:]
+    assert all(len(params["text"]) <= 4096 for params in texts)
+    assert "reply_markup" not in texts[-2] and inline_data(texts[-1]["reply_markup"]) == [
+        "svc:help"
+    ]  # the buttons come with the last part
+
+
+async def test_a_network_error_is_tried_again(telegram: Telegram) -> None:
+    telegram.fake.fail_next("sendMessage", error_code=502, description="Bad Gateway")
+    await telegram.send(tg.text("/start"), "Silakan pilih bahasa", timeout=10)
+    assert [call.failed for call in telegram.fake.calls("sendMessage")] == [True, False]

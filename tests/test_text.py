@@ -20,14 +20,26 @@ OPTIONS = (
 @pytest.mark.parametrize(
     ("text", "keyword"),
     [
-        ("menu", Keyword.MENU), (" MENU ", Keyword.MENU), ("/menu", Keyword.MENU),
-        ("batal", Keyword.CANCEL), ("Cancel!", Keyword.CANCEL), ("bantuan", Keyword.HELP),
-        ("/help@DurenSawitBot", Keyword.HELP), ("bahasa", Keyword.LANGUAGE),
-        ("berhenti", Keyword.STOP), ("STOP", Keyword.STOP), ("mulai", Keyword.START),
-        ("/start", Keyword.START), ("hapus data", Keyword.ERASE), ("Hapus  Data", Keyword.ERASE),
-        ("hapus", None), ("menu dong", None), ("", None), ("x" * 5000, None),
+        ("menu", Keyword.MENU),
+        (" MENU ", Keyword.MENU),
+        ("/menu", Keyword.MENU),
+        ("batal", Keyword.CANCEL),
+        ("Cancel!", Keyword.CANCEL),
+        ("bantuan", Keyword.HELP),
+        ("/help@DurenSawitBot", Keyword.HELP),
+        ("bahasa", Keyword.LANGUAGE),
+        ("berhenti", Keyword.STOP),
+        ("STOP", Keyword.STOP),
+        ("mulai", Keyword.START),
+        ("/start", Keyword.START),
+        ("hapus data", Keyword.ERASE),
+        ("Hapus  Data", Keyword.ERASE),
+        ("hapus", None),
+        ("menu dong", None),
+        ("", None),
+        ("x" * 5000, None),
     ],
-)  # fmt: skip
+)
 def test_keywords(text: str, keyword: Keyword | None) -> None:
     assert keyword_of(text) == keyword
 
@@ -35,14 +47,28 @@ def test_keywords(text: str, keyword: Keyword | None) -> None:
 @pytest.mark.parametrize(
     ("text", "loose", "key"),
     [
-        ("1", False, "a"), (" 2. ", False, "b"), ("3)", False, "c"), ("#1", False, "a"),
-        ("4", False, None), ("0", False, None), ("pondok kopi", False, "c"),
-        ("PONDOK BAMBU!", False, "b"), ("Pondok", True, None), ("Pondok K", True, "c"),
-        ("dur", True, "a"), ("du", True, None), ("dur", False, None), ("😀", True, None),
-        ("bambu", True, "b"), ("sawit", True, "a"), ("pondok bmbu", True, "b"),
-        ("ambu", True, None), ("surabaya", True, None), ("yes", False, "a"),
+        ("1", False, "a"),
+        (" 2. ", False, "b"),
+        ("3)", False, "c"),
+        ("#1", False, "a"),
+        ("4", False, None),
+        ("0", False, None),
+        ("pondok kopi", False, "c"),
+        ("PONDOK BAMBU!", False, "b"),
+        ("Pondok", True, None),
+        ("Pondok K", True, "c"),
+        ("dur", True, "a"),
+        ("du", True, None),
+        ("dur", False, None),
+        ("😀", True, None),
+        ("bambu", True, "b"),
+        ("sawit", True, "a"),
+        ("pondok bmbu", True, "b"),
+        ("ambu", True, None),
+        ("surabaya", True, None),
+        ("yes", False, "a"),
     ],
-)  # fmt: skip
+)
 def test_match_option(text: str, loose: bool, key: str | None) -> None:
     assert match_option(OPTIONS, text, loose=loose).key == key
 
@@ -61,12 +87,19 @@ def test_greetings() -> None:
 @pytest.mark.parametrize(
     ("text", "name"),
     [
-        ("siti aminah", "siti aminah"), ("  Budi   Santoso ", "Budi Santoso"),
-        ("Ni Luh Putu Ayu", "Ni Luh Putu Ayu"), ("M. Ridwan", "M. Ridwan"),
-        ("Nur'aini", "Nur'aini"), ("Dr. Andi-Wijaya, S.E.", "Dr. Andi-Wijaya, S.E."),
-        ("Ｓｉｔｉ", "Siti"), ("1234", None), ("A", None), ("😀 Siti", None), ("Siti\x00", None),
+        ("siti aminah", "siti aminah"),
+        ("  Budi   Santoso ", "Budi Santoso"),
+        ("Ni Luh Putu Ayu", "Ni Luh Putu Ayu"),
+        ("M. Ridwan", "M. Ridwan"),
+        ("Nur'aini", "Nur'aini"),
+        ("Dr. Andi-Wijaya, S.E.", "Dr. Andi-Wijaya, S.E."),
+        ("Ｓｉｔｉ", "Siti"),
+        ("1234", None),
+        ("A", None),
+        ("😀 Siti", None),
+        ("Siti\x00", None),
     ],
-)  # fmt: skip
+)
 def test_clean_name(text: str, name: str | None) -> None:
     assert clean_name(text) == name
 
@@ -74,12 +107,19 @@ def test_clean_name(text: str, name: str | None) -> None:
 @pytest.mark.parametrize(
     ("text", "phone"),
     [
-        ("081234567890", "+6281234567890"), ("0812-3456-7890", "+6281234567890"),
-        ("+62 812 3456 7890", "+6281234567890"), ("6285712345678", "+6285712345678"),
-        ("(0812) 345 678", "+62812345678"), ("0212345678", None), ("12345", None),
-        ("08123", None), ("+1 555 0100", None), ("0812345678901234", None), ("", None),
+        ("081234567890", "+6281234567890"),
+        ("0812-3456-7890", "+6281234567890"),
+        ("+62 812 3456 7890", "+6281234567890"),
+        ("6285712345678", "+6285712345678"),
+        ("(0812) 345 678", "+62812345678"),
+        ("0212345678", None),
+        ("12345", None),
+        ("08123", None),
+        ("+1 555 0100", None),
+        ("0812345678901234", None),
+        ("", None),
     ],
-)  # fmt: skip
+)
 def test_clean_phone(text: str, phone: str | None) -> None:
     assert clean_phone(text) == phone
 

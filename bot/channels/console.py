@@ -96,8 +96,11 @@ async def chat(
     if interactive:
         import readline  # noqa: F401  (line editing and history for input())
 
-        print("Layanan Warga Duren Sawit (console). Type a message, e.g. halo; "
-              "Ctrl-D or Ctrl-C to quit.", file=stdout)  # fmt: skip
+        print(
+            "Layanan Warga Duren Sawit (console). Type a message, e.g. halo; "
+            "Ctrl-D or Ctrl-C to quit.",
+            file=stdout,
+        )
     while True:
         if interactive:
             line = await read_line(lambda: input("> "))

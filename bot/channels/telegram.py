@@ -50,9 +50,13 @@ def to_incoming(update: Update) -> Incoming | None:
     query = update.callback_query
     if query is not None:
         return Incoming(
-            CHANNEL, str(query.from_user.id), f"c{query.id}", kind=Kind.OPTION,
-            option=query.data or "", language_hint=query.from_user.language_code,
-        )  # fmt: skip
+            CHANNEL,
+            str(query.from_user.id),
+            f"c{query.id}",
+            kind=Kind.OPTION,
+            option=query.data or "",
+            language_hint=query.from_user.language_code,
+        )
     message = update.message  # edited messages are update.edited_message: never a new answer
     if message is None or message.from_user is None:
         return None
@@ -67,12 +71,14 @@ def to_incoming(update: Update) -> Incoming | None:
         return Incoming(**base, text=message.text)
     if message.contact is not None:
         own = message.contact.user_id == sender.id  # someone else's card is no phone of theirs
-        return Incoming(**base, kind=Kind.CONTACT, phone=message.contact.phone_number,
-                        contact_is_own=own)  # fmt: skip
+        return Incoming(
+            **base, kind=Kind.CONTACT, phone=message.contact.phone_number, contact_is_own=own
+        )
     if message.location is not None:
         location = message.location
-        return Incoming(**base, kind=Kind.LOCATION, latitude=location.latitude,
-                        longitude=location.longitude)  # fmt: skip
+        return Incoming(
+            **base, kind=Kind.LOCATION, latitude=location.latitude, longitude=location.longitude
+        )
     return Incoming(**base, kind=media_kind(message))
 
 
@@ -179,15 +185,17 @@ class TelegramChannel:
         await self.register_commands()
         if self.settings.webhook_url:
             await self.bot.set_webhook(
-                self.settings.webhook_url, secret_token=self.settings.webhook_secret,
+                self.settings.webhook_url,
+                secret_token=self.settings.webhook_secret,
                 allowed_updates=ALLOWED_UPDATES,
-            )  # fmt: skip
+            )
         else:
             await self.bot.delete_webhook()
             await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         await self.application.start()
-        log.info("Telegram channel started (%s)", "webhook" if self.settings.webhook_url
-                 else "polling")  # fmt: skip
+        log.info(
+            "Telegram channel started (%s)", "webhook" if self.settings.webhook_url else "polling"
+        )
 
     async def stop(self) -> None:
         """Stop taking updates, finish those in hand, and close."""
@@ -219,8 +227,9 @@ class TelegramChannel:
         if chat.type != ChatType.PRIVATE:
             if update.message is not None:  # say it once, then stay quiet in the group
                 language = self._language(update)
-                await self._send_text(chat.id, hints.private_chat_hint(
-                    translations(language).gettext))  # fmt: skip
+                await self._send_text(
+                    chat.id, hints.private_chat_hint(translations(language).gettext)
+                )
             return
         message = to_incoming(update)
         if message is None:
@@ -254,8 +263,7 @@ class TelegramChannel:
 
     def _mark_unreachable(self, external_id: str) -> None:
         with self.database.begin() as db:
-            residents.set_unreachable(db=db, channel=CHANNEL, external_id=external_id,
-                                      at=utcnow())  # fmt: skip
+            residents.set_unreachable(db=db, channel=CHANNEL, external_id=external_id, at=utcnow())
 
     async def _send_reply(self, chat_id: int, reply: Reply) -> None:
         if reply.image is not None:
@@ -276,19 +284,32 @@ class TelegramChannel:
                 sent = await self._send_text(chat_id, chunk, ReplyKeyboardRemove())
                 self._reply_keyboards.discard(chat_id)
                 if last and inline is not None:
-                    await self._call(self.bot.edit_message_reply_markup, chat_id=chat_id,
-                                     message_id=sent.message_id, reply_markup=inline)  # fmt: skip
+                    await self._call(
+                        self.bot.edit_message_reply_markup,
+                        chat_id=chat_id,
+                        message_id=sent.message_id,
+                        reply_markup=inline,
+                    )
             else:
                 await self._send_text(chat_id, chunk, inline if last else None)
         if reply.place is not None:
             place = reply.place
             if place.name:
-                await self._call(self.bot.send_venue, chat_id, latitude=place.latitude,
-                                 longitude=place.longitude, title=place.name,
-                                 address=place.address or place.name)  # fmt: skip
+                await self._call(
+                    self.bot.send_venue,
+                    chat_id,
+                    latitude=place.latitude,
+                    longitude=place.longitude,
+                    title=place.name,
+                    address=place.address or place.name,
+                )
             else:
-                await self._call(self.bot.send_location, chat_id, latitude=place.latitude,
-                                 longitude=place.longitude)  # fmt: skip
+                await self._call(
+                    self.bot.send_location,
+                    chat_id,
+                    latitude=place.latitude,
+                    longitude=place.longitude,
+                )
 
     async def _send_text(self, chat_id: int, text: str, markup=None) -> Message:
         return await self._call(self.bot.send_message, chat_id, text, reply_markup=markup)
