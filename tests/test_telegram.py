@@ -277,8 +277,8 @@ async def test_photos_places_and_long_texts_are_rendered(telegram: Telegram) -> 
     await telegram.channel.send(SITI, str(SITI), replies)
     photo = telegram.fake.calls("sendPhoto")[-1].params
     assert photo["caption"] == "Grafik masukan per kelurahan" and photo["photo"]["size"] > 0
-    venue = telegram.fake.calls("sendVenue")[-1].params
-    assert venue["title"] == "RPTRA Malaka Sari" and abs(venue["latitude"] + 6.2335) < 1e-6
+    location = telegram.fake.calls("sendLocation")[-1].params
+    assert abs(location["latitude"] + 6.2335) < 1e-6
     texts = [call.params for call in telegram.fake.calls("sendMessage")][-3:]
     assert all(len(params["text"]) <= 4096 for params in texts)
     assert "reply_markup" not in texts[-2] and inline_data(texts[-1]["reply_markup"]) == [

@@ -212,7 +212,10 @@ class TelegramChannel:
             _ = translations(language).gettext
             commands = [BotCommand(name, text) for name, text in hints.commands(language, _)]
             code = None if language == self.settings.default_language else language
-            await self.bot.set_my_commands(commands, language_code=code)
+            try:
+                await self.bot.set_my_commands(commands, language_code=code)
+            except TelegramError as error:  # a convenience: the bot works without it
+                log.warning("could not register the commands: %s", error)
 
     async def feed(self, data: dict) -> None:
         """Queue one update that came by webhook."""
@@ -292,24 +295,13 @@ class TelegramChannel:
                     )
             else:
                 await self._send_text(chat_id, chunk, inline if last else None)
-        if reply.place is not None:
-            place = reply.place
-            if place.name:
-                await self._call(
-                    self.bot.send_venue,
-                    chat_id,
-                    latitude=place.latitude,
-                    longitude=place.longitude,
-                    title=place.name,
-                    address=place.address or place.name,
-                )
-            else:
-                await self._call(
-                    self.bot.send_location,
-                    chat_id,
-                    latitude=place.latitude,
-                    longitude=place.longitude,
-                )
+        if reply.place is not None:  # name and address belong in the reply's text
+            await self._call(
+                self.bot.send_location,
+                chat_id,
+                latitude=reply.place.latitude,
+                longitude=reply.place.longitude,
+            )
 
     async def _send_text(self, chat_id: int, text: str, markup=None) -> Message:
         return await self._call(self.bot.send_message, chat_id, text, reply_markup=markup)
