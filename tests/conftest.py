@@ -67,3 +67,17 @@ def engine(database: Database, clock: Clock) -> Iterator[Engine]:
 def chat(engine: Engine) -> Chat:
     """One resident talking to the engine."""
     return Chat(engine)
+
+
+@pytest.fixture
+def environment(tmp_path: Path, database) -> dict[str, str]:
+    """Run the program on the test database (emptied and seeded by the `database` fixture)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "WHATSAPP_", "DATABASE_URL", "NIK_PEPPER"))
+    }
+    env["DATA_DIR"] = str(tmp_path / "data")
+    env["DATABASE_URL"] = TEST_DATABASE_URL or str(database.url)
+    env["NIK_PEPPER"] = "test-pepper"
+    return env

@@ -1,7 +1,6 @@
 """The console channel as an operator uses it: `python -m bot chat`, a script piped in,
 and a restart in the middle of registration (a new process, state from the database)."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,21 +9,6 @@ import pytest
 
 from bot.channels.console import to_incoming
 from handlers.messages import Kind
-from tests.conftest import TEST_DATABASE_URL
-
-
-@pytest.fixture
-def environment(tmp_path: Path, database) -> dict[str, str]:
-    """Run the program on the test database (emptied and seeded by the `database` fixture)."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM_", "WHATSAPP_", "DATABASE_URL", "NIK_PEPPER"))
-    }
-    env["DATA_DIR"] = str(tmp_path / "data")
-    env["DATABASE_URL"] = TEST_DATABASE_URL or str(database.url)
-    env["NIK_PEPPER"] = "test-pepper"
-    return env
 
 
 def bot(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess:

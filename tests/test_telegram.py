@@ -290,3 +290,33 @@ async def test_a_network_error_is_tried_again(telegram: Telegram) -> None:
     telegram.fake.fail_next("sendMessage", error_code=502, description="Bad Gateway")
     await telegram.send(tg.text("/start"), "Silakan pilih bahasa", timeout=10)
     assert [call.failed for call in telegram.fake.calls("sendMessage")] == [True, False]
+
+
+async def test_python_m_bot_run_serves_telegram_until_sigterm(environment) -> None:
+    import asyncio
+    import signal
+    import sys
+    from pathlib import Path
+
+    async with FakeBotAPI() as fake:
+        env = {**environment, "TELEGRAM_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            cwd=Path(__file__).parent.parent,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await fake.wait_for(lambda f: bool(f.calls("getUpdates")), timeout=30)
+            telegram = Telegram(fake, None)
+            await telegram.send(tg.text("/start"), "Silakan pilih bahasa", timeout=15)
+            await telegram.send(tg.callback("lang:en"), "Do you agree?", timeout=15)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+        assert process.returncode == 0, err.decode()
+        assert b"Traceback" not in err
