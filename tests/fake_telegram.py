@@ -15,7 +15,7 @@ import contextlib
 import copy
 import json
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Self
@@ -128,6 +128,8 @@ class FakeBotAPI:
     def __init__(self, token: str = "123456:TEST-TOKEN") -> None:
         self.token = token
         self.requests: list[Call] = []
+        self.record = True  # False: keep only the counts (for long benchmarks)
+        self.counts: Counter[str] = Counter()  # calls answered, by method
         self.webhook: Params = {}
         self.get_updates_count = 0
         self._queue: list[_Queued] = []
@@ -273,7 +275,9 @@ class FakeBotAPI:
         name = request.path_params["method"]
         method, handler = self._methods.get(name.lower(), (name, None))
         call = Call(method, await _read_params(request), time.monotonic())
-        self.requests.append(call)
+        self.counts[method] += 1
+        if self.record:
+            self.requests.append(call)
         if request.path_params["token"] != self.token:
             return self._error(call, 401, "Unauthorized")
         if handler is None:

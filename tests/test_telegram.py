@@ -320,3 +320,15 @@ async def test_python_m_bot_run_serves_telegram_until_sigterm(environment) -> No
             _out, err = await asyncio.wait_for(process.communicate(), timeout=30)
         assert process.returncode == 0, err.decode()
         assert b"Traceback" not in err
+
+
+async def test_an_adapter_failure_is_logged_without_personal_data_and_told(
+    telegram: Telegram, monkeypatch, caplog
+) -> None:
+    async def broken(message):
+        raise RuntimeError("something in the adapter broke")
+
+    monkeypatch.setattr(telegram.channel.engine, "handle", broken)
+    await telegram.send(tg.text("Nama saya Siti Aminah"), "ada gangguan di sistem kami")
+    assert "Telegram update failed: RuntimeError" in caplog.text
+    assert "Siti Aminah" not in caplog.text and "1001" not in caplog.text
