@@ -7,7 +7,6 @@ the event loop; updates waiting together share one commit. Updates of one reside
 turn on a lock here, and on a row lock (BEGIN IMMEDIATE on SQLite) across processes.
 """
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -19,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from handlers import hints
 from handlers.i18n import normalise_language, translations
+from handlers.locks import KeyedLocks
 from handlers.messages import MEDIA_KINDS, Incoming, Kind, Reply
 from handlers.steps import (
     BACK,
@@ -55,25 +55,16 @@ class Engine:
         self.config = config or EngineConfig()
         self.clock = clock
         self._workers = Workers(database, self.config.workers, self.process_batch)
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._waiting: dict[tuple[str, str], int] = {}
+        self._locks = KeyedLocks()
 
     async def handle(self, message: Incoming) -> list[Reply]:
         """Handle one message after any earlier one of the same resident; return the replies."""
-        key = (message.channel, message.external_id)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock:
+            async with self._locks.hold((message.channel, message.external_id)):
                 return await self._workers.run(message)
         except Exception:  # the worker could not even reach the database
             log.exception("update not handled in channel %s", message.channel)
             return [Reply(hints.error_hint(translations(self.config.default_language).gettext))]
-        finally:
-            self._waiting[key] -= 1
-            if not self._waiting[key]:  # nobody else queued: forget the lock
-                del self._waiting[key]
-                del self._locks[key]
 
     def close(self) -> None:
         """Stop the worker threads."""

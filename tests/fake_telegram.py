@@ -128,7 +128,7 @@ class FakeBotAPI:
     def __init__(self, token: str = "123456:TEST-TOKEN") -> None:
         self.token = token
         self.requests: list[Call] = []
-        self.record = True  # False: keep only the counts (for long benchmarks)
+        self.record = True  # False: keep only the counts, no calls, no messages (benchmarks)
         self.counts: Counter[str] = Counter()  # calls answered, by method
         self.webhook: Params = {}
         self.get_updates_count = 0
@@ -372,7 +372,10 @@ class FakeBotAPI:
                 "chat": chat,
                 "date": int(time.time()),
             }
-        return self._messages[(chat_id, message_id)]
+        message = self._messages[(chat_id, message_id)]
+        if not self.record:  # counting only: keep no message for later edits either
+            del self._messages[(chat_id, message_id)]
+        return message
 
     def _answer(self, params: Params, message: dict[str, Any], **content: Any) -> dict[str, Any]:
         """Update `message` with `content` and the inline keyboard sent, if any; a copy."""

@@ -27,6 +27,7 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 from handlers import hints
 from handlers.engine import Engine
 from handlers.i18n import LANGUAGES, normalise_language, translations
+from handlers.locks import KeyedLocks
 from handlers.messages import Incoming, Kind, Reply, Request
 from storage import residents
 from storage.types import utcnow
@@ -154,6 +155,7 @@ class TelegramChannel:
         self.engine = engine
         self.database = database
         self._reply_keyboards: set[int] = set()  # chats that show a request keyboard now
+        self._chats = KeyedLocks()  # one update of a chat at a time, replies in order
         builder = (
             Application.builder()
             .token(settings.token)
@@ -223,22 +225,23 @@ class TelegramChannel:
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
-        if update.callback_query is not None:
-            await self._answer_callback(update)
         if chat is None or update.effective_user is None:
             return
-        if chat.type != ChatType.PRIVATE:
-            if update.message is not None:  # say it once, then stay quiet in the group
-                language = self._language(update)
-                await self._send_text(
-                    chat.id, hints.private_chat_hint(translations(language).gettext)
-                )
-            return
-        message = to_incoming(update)
-        if message is None:
-            return
-        replies = await self.engine.handle(message)
-        await self.send(chat.id, str(update.effective_user.id), replies)
+        # taken before anything is awaited: updates of a chat are handled, and their replies
+        # sent, in the order they arrived
+        async with self._chats.hold(chat.id):
+            if update.callback_query is not None:
+                await self._answer_callback(update)
+            if chat.type != ChatType.PRIVATE:
+                if update.message is not None:  # say it once, then stay quiet in the group
+                    _ = translations(self._language(update)).gettext
+                    await self._send_text(chat.id, hints.private_chat_hint(_))
+                return
+            message = to_incoming(update)
+            if message is None:
+                return
+            replies = await self.engine.handle(message)
+            await self.send(chat.id, str(update.effective_user.id), replies)
 
     async def _answer_callback(self, update: Update) -> None:
         """Stop the button's spinner at once, and take the buttons off the pressed message."""
