@@ -113,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     if quiet and "log_level" not in settings.model_fields_set:
         level = "WARNING"
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, and Telegram's carry the bot token; python-telegram-bot's
+    # debug lines carry whole updates (what residents wrote): neither may reach the logs
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
     try:
         pepper(settings)
     except ValueError as error:

@@ -41,6 +41,8 @@ def build_app(database: Database, *, telegram: TelegramChannel | None = None) ->
             return PlainTextResponse("not JSON", status_code=400)
         if not isinstance(data, dict) or "update_id" not in data:
             return PlainTextResponse("not an update", status_code=400)
+        if not telegram.application.running:  # shutting down: Telegram will send it again
+            return PlainTextResponse("unavailable", status_code=503)
         await telegram.feed(data)  # handled in the background; Telegram gets its 200 at once
         return PlainTextResponse("ok")
 

@@ -106,9 +106,9 @@ async def serve_channels(
             raise StartupError(f"Could not start Telegram: {error}") from error
         await stop.wait()
     finally:
-        await channel.stop()
-        if server is not None:
+        if server is not None:  # first stop taking webhook updates, then finish those in hand
             await server.stop()
+        await channel.stop()
         scheduler.shutdown(wait=True)
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

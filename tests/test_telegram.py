@@ -165,12 +165,13 @@ async def test_a_duplicated_update_is_answered_once(telegram: Telegram) -> None:
 
 async def test_edited_messages_and_groups(telegram: Telegram, database) -> None:
     await telegram.send(tg.group("halo semua"), "chat pribadi")
+    telegram.fake.push_update(tg.group("halo lagi"))  # told once is enough
     assert all_rows(database)["residents"] == []  # nothing stored about the group
     before = len(telegram.fake.calls())
     telegram.fake.push_update(tg.edited("Siti Aminah"))
     await telegram.send(tg.text("halo"), "Silakan pilih bahasa")
     sent = [call for call in telegram.fake.calls()[before:] if call.method == "sendMessage"]
-    assert len(sent) == 1  # the edit ran no step
+    assert len(sent) == 1  # the edit ran no step, and the group heard nothing more
 
 
 async def test_a_restart_in_the_middle_of_registration(engine, database) -> None:
@@ -320,6 +321,8 @@ async def test_python_m_bot_run_serves_telegram_until_sigterm(environment) -> No
             _out, err = await asyncio.wait_for(process.communicate(), timeout=30)
         assert process.returncode == 0, err.decode()
         assert b"Traceback" not in err
+        assert b"Telegram channel started (polling)" in err  # it logs at INFO...
+        assert fake.token.encode() not in err  # ...but never the token in a request URL
 
 
 async def test_an_adapter_failure_is_logged_without_personal_data_and_told(
@@ -332,3 +335,18 @@ async def test_an_adapter_failure_is_logged_without_personal_data_and_told(
     await telegram.send(tg.text("Nama saya Siti Aminah"), "ada gangguan di sistem kami")
     assert "Telegram update failed: RuntimeError" in caplog.text
     assert "Siti Aminah" not in caplog.text and "1001" not in caplog.text
+
+
+def test_a_send_that_may_have_arrived_is_not_repeated() -> None:
+    from telegram.error import NetworkError, TimedOut
+
+    from bot.channels.telegram import never_arrived
+
+    assert never_arrived(NetworkError("Bad Gateway"))  # Telegram said it failed
+    assert not never_arrived(TimedOut())  # it may have gone through: no second copy
+    read_error = NetworkError("httpx.ReadError")
+    read_error.__cause__ = httpx.ReadError("connection reset")
+    assert not never_arrived(read_error)
+    refused = NetworkError("httpx.ConnectError")
+    refused.__cause__ = httpx.ConnectError("refused")
+    assert never_arrived(refused)

@@ -9,6 +9,7 @@ import logging
 import os
 from dataclasses import dataclass
 
+import httpx
 from sqlalchemy import Engine as Database
 from telegram import (
     BotCommand,
@@ -21,7 +22,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
 from handlers import hints
@@ -156,6 +157,7 @@ class TelegramChannel:
         self.database = database
         self._reply_keyboards: set[int] = set()  # chats that show a request keyboard now
         self._chats = KeyedLocks()  # one update of a chat at a time, replies in order
+        self._told_groups: set[int] = set()  # groups already asked to write privately
         builder = (
             Application.builder()
             .token(settings.token)
@@ -228,20 +230,29 @@ class TelegramChannel:
         if chat is None or update.effective_user is None:
             return
         # taken before anything is awaited: updates of a chat are handled, and their replies
-        # sent, in the order they arrived
+        # sent, in the order they arrived (an apology too)
         async with self._chats.hold(chat.id):
-            if update.callback_query is not None:
-                await self._answer_callback(update)
-            if chat.type != ChatType.PRIVATE:
-                if update.message is not None:  # say it once, then stay quiet in the group
-                    _ = translations(self._language(update)).gettext
-                    await self._send_text(chat.id, hints.private_chat_hint(_))
-                return
-            message = to_incoming(update)
-            if message is None:
-                return
-            replies = await self.engine.handle(message)
-            await self.send(chat.id, str(update.effective_user.id), replies)
+            try:
+                await self._handle(update, chat.id, chat.type)
+            except Exception as error:
+                log.error("Telegram update failed: %s", type(error).__name__, exc_info=error)
+                if chat.type == ChatType.PRIVATE:
+                    await self._apologise(update)
+
+    async def _handle(self, update: Update, chat_id: int, chat_type: str) -> None:
+        if update.callback_query is not None:
+            await self._answer_callback(update)
+        if chat_type != ChatType.PRIVATE:
+            if update.message is not None and chat_id not in self._told_groups:
+                self._told_groups.add(chat_id)  # say it once, then stay quiet in the group
+                _ = translations(self._language(update)).gettext
+                await self._send_text(chat_id, hints.private_chat_hint(_))
+            return
+        message = to_incoming(update)
+        if message is None:
+            return
+        replies = await self.engine.handle(message)
+        await self.send(chat_id, str(update.effective_user.id), replies)
 
     async def _answer_callback(self, update: Update) -> None:
         """Stop the button's spinner at once, and take the buttons off the pressed message."""
@@ -272,12 +283,19 @@ class TelegramChannel:
             residents.set_unreachable(db=db, channel=CHANNEL, external_id=external_id, at=utcnow())
 
     async def _send_reply(self, chat_id: int, reply: Reply) -> None:
-        if reply.image is not None:
-            caption = reply.text if len(reply.text) <= CAPTION_LIMIT else None
-            await self._call(self.bot.send_photo, chat_id, photo=reply.image, caption=caption)
-            if caption is not None and not reply.options and not reply.request:
-                return
         inline = inline_keyboard(reply)
+        if reply.image is not None:
+            fits = len(reply.text) <= CAPTION_LIMIT and not reply.request
+            caption, markup = (reply.text, inline) if fits else (None, None)
+            await self._call(
+                self.bot.send_photo,
+                chat_id,
+                photo=reply.image,
+                caption=caption,
+                reply_markup=markup,
+            )
+            if fits and (inline or not reply.options):
+                return
         text = reply.text if inline or not reply.options or reply.request else reply.numbered()
         chunks = split_text(text)
         for number, chunk in enumerate(chunks, 1):
@@ -290,12 +308,7 @@ class TelegramChannel:
                 sent = await self._send_text(chat_id, chunk, ReplyKeyboardRemove())
                 self._reply_keyboards.discard(chat_id)
                 if last and inline is not None:
-                    await self._call(
-                        self.bot.edit_message_reply_markup,
-                        chat_id=chat_id,
-                        message_id=sent.message_id,
-                        reply_markup=inline,
-                    )
+                    await self._add_buttons(chat_id, sent.message_id, reply, inline)
             else:
                 await self._send_text(chat_id, chunk, inline if last else None)
         if reply.place is not None:  # name and address belong in the reply's text
@@ -306,35 +319,61 @@ class TelegramChannel:
                 longitude=reply.place.longitude,
             )
 
+    async def _add_buttons(
+        self, chat_id: int, message_id: int, reply: Reply, inline: InlineKeyboardMarkup
+    ) -> None:
+        """Put inline buttons on a sent message; if Telegram refuses, send them on their own."""
+        try:
+            await self._call(
+                self.bot.edit_message_reply_markup,
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=inline,
+                idempotent=True,
+            )
+        except TelegramError as error:
+            log.info("adding buttons by edit failed (%s); sending them", type(error).__name__)
+            choices = "\n".join(f"{n}. {o.label}" for n, o in enumerate(reply.options, 1))
+            await self._send_text(chat_id, choices, inline)
+
     async def _send_text(self, chat_id: int, text: str, markup=None) -> Message:
         return await self._call(self.bot.send_message, chat_id, text, reply_markup=markup)
 
-    async def _call(self, method, *args, **kwargs):
-        """Make one Bot API call, trying again on network errors (not on refusals)."""
+    async def _call(self, method, *args, idempotent: bool = False, **kwargs):
+        """Make one Bot API call, again after a network error that cannot have delivered it
+        (an edit or an answer may always be repeated; a new message only if it never left)."""
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 return await method(*args, **kwargs)
             except (Forbidden, BadRequest, RetryAfter):
                 raise
-            except NetworkError:
-                if attempt == SEND_ATTEMPTS:
+            except NetworkError as error:
+                if attempt == SEND_ATTEMPTS or not (idempotent or never_arrived(error)):
                     raise
                 log.info("Telegram network error; trying again (%d)", attempt)
                 await asyncio.sleep(0.5 * 2**attempt)
         raise AssertionError("unreachable")
 
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log what failed (never who or what they wrote) and tell the resident."""
-        error = context.error
-        log.error("Telegram update failed: %s", type(error).__name__, exc_info=error)
-        if not isinstance(update, Update) or update.effective_chat is None:
-            return
-        if update.effective_chat.type != ChatType.PRIVATE:
-            return
-        language = self._language(update)
+    async def _apologise(self, update: Update) -> None:
+        """Tell a resident that something went wrong on our side, and what to do."""
+        _ = translations(self._language(update)).gettext
         try:
-            await self.bot.send_message(
-                update.effective_chat.id, hints.error_hint(translations(language).gettext)
-            )
+            await self.bot.send_message(update.effective_chat.id, hints.error_hint(_))
         except TelegramError:
             log.warning("could not tell a resident about the failure")
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log what failed outside a handled update (never who or what they wrote)."""
+        error = context.error
+        log.error("Telegram error: %s", type(error).__name__, exc_info=error)
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            await self._apologise(update)
+
+
+def never_arrived(error: NetworkError) -> bool:
+    """Tell whether a failed request surely never reached Telegram, so resending is safe."""
+    cause = error.__cause__
+    if cause is None:  # Telegram itself answered with a server error (502, 504...)
+        return not isinstance(error, TimedOut)
+    return isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
