@@ -45,6 +45,7 @@ CALLBACK_LIMIT = 64  # bytes of a button's callback_data
 SEND_ATTEMPTS = 3  # tries of one request on a network error; 429s are the rate limiter's
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 CONNECTIONS = 32  # HTTP connections to the Bot API for sending
+CONCURRENT_UPDATES = 1024  # updates in hand at once, across all chats
 
 
 def to_incoming(update: Update) -> Incoming | None:
@@ -158,6 +159,7 @@ class TelegramChannel:
         self._reply_keyboards: set[int] = set()  # chats that show a request keyboard now
         self._chats = KeyedLocks()  # one update of a chat at a time, replies in order
         self._told_groups: set[int] = set()  # groups already asked to write privately
+        self._side_jobs: set[asyncio.Task] = set()
         builder = (
             Application.builder()
             .token(settings.token)
@@ -166,7 +168,8 @@ class TelegramChannel:
                     overall_max_rate=settings.overall_max_rate, max_retries=settings.max_retries
                 )
             )
-            .concurrent_updates(256)  # the engine keeps each resident's updates in order
+            # many at once, since an update waiting for its chat's turn holds one of these
+            .concurrent_updates(CONCURRENT_UPDATES)
             .connection_pool_size(CONNECTIONS)  # replies to many residents go out side by side
             .pool_timeout(30)
         )
@@ -208,6 +211,8 @@ class TelegramChannel:
             await updater.stop()
         if self.application.running:
             await self.application.stop()
+        if self._side_jobs:  # buttons being answered
+            await asyncio.gather(*self._side_jobs, return_exceptions=True)
         await self.application.shutdown()
 
     async def register_commands(self) -> None:
@@ -229,6 +234,8 @@ class TelegramChannel:
         chat = update.effective_chat
         if chat is None or update.effective_user is None:
             return
+        if update.callback_query is not None:  # stop the spinner now, not after earlier work
+            self._spawn(self._answer_callback(update))
         # taken before anything is awaited: updates of a chat are handled, and their replies
         # sent, in the order they arrived (an apology too)
         async with self._chats.hold(chat.id):
@@ -239,9 +246,13 @@ class TelegramChannel:
                 if chat.type == ChatType.PRIVATE:
                     await self._apologise(update)
 
+    def _spawn(self, coroutine) -> None:
+        """Run a small side job (answering a button) without waiting for it."""
+        task = asyncio.create_task(coroutine)
+        self._side_jobs.add(task)
+        task.add_done_callback(self._side_jobs.discard)
+
     async def _handle(self, update: Update, chat_id: int, chat_type: str) -> None:
-        if update.callback_query is not None:
-            await self._answer_callback(update)
         if chat_type != ChatType.PRIVATE:
             if update.message is not None and chat_id not in self._told_groups:
                 self._told_groups.add(chat_id)  # say it once, then stay quiet in the group
