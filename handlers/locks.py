@@ -25,6 +25,3 @@ class KeyedLocks:
             if not self._users[key]:  # nobody else queued: forget the lock
                 del self._users[key]
                 del self._locks[key]
-
-    def __len__(self) -> int:
-        return len(self._locks)

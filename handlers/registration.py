@@ -12,7 +12,8 @@ from storage import places, residents
 NAME_MAX = 100
 SKIP_WORDS = (
     "lewati|lewat|skip|tidak|tidak ada|tdk ada|gak ada|ga ada|nggak ada|tidak punya|"
-    "gak punya|ga punya|nanti|nanti saja|no|none|tanpa nomor"
+    "gak punya|ga punya|nanti|nanti saja|tanpa nomor|belum ada|no|none|no number|no phone|"
+    "i don t have one|later"
 )
 _SPACES = re.compile(r"\s+")
 _RW_ALONE = re.compile(r"^\s*0*(\d{1,3})\s*$")

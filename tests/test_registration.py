@@ -171,7 +171,9 @@ async def test_rw_written_in_other_ways(chat: Chat, database, answer: str) -> No
     assert stored(database, chat.external_id).rw == 5
 
 
-@pytest.mark.parametrize("answer", ["-", "gak punya", "Tidak ada", "nanti saja"])
+@pytest.mark.parametrize(
+    "answer", ["-", "gak punya", "Tidak ada", "nanti saja", "no number", "I don't have one"]
+)
 async def test_no_phone_number_in_other_words(chat: Chat, database, answer: str) -> None:
     await chat.run(HAPPY_ID[:6])
     await chat.send(answer)
