@@ -20,7 +20,7 @@ from handlers.engine import Engine
 from handlers.messages import Incoming
 from handlers.steps import EngineConfig
 from storage.database import make_engine, migrate, sqlite_url
-from storage.demo import seed_demo
+from storage.demo import seed_base
 
 REGISTER = ["halo", "1", "1", "Siti Aminah", "3", "5", "Lewati"]
 # then round and round through what residents do most: the menu, a service, help, the profile
@@ -76,7 +76,7 @@ async def main() -> None:
         database = make_engine(sqlite_url(Path(folder)))
         migrate(database)
         with database.begin() as db:
-            seed_demo(db=db)
+            seed_base(db=db)
         engine = Engine(database, flows.build(), EngineConfig())
         await run(engine, 10, 1_000, "warm-up")
         report("one resident at a time", *await run(engine, 1, args.steps // 4, "one"))

@@ -33,7 +33,7 @@ from handlers import flows  # noqa: E402
 from handlers.engine import Engine  # noqa: E402
 from handlers.steps import EngineConfig  # noqa: E402
 from storage.database import make_engine, migrate, sqlite_url  # noqa: E402
-from storage.demo import seed_demo  # noqa: E402
+from storage.demo import seed_base  # noqa: E402
 from tests import telegram_updates as tg  # noqa: E402
 from tests.fake_telegram import FakeBotAPI  # noqa: E402
 
@@ -103,7 +103,7 @@ async def adapter_rate(residents: int, steps: int, memory: int) -> tuple[float, 
         database = make_engine(sqlite_url(Path(folder)))
         migrate(database)
         with database.begin() as db:
-            seed_demo(db=db)
+            seed_base(db=db)
         engine = Engine(database, flows.build(), EngineConfig(workers=workers_for(database)))
         async with FakeBotAPI() as fake:
             settings = Settings(

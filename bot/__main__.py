@@ -1,17 +1,22 @@
-"""Command line: `python -m bot run | chat | seed-demo | reset-demo | migrate`."""
+"""Command line: `python -m bot run | chat | seed-demo | reset-demo | migrate`, and the staff
+commands `import-registry`, `import-schedule`, `load-programs`, `plan-distributions`."""
 
 import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot import staff
 from bot.app import conversation_engine, open_database
 from bot.serve import StartupError, serve_channels, serve_console
 from bot.settings import Settings, explain, pepper
 from storage import database as storage_database
 from storage.demo import seed_demo
+from storage.registry import PROGRAMS_FILE
+from storage.types import utcnow
 
 log = logging.getLogger("bot")
 
@@ -37,6 +42,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     reset = commands.add_parser("reset-demo", help="erase ALL data and seed the demo again")
     reset.add_argument("--yes", action="store_true", help="confirm that everything is erased")
     commands.add_parser("migrate", help="bring the database schema up to date")
+    registry = commands.add_parser(
+        "import-registry", help="load or update the beneficiary registry from a CSV file"
+    )
+    schedule = commands.add_parser(
+        "import-schedule", help="load or update sembako distributions from a CSV file"
+    )
+    for command in (registry, schedule):
+        command.add_argument("file", type=Path, metavar="FILE.csv")
+        command.add_argument("--dry-run", action="store_true", help="check and report only")
+        command.add_argument(
+            "--rejects", type=Path, metavar="FILE.csv", help="write every rejected line here"
+        )
+    programs = commands.add_parser("load-programs", help="load or update the programs table")
+    programs.add_argument("file", type=Path, nargs="?", default=PROGRAMS_FILE, metavar="FILE")
+    plan = commands.add_parser(
+        "plan-distributions", help="draft a year's sembako rounds as a CSV to review and import"
+    )
+    plan.add_argument("--year", type=int, required=True)
+    plan.add_argument("--every-months", type=int, default=2, metavar="N")
+    plan.add_argument("--output", type=Path, metavar="FILE.csv", help="default: standard output")
     return parser.parse_args(argv)
 
 
@@ -79,8 +104,12 @@ def seed(settings: Settings) -> int:
             )
             return 0
         with database.begin() as db:
-            added = seed_demo(db=db)
-        print(f"Demo data added: {added.kelurahan} kelurahan, {added.rukun_warga} RWs (demo).")
+            added = seed_demo(db=db, key=pepper(settings), now=utcnow())
+        print(
+            f"Demo data added: {added.kelurahan} kelurahan, {added.rukun_warga} RWs, "
+            f"{added.programs} programs, {added.beneficiaries} registry entries, "
+            f"{added.distributions} sembako distributions (all demo but the programs)."
+        )
         return 0
     finally:
         database.dispose()
@@ -140,6 +169,14 @@ def main(argv: list[str] | None = None) -> int:
         return seed(settings)
     if args.command == "reset-demo":
         return reset(settings, args.yes)
+    if args.command == "import-registry":
+        return staff.import_registry(settings, args.file, args.dry_run, args.rejects)
+    if args.command == "import-schedule":
+        return staff.import_schedule(settings, args.file, args.dry_run, args.rejects)
+    if args.command == "load-programs":
+        return staff.load_programs(settings, args.file)
+    if args.command == "plan-distributions":
+        return staff.plan(args.year, args.every_months, args.output)
     if args.command == "migrate":
         open_database(settings).dispose()
         print("The database schema is up to date.")

@@ -4,7 +4,7 @@ import logging
 
 from sqlalchemy import Engine as Database
 
-from bot.settings import Settings
+from bot.settings import Settings, pepper
 from handlers import flows
 from handlers.engine import Engine
 from handlers.steps import EngineConfig
@@ -33,5 +33,7 @@ def conversation_engine(settings: Settings, database: Database) -> Engine:
         default_language=settings.default_language,
         workers=workers_for(database),
         retention=settings.retention,
+        nik_key=pepper(settings),
+        status_checks_per_day=settings.status_checks_per_day,
     )
     return Engine(database, flows.build(), config)

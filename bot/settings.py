@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     default_language: Literal["id", "en"] = "id"
     inactivity_timeout_minutes: int = Field(30, ge=1, le=24 * 60)
     retention_days: int = Field(730, ge=365)  # erase residents silent this long
+    status_checks_per_day: int = Field(5, ge=1, le=100)  # bansos status checks per resident
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("admin_telegram_ids", "admin_whatsapp_numbers", mode="before")

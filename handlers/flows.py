@@ -1,6 +1,6 @@
 """All conversations wired together, with what each keyword does."""
 
-from handlers import menu, positions, profile, registration, start
+from handlers import bansos, eligibility, menu, positions, profile, registration, sembako, start
 from handlers.messages import Reply
 from handlers.positions import CHOOSE_LANGUAGE, ENTRY, ERASE, HOME, RegistrationStep
 from handlers.start import REGISTER
@@ -68,6 +68,9 @@ def build() -> Conversations:
         registration.REGISTRATION,
         profile.PROFILE_FLOW,
         profile.ERASE_FLOW,
+        bansos.BANSOS,
+        eligibility.ELIGIBILITY,
+        sembako.SEMBAKO,
     )
     return Conversations(
         flows={flow.name: flow for flow in flows},

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_time as babel_format_time
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 # English as used in Indonesia keeps Rupiah and 24-hour times ("Rp852.768", "19.30")
 BABEL_LOCALES = {"id": "id_ID", "en": "en_ID"}
@@ -61,3 +61,27 @@ def format_phone(phone: str) -> str:
         return phone
     local = "0" + phone[3:]
     return "-".join(local[index : index + 4] for index in range(0, len(local), 4))
+
+
+def format_window(
+    start: datetime, end: datetime, language: str, zone: str = "Asia/Jakarta"
+) -> str:
+    """Format a time window on one day: 'Sabtu, 13 Februari 2027, 08.00–11.00 WIB'."""
+    local_start, local_end = start.astimezone(ZoneInfo(zone)), end.astimezone(ZoneInfo(zone))
+    locale = babel_locale(language)
+    first = babel_format_time(local_start, "short", locale=locale)
+    last = babel_format_time(local_end, "short", locale=locale)
+    abbreviation = ZONE_ABBREVIATIONS.get(zone) or local_start.strftime("%Z")
+    if local_start.date() != local_end.date():  # overnight: name both days
+        return (
+            f"{format_day(local_start, language, zone)} {first} – "
+            f"{format_day(local_end, language, zone)} {last} {abbreviation}"
+        )
+    return f"{format_day(local_start, language, zone)}, {first}–{last} {abbreviation}"
+
+
+def format_distance(kilometres: float, language: str) -> str:
+    """Format a distance: '850 m' below a kilometre, else '1,2 km' (in Indonesian)."""
+    if kilometres < 1:
+        return f"{round(kilometres * 1000, -1):.0f} m"
+    return f"{format_decimal(round(kilometres, 1), locale=babel_locale(language))} km"

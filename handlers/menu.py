@@ -1,17 +1,23 @@
 """The main menu, help, and honest notes for services that are still coming."""
 
+from collections.abc import Callable
 from functools import cache
 
+from handlers import bansos, eligibility, sembako
 from handlers.i18n import N_, translations
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import CONSENT, PROFILE, FlowName, MenuStep, RegistrationStep, registration
 from handlers.start import REGISTER
 from handlers.steps import Context, Flow, Outcome, Step, options_of
 
+# services that work today, each opened by its module's entry
+SERVICES: dict[str, tuple[str, Callable[[Context], Outcome]]] = {
+    "svc:bansos": (N_("Check bansos status"), bansos.open_check),
+    "svc:eligibility": (N_("Check eligibility"), eligibility.open_screening),
+    "svc:sembako": (N_("Sembako schedule"), sembako.open_schedule),
+}
 # services that later issues build; until then the menu says so honestly
 COMING = {
-    "svc:bansos": N_("Check bansos status"),
-    "svc:sembako": N_("Sembako schedule"),
     "svc:training": N_("Skills training"),
     "svc:health": N_("Free health checks"),
     "svc:apply": N_("Scholarships & capital"),
@@ -34,6 +40,7 @@ def _menu(language: str, stage: str) -> tuple[Option, ...]:
     if stage != "registered":
         label = _("Continue sign-up") if stage == "agreed" else _("Register")
         choices.append(("svc:register", label))
+    choices += [(key, _(label)) for key, (label, _open) in SERVICES.items()]
     choices += [(key, _(label)) for key, label in COMING.items()]
     choices += [("svc:profile", _("My profile")), ("svc:help", _("Help"))]
     return options_of(*choices)
@@ -82,6 +89,8 @@ def take_menu(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=PROFILE)
     if key == "svc:help":
         return Outcome([Reply(help_text(ctx))])
+    if key in SERVICES:
+        return SERVICES[key][1](ctx)
     if key not in COMING:
         return Outcome()
     service = _(COMING[key])

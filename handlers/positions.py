@@ -17,6 +17,9 @@ class FlowName(StrEnum):
     REGISTRATION = "registration"
     PROFILE = "profile"
     ERASE = "erase"
+    BANSOS = "bansos"
+    ELIGIBILITY = "eligibility"
+    SEMBAKO = "sembako"
 
 
 class StartStep(StrEnum):
@@ -59,6 +62,35 @@ class EraseStep(StrEnum):
     CONFIRM = "confirm"
 
 
+class BansosStep(StrEnum):
+    """Cek status bansos."""
+
+    NIK = "nik"
+    NAME = "name"
+    DONE = "done"
+
+
+class EligibilityStep(StrEnum):
+    """Self-screening (cek kelayakan)."""
+
+    SIZE = "size"
+    INCOME = "income"
+    MEMBERS = "members"
+    WORK = "work"
+    HOUSING = "housing"
+    DTSEN = "dtsen"
+    DONE = "done"
+
+
+class SembakoStep(StrEnum):
+    """Sembako schedules."""
+
+    KELURAHAN = "kelurahan"
+    RW = "rw"
+    LIST = "list"
+    LOCATION = "location"
+
+
 ENTRY = StepRef(FlowName.START, StartStep.LANGUAGE)
 HOME = StepRef(FlowName.MENU, MenuStep.MAIN)
 CONSENT = StepRef(FlowName.START, StartStep.CONSENT)
@@ -70,3 +102,18 @@ ERASE = StepRef(FlowName.ERASE, EraseStep.CONFIRM)
 def registration(step: RegistrationStep) -> StepRef:
     """Return a position in the registration flow."""
     return StepRef(FlowName.REGISTRATION, step)
+
+
+def bansos(step: BansosStep) -> StepRef:
+    """Return a position in the status check."""
+    return StepRef(FlowName.BANSOS, step)
+
+
+def eligibility(step: EligibilityStep) -> StepRef:
+    """Return a position in self-screening."""
+    return StepRef(FlowName.ELIGIBILITY, step)
+
+
+def sembako(step: SembakoStep) -> StepRef:
+    """Return a position in the sembako schedules."""
+    return StepRef(FlowName.SEMBAKO, step)

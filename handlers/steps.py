@@ -127,6 +127,9 @@ class EngineConfig:
     default_language: str = DEFAULT_LANGUAGE
     workers: int = 1  # threads running updates; one suits SQLite, which writes one at a time
     retention: timedelta = timedelta(days=730)  # a silent resident's data is erased after it
+    # the secret of NIK hashes (NIK_PEPPER): kept out of repr, so never in a log or traceback
+    nik_key: bytes = field(default=b"", repr=False)
+    status_checks_per_day: int = 5  # registry lookups a resident may make in 24 hours
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, update
 from sqlmodel import select
 
 from storage.conversations import Conversation, ProcessedMessage
+from storage.registry import StatusCheck
+from storage.reminders import Reminder
 from storage.residents import ChannelIdentity, Resident
 
 
@@ -17,6 +19,7 @@ class Erased:
     identities: int
     conversation: bool
     message_ids: int
+    reminders: int
 
 
 def erase_resident(*, db: Connection, resident_id: int) -> Erased:
@@ -25,6 +28,11 @@ def erase_resident(*, db: Connection, resident_id: int) -> Erased:
     identity_ids = select(ChannelIdentity.id).where(ChannelIdentity.resident_id == resident_id)
     messages = db.execute(
         delete(ProcessedMessage).where(ProcessedMessage.identity_id.in_(identity_ids))
+    )
+    reminders = db.execute(delete(Reminder).where(Reminder.resident_id == resident_id))
+    # the audit of status checks keeps its figures, without the person
+    db.execute(
+        update(StatusCheck).where(StatusCheck.resident_id == resident_id).values(resident_id=None)
     )
     conversation = db.execute(delete(Conversation).where(Conversation.resident_id == resident_id))
     identities = db.execute(
@@ -36,4 +44,5 @@ def erase_resident(*, db: Connection, resident_id: int) -> Erased:
         identities=identities.rowcount,
         conversation=conversation.rowcount > 0,
         message_ids=messages.rowcount,
+        reminders=reminders.rowcount,
     )

@@ -16,6 +16,7 @@ from storage.database import make_engine, migrate
 from tests.helpers import Chat, Clock, clear
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_KEY = b"test-pepper"  # NIK_PEPPER of the tests, the same in-process and in subprocesses
 
 
 def fresh_database_url(folder: Path) -> str:
@@ -58,7 +59,7 @@ def clock() -> Clock:
 @pytest.fixture
 def engine(database: Database, clock: Clock) -> Iterator[Engine]:
     """The conversation engine with every flow, on the test database and clock."""
-    engine = Engine(database, flows.build(), EngineConfig(), clock=clock)
+    engine = Engine(database, flows.build(), EngineConfig(nik_key=TEST_KEY), clock=clock)
     yield engine
     engine.close()
 
@@ -79,5 +80,5 @@ def environment(tmp_path: Path, database) -> dict[str, str]:
     }
     env["DATA_DIR"] = str(tmp_path / "data")
     env["DATABASE_URL"] = TEST_DATABASE_URL or str(database.url)
-    env["NIK_PEPPER"] = "test-pepper"
+    env["NIK_PEPPER"] = TEST_KEY.decode()
     return env

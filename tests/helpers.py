@@ -12,7 +12,7 @@ from handlers.messages import Incoming, Kind, Reply
 from handlers.steps import StepRef
 from storage import conversations, residents
 from storage.conversations import Conversation
-from storage.demo import seed_demo
+from storage.demo import seed_base
 from storage.schema import metadata
 
 _ids = itertools.count(1)
@@ -86,7 +86,7 @@ class Chat:
 
 
 def clear(database: Database) -> None:
-    """Delete every row of every table and seed the demo places again."""
+    """Delete every row of every table and seed the demo places and the programs again."""
     with database.begin() as connection:
         if connection.dialect.name == "postgresql":
             names = ", ".join(table.name for table in metadata.sorted_tables)
@@ -95,7 +95,7 @@ def clear(database: Database) -> None:
             for table in reversed(metadata.sorted_tables):
                 connection.execute(table.delete())
     with database.begin() as db:
-        seed_demo(db=db)
+        seed_base(db=db)
 
 
 def place_at(

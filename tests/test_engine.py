@@ -92,8 +92,7 @@ async def test_an_answer_that_fits_several_options_asks_which(chat: Chat) -> Non
 @pytest.mark.parametrize(
     ("typed", "answer"),
     [
-        ("bansos", "Cek status bansos"),
-        ("sembako", "Jadwal sembako"),
+        ("pelatihan", "Pelatihan keterampilan"),
         ("pengaduan", "Masukan & pengaduan"),
     ],
 )
@@ -149,7 +148,7 @@ async def test_button_from_an_old_message(chat: Chat, database) -> None:
 
 async def test_old_menu_button_opens_the_service_from_anywhere(chat: Chat) -> None:
     await chat.run(HAPPY_ID)
-    await chat.run([("7", "Data Bapak/Ibu"), ("1", "Siapa nama lengkap")])
+    await chat.run([("Profil saya", "Data Bapak/Ibu"), ("1", "Siapa nama lengkap")])
     await chat.tap("svc:help")  # the menu shown a minute ago
     assert "Kata yang bisa diketik kapan saja" in chat.text
 
@@ -249,7 +248,7 @@ async def test_a_position_from_an_older_version_goes_home(chat: Chat, database) 
         session.add(conversation)
         session.commit()
     await chat.send("1")
-    assert "sedang kami siapkan" in chat.text  # read as the menu's first entry
+    assert "Mohon ketik NIK" in chat.text  # read as the menu's first entry: the status check
 
 
 async def test_no_error_reply_on_any_keyword_at_any_step(engine) -> None:

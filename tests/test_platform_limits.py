@@ -11,7 +11,7 @@ from tests.test_registration import HAPPY_EN, HAPPY_ID
 WALKS = {
     "id": [line for line, _ in HAPPY_ID]
     + [
-        "7",
+        "Profil saya",
         "1",
         "Ani",
         "2",
@@ -30,9 +30,26 @@ WALKS = {
         "hapus data",
         "2",
         "batal",
+        "Cek status bansos",
+        "3175074708859901",
+        "Siti Aminah",
+        "Cek kelayakan",
+        "5",
+        "3 juta",
+        "6",
+        "Selesai",
+        "2",
+        "2",
+        "1",
+        "Menu utama",
+        "Jadwal sembako",
+        "Lokasi terdekat",
+        "menu",
     ],
     "en": [line for line, _ in HAPPY_EN]
-    + ["7", "1", "Ani", "2", "3", "5", "3", "Skip", "4", "4", "5", "2", "language", "2"],
+    + ["My profile", "1", "Ani", "2", "3", "5", "3", "Skip", "4", "4", "5", "2", "language", "2"]
+    + ["Check bansos status", "3175074708859901", "Siti Aminah", "Check eligibility", "5"]
+    + ["3000000", "6", "Done", "2", "2", "1", "Main menu", "Sembako schedule", "Nearest location"],
 }
 UNREGISTERED = ["halo", "1", "3", "2", "7", "2"]
 
@@ -50,7 +67,7 @@ async def test_labels_fit_whatsapp(engine, language: str) -> None:
     replies = await replies_of(Chat(engine, f"walk-{language}"), WALKS[language])
     replies += await replies_of(Chat(engine, f"walk-new-{language}"), UNREGISTERED)
     with_options = [reply for reply in replies if reply.options]
-    assert len(with_options) > 15
+    assert len(with_options) > 25
     for reply in with_options:
         assert len(reply.options) <= 10, reply.text
         limit = 20 if len(reply.options) <= 3 else 24

@@ -1,0 +1,115 @@
+"""Staff commands on the office PC: load the registry, the schedules and the programs."""
+
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bot import planning
+from bot.app import open_database
+from bot.settings import Settings, pepper
+from storage import registry
+from storage.csvfile import FileProblem, Report, print_report
+from storage.registry_import import import_registry as run_registry_import
+from storage.schedule_import import import_schedule as run_schedule_import
+from storage.types import utcnow
+
+BAR_FROM_BYTES = 1_000_000  # smaller files import in a blink: no progress bar
+
+
+def _finish(report: Report, dry_run: bool, rejects: Path | None) -> int:
+    """Print the report; exit 1 when rows were rejected, so a script notices."""
+    print_report(report, dry_run=dry_run, rejects=rejects, out=sys.stdout)
+    return 1 if report.rejected else 0
+
+
+def _readable(path: Path) -> bool:
+    """Tell whether a file can be read, saying why not."""
+    if not path.is_file():
+        print(f"No such file: {path}", file=sys.stderr)
+        return False
+    return True
+
+
+def import_registry(settings: Settings, path: Path, dry_run: bool, rejects: Path | None) -> int:
+    """Import a registry CSV, with a progress bar for a large file."""
+    if not _readable(path):
+        return 2
+    database = open_database(settings)
+    size = path.stat().st_size
+    bar = tqdm(
+        total=size,
+        unit="B",
+        unit_scale=True,
+        desc="registry",
+        disable=None if size >= BAR_FROM_BYTES else True,  # None: only on a terminal
+    )
+    try:
+        report = run_registry_import(
+            database=database,
+            path=path,
+            key=pepper(settings),
+            now=utcnow(),
+            dry_run=dry_run,
+            progress=bar.update,
+        )
+    except FileProblem as problem:
+        print(f"Cannot import {path}: {problem}", file=sys.stderr)
+        return 2
+    finally:
+        bar.close()
+        database.dispose()
+    return _finish(report, dry_run, rejects)
+
+
+def import_schedule(settings: Settings, path: Path, dry_run: bool, rejects: Path | None) -> int:
+    """Import a schedule CSV."""
+    if not _readable(path):
+        return 2
+    database = open_database(settings)
+    try:
+        report = run_schedule_import(
+            database=database, path=path, now=utcnow(), zone=settings.tz_name, dry_run=dry_run
+        )
+    except FileProblem as problem:
+        print(f"Cannot import {path}: {problem}", file=sys.stderr)
+        return 2
+    finally:
+        database.dispose()
+    return _finish(report, dry_run, rejects)
+
+
+def load_programs(settings: Settings, path: Path) -> int:
+    """Load or update the programs from a TOML file."""
+    if not _readable(path):
+        return 2
+    database = open_database(settings)
+    try:
+        with database.begin() as db:
+            count = registry.load_programs(db=db, source=path)
+    except (KeyError, ValueError) as problem:
+        print(f"Cannot load {path}: {problem}", file=sys.stderr)
+        return 2
+    finally:
+        database.dispose()
+    print(f"{count} programs loaded from {path}.")
+    return 0
+
+
+def plan(year: int, every_months: int, output: Path | None) -> int:
+    """Draft a year's distribution rounds as a schedule CSV; notes go to standard error."""
+    try:
+        rounds = planning.plan_distributions(year, every_months=every_months)
+        notes = planning.notes(year, every_months=every_months)
+    except ValueError as problem:
+        print(f"Cannot plan: {problem}", file=sys.stderr)
+        return 2
+    if output is None:
+        planning.write_csv(rounds, sys.stdout)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as file:
+            planning.write_csv(rounds, file)
+        print(f"{len(rounds)} rounds written to {output}.", file=sys.stderr)
+    for line in notes:
+        print(line, file=sys.stderr)
+    return 0

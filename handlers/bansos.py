@@ -1,0 +1,279 @@
+"""Cek status bansos: is this NIK and name in the registry, for which programs, what next.
+
+The NIK never leaves this module in clear: the conversation keeps its keyed hash and last four
+digits only. "Not found" and "name does not match" get the same answer, so nobody learns
+whether a NIK is in the registry without also knowing the name on its KTP.
+"""
+
+import re
+from datetime import datetime, timedelta
+
+from handlers import sembako
+from handlers.formatting import mask_tail
+from handlers.messages import Incoming, Option, Reply
+from handlers.positions import (
+    CONSENT,
+    HOME,
+    BansosStep,
+    EligibilityStep,
+    FlowName,
+    bansos,
+    eligibility,
+)
+from handlers.programs import program_block
+from handlers.registration import NAME_MAX, clean_name
+from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
+from storage import places, registry
+from storage.identity import NikProblem, check_nik, name_hash, nik_hash
+from storage.registry import CheckOutcome, Status
+
+WINDOW = timedelta(hours=24)
+SEMBAKO_PROGRAMS = frozenset({"BPNT", "PANGAN"})
+# a NIK inside a sentence: "NIK saya 3175 0745 0885 0001"
+_DIGIT_RUN = re.compile(r"\d[\d .\-]{8,}\d")
+
+
+def next_check(ctx: Context) -> datetime | None:
+    """Return when the resident may check again, or None when they may check now."""
+    return registry.next_check_at(
+        db=ctx.db,
+        resident_id=ctx.resident.id,
+        now=ctx.now,
+        limit=ctx.config.status_checks_per_day,
+        window=WINDOW,
+    )
+
+
+def limited(ctx: Context, at: datetime) -> Outcome:
+    """Refuse a check beyond the daily limit, saying when the next one is possible."""
+    _ = ctx.gettext
+    registry.record_check(
+        db=ctx.db,
+        resident_id=ctx.resident.id,
+        channel=ctx.identity.channel,
+        outcome=CheckOutcome.LIMITED,
+        now=ctx.now,
+    )
+    text = _(
+        "You have made {limit} checks in the last 24 hours, the most we allow, to protect "
+        "residents' data. You can check again from {moment}."
+    ).format(limit=ctx.config.status_checks_per_day, moment=ctx.moment(at))
+    return Outcome([Reply(text)], goto=HOME)
+
+
+def open_check(ctx: Context) -> Outcome:
+    """Starts a status check: consent first, then the daily limit, then the NIK."""
+    _ = ctx.gettext
+    if ctx.resident.consent_at is None:
+        text = _(
+            "To check your bansos status we need your agreement to how we use data. "
+            "Please read it below."
+        )
+        return Outcome([Reply(text)], goto=CONSENT)
+    at = next_check(ctx)
+    if at is not None:
+        return limited(ctx, at)
+    return Outcome(goto=bansos(BansosStep.NIK))
+
+
+def ask_nik(ctx: Context) -> Reply:
+    """Asks for the NIK."""
+    _ = ctx.gettext
+    return Reply(
+        _(
+            "Please type the NIK on the KTP: 16 digits. We use it only for this check and do "
+            "not store it."
+        )
+    )
+
+
+def nik_text(text: str) -> str:
+    """Find the NIK in what was typed: the whole text, or one long run of digits in it."""
+    runs = _DIGIT_RUN.findall(text)
+    if len(runs) == 1 and any(char.isalpha() for char in text):
+        return runs[0]
+    return text
+
+
+def nik_problem_text(ctx: Context, problem: NikProblem, length: int) -> str:
+    """Say what is wrong with a NIK, plainly."""
+    _ = ctx.gettext
+    if problem == NikProblem.LENGTH:
+        return _(
+            "You typed {count} digits, but a NIK has 16. Please check the KTP and type it again."
+        ).format(count=length)
+    if problem == NikProblem.NOT_DIGITS:
+        return _("A NIK has digits only, no letters. Please type the 16 digits on the KTP.")
+    if problem == NikProblem.DATE:
+        return _(
+            "That cannot be a NIK: digits 7 to 12 are a birth date (day, month, year; women "
+            "add 40 to the day), and these are not a real date. Please check the KTP and type "
+            "it again."
+        )
+    return _("That cannot be a NIK. Please check the 16 digits on the KTP and type them again.")
+
+
+def take_nik(ctx: Context, msg: Incoming) -> Outcome:
+    """Checks the NIK's form, keeps only its hash and last digits, asks for the name."""
+    checked = check_nik(nik_text(msg.text[:200]))
+    if checked.digits is None:
+        return Outcome([Reply(nik_problem_text(ctx, checked.problem, checked.length))])
+    data = {
+        "nik_hash": nik_hash(ctx.config.nik_key, checked.digits),
+        "last4": checked.digits[-4:],
+    }
+    return Outcome(goto=bansos(BansosStep.NAME), data=data)
+
+
+def ask_name(ctx: Context) -> Reply:
+    """Asks for the name as on the KTP."""
+    _ = ctx.gettext
+    return Reply(_("Now type the full name exactly as written on that KTP."))
+
+
+def take_name(ctx: Context, msg: Incoming) -> Outcome:
+    """Looks the NIK and name up, writes the audit, and tells what was found."""
+    _ = ctx.gettext
+    if "nik_hash" not in ctx.data:  # answers lost (an old version, a reset): start again
+        return Outcome(goto=bansos(BansosStep.NIK))
+    name = clean_name(msg.text) if len(msg.text) <= NAME_MAX * 2 else None
+    if name is None:
+        return Outcome([Reply(_("Please type the name with letters, as written on the KTP."))])
+    at = next_check(ctx)  # checked again: another device may have used the last check
+    if at is not None:
+        return limited(ctx, at)
+    entry = registry.find(db=ctx.db, nik_hash=ctx.data["nik_hash"])
+    if entry is None:
+        outcome = CheckOutcome.NOT_FOUND
+    elif entry.name_hash != name_hash(ctx.config.nik_key, name):
+        outcome = CheckOutcome.NAME_MISMATCH
+    else:
+        outcome = CheckOutcome.FOUND
+    registry.record_check(
+        db=ctx.db,
+        resident_id=ctx.resident.id,
+        channel=ctx.identity.channel,
+        outcome=outcome,
+        now=ctx.now,
+    )
+    masked = mask_tail("0" * 12 + ctx.data["last4"])
+    if outcome != CheckOutcome.FOUND:
+        return Outcome(
+            [Reply(not_found_text(ctx, masked))],
+            goto=bansos(BansosStep.DONE),
+            data={"found": False},
+        )
+    sembako = bool(SEMBAKO_PROGRAMS & set(entry.programs)) and entry.status == Status.ACTIVE
+    return Outcome(
+        [Reply(found_text(ctx, entry, masked))],
+        goto=bansos(BansosStep.DONE),
+        data={"found": True, "sembako": sembako},
+    )
+
+
+def found_text(ctx: Context, entry: registry.Entry, masked: str) -> str:
+    """Describe a registry entry: where, which programs, and what to do next."""
+    _ = ctx.gettext
+    kelurahan = places.get_kelurahan(db=ctx.db, code=entry.kelurahan_code)
+    head = _(
+        "Data found for NIK {nik}: Kelurahan {kelurahan}, RW {rw}, RT {rt}, desil {desil}."
+    ).format(
+        nik=masked,
+        kelurahan=kelurahan.name if kelurahan else entry.kelurahan_code,
+        rw=f"{entry.rw:03d}",
+        rt=f"{entry.rt:03d}",
+        desil=entry.desil,
+    )
+    found = registry.programs(db=ctx.db, codes=entry.programs)
+    names = ", ".join(program.name for program in found)
+    if entry.status == Status.SUSPENDED:
+        body = _(
+            "Your assistance ({programs}) is on hold for now (ditangguhkan). This usually means "
+            "your data must be checked again. Please contact your kelurahan office or your "
+            "pendamping PKH, and bring your KTP and Kartu Keluarga."
+        ).format(programs=names or "-")
+        return f"{head}\n\n{body}"
+    if entry.status == Status.INACTIVE:
+        body = _(
+            "You are no longer an active recipient. If your situation has not improved, you "
+            "can be proposed again (usulan) through your RT/RW and the kelurahan office."
+        )
+        return f"{head}\n\n{body}"
+    if not found:
+        body = _(
+            "You are in the social-economic data (DTSEN), but not registered for a program at "
+            "the moment. Programs are decided by the Dinas Sosial from this data; your "
+            "kelurahan office can tell you more."
+        )
+        return f"{head}\n\n{body}"
+    blocks = "\n".join(program_block(ctx, program) for program in found)
+    intro = _("You are registered for:")
+    closing = _(
+        "Never pay anyone to receive assistance. If someone asks for money, report it to the "
+        "kelurahan office."
+    )
+    return f"{head}\n\n{intro}\n{blocks}\n\n{closing}"
+
+
+def not_found_text(ctx: Context, masked: str) -> str:
+    """Say nothing was found, the same for an unknown NIK and a wrong name, and how to apply."""
+    _ = ctx.gettext
+    return _(
+        "We found no registration for NIK {nik} with that name. Please check that both are "
+        "written exactly as on the KTP.\n"
+        "\n"
+        "If you are not registered yet, you can be proposed (usulan):\n"
+        "1. Ask your RT/RW head to propose you for social assistance.\n"
+        "2. The RT/RW takes the proposal to the kelurahan office, which enters it in the "
+        "social data (DTSEN) through SIKS-NG.\n"
+        "3. Bring your KTP, Kartu Keluarga and, if you have one, an SKTM (certificate of low "
+        "income).\n"
+        "You can also propose yourself in the Cek Bansos app of the Ministry of Social Affairs."
+    ).format(nik=masked)
+
+
+def done_options(ctx: Context) -> tuple[Option, ...]:
+    """Return what the resident may do after a check."""
+    _ = ctx.gettext
+    choices = []
+    if ctx.data.get("sembako"):
+        choices.append(("bansos:sembako", _("Sembako schedule"), "jadwal"))
+    if not ctx.data.get("found"):
+        choices.append(("bansos:screen", _("Check eligibility"), "kelayakan|layak"))
+    choices += [
+        ("bansos:again", _("Check another NIK"), "lagi|nik lain|cek lagi|again"),
+        ("bansos:menu", _("Main menu"), "menu"),
+    ]
+    return options_of(*choices)
+
+
+def ask_done(ctx: Context) -> Reply:
+    """Asks what to do next."""
+    _ = ctx.gettext
+    if ctx.data.get("found"):
+        return Reply(_("What would you like to do next?"), done_options(ctx))
+    return Reply(
+        _("Would you like to see which programs your household may qualify for?"),
+        done_options(ctx),
+    )
+
+
+def take_done(ctx: Context, msg: Incoming) -> Outcome:
+    """Opens what the resident chose after a check."""
+    if msg.option == "bansos:sembako":
+        return sembako.open_schedule(ctx)
+    if msg.option == "bansos:screen":
+        return Outcome(goto=eligibility(EligibilityStep.SIZE))
+    if msg.option == "bansos:again":
+        return open_check(ctx)
+    return Outcome(goto=HOME)
+
+
+BANSOS = Flow(
+    FlowName.BANSOS,
+    {
+        BansosStep.NIK: Step(ask_nik, take_nik, Expect.TEXT, options=no_options),
+        BansosStep.NAME: Step(ask_name, take_name, Expect.TEXT, options=no_options),
+        BansosStep.DONE: Step(ask_done, take_done, options=done_options),
+    },
+)

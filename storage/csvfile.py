@@ -1,0 +1,133 @@
+"""Reading the CSV files staff bring: any encoding Excel writes, commas or semicolons, and a
+report of what was imported and which lines were rejected, and why."""
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be imported (missing columns, unreadable)."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row that was not imported, and why (never with personal data)."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class Report:
+    """What an import did, or would do in a dry run."""
+
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def header_key(name: str) -> str:
+    """Normalise a column name: 'Nama (sesuai KTP)' → 'nama_sesuai_ktp'."""
+    return _NOT_WORD.sub("_", name.strip().lower()).strip("_")
+
+
+def find_columns(
+    header: list[str],
+    columns: Mapping[str, tuple[str, ...]],
+    required: tuple[str, ...],
+    section: str,
+) -> dict[str, int]:
+    """Find our columns in a file's header; raise FileProblem naming what is missing."""
+    positions: dict[str, int] = {}
+    keys = [header_key(name) for name in header]
+    for column, names in columns.items():
+        for index, key in enumerate(keys):
+            if key in names:
+                positions[column] = index
+                break
+    missing = [column for column in required if column not in positions]
+    if missing:
+        raise FileProblem(
+            f"missing column(s): {', '.join(missing)}. Found: {', '.join(header) or 'nothing'}. "
+            f"Expected at least: {', '.join(required)} (see README, '{section}')."
+        )
+    return positions
+
+
+def open_text(path: Path) -> io.TextIOBase:
+    """Open a CSV as UTF-8 (with or without Excel's BOM), or as Windows-1252 when it is not."""
+    with path.open("rb") as raw:
+        try:
+            raw.read().decode("utf-8-sig")
+            encoding = "utf-8-sig"
+        except UnicodeDecodeError:
+            encoding = "cp1252"
+    return path.open(encoding=encoding, newline="")
+
+
+def sniff_dialect(first_line: str) -> type[csv.Dialect] | csv.Dialect:
+    """Tell commas from semicolons (Indonesian Excel), tabs and bars by the header line."""
+    try:
+        return csv.Sniffer().sniff(first_line, delimiters=",;\t|")
+    except csv.Error:
+        return csv.excel
+
+
+def read_rows(
+    file: io.TextIOBase, progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """Yield (line number, cells) of every non-empty row, the header first."""
+    first_line = file.readline()
+    file.seek(0)
+    lines: Iterable[str] = file if progress is None else _counted(file, progress)
+    reader = csv.reader(lines, sniff_dialect(first_line))
+    for cells in reader:
+        if any(cell.strip() for cell in cells):
+            yield reader.line_num, cells
+
+
+def _counted(lines: Iterable[str], progress: Callable[[int], None]) -> Iterator[str]:
+    """Pass lines on, telling the progress bar every so often how many characters went by."""
+    pending = 0
+    for count, line in enumerate(lines, 1):
+        pending += len(line)
+        if count % 10_000 == 0:
+            progress(pending)
+            pending = 0
+        yield line
+    progress(pending)
+
+
+def print_report(report: Report, *, dry_run: bool, rejects: Path | None, out) -> None:
+    """Print what an import did, the rejected lines (the first ones), and write them all."""
+    verb = "would be" if dry_run else "were"
+    print(
+        f"{report.rows} rows read: {report.added} {verb} added, {report.updated} {verb} "
+        f"updated, {report.unchanged} unchanged, {len(report.rejected)} rejected.",
+        file=out,
+    )
+    if dry_run:
+        print("Dry run: nothing was written.", file=out)
+    for rejected in report.rejected[:MAX_PRINTED]:
+        print(f"  line {rejected.line}: {rejected.reason}", file=out)
+    if len(report.rejected) > MAX_PRINTED:
+        more = len(report.rejected) - MAX_PRINTED
+        hint = "" if rejects else " (write them all with --rejects FILE.csv)"
+        print(f"  … and {more} more rejected rows{hint}", file=out)
+    if rejects is not None:
+        with rejects.open("w", encoding="utf-8", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(["line", "reason"])
+            writer.writerows((rejected.line, rejected.reason) for rejected in report.rejected)
+        print(f"All rejected rows: {rejects}", file=out)
+
+
+MAX_PRINTED = 100

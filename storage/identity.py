@@ -1,0 +1,187 @@
+"""NIKs and names as the registry keeps them: checked, normalised, and only as keyed hashes.
+
+A NIK has 16 digits: province (2), regency (2), district (2), birth date DDMMYY with 40 added
+to the day for women, and a serial from 0001. The region digits tell where the NIK was first
+issued, not where the person lives, so any region is accepted.
+"""
+
+import hashlib
+import hmac
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+NIK_LENGTH = 16
+_SEPARATORS = re.compile(r"[\s.\-_/]")
+_SPREADSHEET_NUMBER = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")  # 3.17507E+15: a spreadsheet ate it
+
+
+class NikProblem(StrEnum):
+    """Why a text is not a NIK."""
+
+    EMPTY = "empty"
+    NOT_DIGITS = "not_digits"
+    LENGTH = "length"
+    DATE = "date"
+    REGION = "region"
+    SERIAL = "serial"
+    SPREADSHEET = "spreadsheet"
+
+
+@dataclass(frozen=True)
+class NikCheck:
+    """A text read as a NIK: the digits when it is one, else the problem."""
+
+    digits: str | None
+    problem: NikProblem | None = None
+    length: int = 0  # how many digits were given, for the length answer
+
+
+def _birth_date_exists(day: int, month: int, year: int) -> bool:
+    """Tell whether DD-MM-YY is a real date in 19YY or 20YY (29 Feb depends on the century)."""
+    for century in (1900, 2000):
+        try:
+            date(century + year, month, day)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+def check_nik(text: str) -> NikCheck:
+    """Read a NIK from what a person typed or a file held (spaces, dots, dashes allowed)."""
+    raw = text.strip().lstrip("'")  # a leading quote keeps spreadsheets from eating digits
+    if not raw:
+        return NikCheck(None, NikProblem.EMPTY)
+    if _SPREADSHEET_NUMBER.match(raw):
+        return NikCheck(None, NikProblem.SPREADSHEET)
+    digits = _SEPARATORS.sub("", raw)
+    if not digits.isascii() or not digits.isdigit():
+        return NikCheck(None, NikProblem.NOT_DIGITS, sum(char.isdigit() for char in digits))
+    if len(digits) != NIK_LENGTH:
+        return NikCheck(None, NikProblem.LENGTH, len(digits))
+    if digits[:2] == "00" or digits[2:4] == "00" or digits[4:6] == "00":
+        return NikCheck(None, NikProblem.REGION, NIK_LENGTH)
+    day, month, year = int(digits[6:8]), int(digits[8:10]), int(digits[10:12])
+    if day > 40:  # women: day + 40
+        day -= 40
+    if not 1 <= day <= 31 or not _birth_date_exists(day, month, year):
+        return NikCheck(None, NikProblem.DATE, NIK_LENGTH)
+    if digits[12:] == "0000":
+        return NikCheck(None, NikProblem.SERIAL, NIK_LENGTH)
+    return NikCheck(digits)
+
+
+# titles and degrees people write around a name but the KTP may or may not carry
+_TITLES = frozenset(
+    [
+        "h",
+        "hj",
+        "haji",
+        "hajah",
+        "hajjah",
+        "kh",
+        "dr",
+        "drs",
+        "dra",
+        "ir",
+        "prof",
+        "bapak",
+        "bpk",
+        "pak",
+        "ibu",
+        "bu",
+        "ny",
+        "nyonya",
+        "tn",
+        "tuan",
+        "sdr",
+        "sdri",
+        "saudara",
+        "saudari",
+        "mas",
+        "mbak",
+        "ust",
+        "ustad",
+        "ustadz",
+        "ustazah",
+        "alm",
+        "almh",
+    ]
+)
+_DEGREES = frozenset(
+    [
+        "spd",
+        "skom",
+        "se",
+        "sh",
+        "st",
+        "ssos",
+        "sag",
+        "sip",
+        "sstp",
+        "ssi",
+        "sp",
+        "sked",
+        "skep",
+        "sfarm",
+        "sak",
+        "mm",
+        "msi",
+        "mpd",
+        "mkom",
+        "mh",
+        "mt",
+        "amd",
+        "amdkeb",
+        "amdkep",
+        "ama",
+        "ba",
+        "bsc",
+        "ma",
+        "msc",
+        "phd",
+    ]
+)
+_PUNCTUATION = str.maketrans("", "", ".'’`")
+_WORD = re.compile(r"[^\W\d_]+(?:[.'’`][^\W\d_]+)*\.?")
+
+
+def _strip_marks(text: str) -> str:
+    """Drop accents and compatibility forms: 'Zoë' and 'Zoe' are one name."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if unicodedata.category(char) != "Mn")
+
+
+def name_key(name: str) -> str:
+    """Reduce a name to what identifies it: letters only, lower case, without titles.
+
+    'Hj. SITI  Aminah, S.Pd.' and 'siti aminah' give the same key. Changing this rule changes
+    every stored name hash: re-import the registry after changing it.
+    """
+    text = _strip_marks(name).casefold()
+    text = text.split(",", 1)[0] if "," in text else text  # "NAME, S.Pd": degrees after a comma
+    words = [word.translate(_PUNCTUATION) for word in _WORD.findall(text)]
+    while len(words) > 1 and words[0] in _TITLES:
+        words.pop(0)
+    while len(words) > 1 and words[-1] in _DEGREES:
+        words.pop()
+    return "".join(words)
+
+
+def keyed_hash(key: bytes, purpose: str, value: str) -> str:
+    """Return the HMAC-SHA256 of a value, separated by purpose ('nik', 'name', 'kk')."""
+    message = f"{purpose}:{value}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def nik_hash(key: bytes, digits: str) -> str:
+    """Return the keyed hash the registry keeps instead of a NIK."""
+    return keyed_hash(key, "nik", digits)
+
+
+def name_hash(key: bytes, name: str) -> str:
+    """Return the keyed hash of a name's key, for matching without keeping the name."""
+    return keyed_hash(key, "name", name_key(name))

@@ -1,0 +1,246 @@
+"""Import of sembako distributions from a CSV file (the format `plan-distributions` drafts).
+
+Rows are matched by their `ref`: a new ref is added, a changed row updated, an unchanged one
+left alone, so importing the same file twice changes nothing.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, select
+
+from storage.csvfile import FileProblem, Rejected, Report, find_columns, open_text, read_rows
+from storage.places import Kelurahan, RukunWarga
+from storage.registry import program_codes
+from storage.schedules import Distribution, DistributionRw, replace_rws
+
+COLUMNS = {
+    "ref": ("ref", "id", "kode"),
+    "program": ("program", "program_code"),
+    "kelurahan": ("kelurahan", "kel"),
+    "rw": ("rw", "rws"),
+    "date": ("date", "tanggal"),
+    "start": ("start", "mulai", "jam_mulai"),
+    "end": ("end", "selesai", "jam_selesai"),
+    "place": ("place", "tempat", "lokasi"),
+    "address": ("address", "alamat"),
+    "latitude": ("latitude", "lat", "lintang"),
+    "longitude": ("longitude", "lon", "lng", "bujur"),
+    "items": ("items", "isi", "isi_paket"),
+    "bring": ("bring", "dibawa", "yang_dibawa", "syarat"),
+    "quota": ("quota", "kuota"),
+    "items_en": ("items_en",),
+    "bring_en": ("bring_en",),
+}
+REQUIRED = ("ref", "program", "kelurahan", "date", "start", "end", "place", "address")
+# a generous box around Jakarta: coordinates outside it are a slip (often lat and lon swapped)
+JAKARTA = (-6.45, -5.95, 106.55, 107.10)
+_DATE_DMY = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$")
+_TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+_FIELDS = (
+    "program_code",
+    "kelurahan_code",
+    "all_rws",
+    "starts_at",
+    "ends_at",
+    "place",
+    "address",
+    "latitude",
+    "longitude",
+    "items",
+    "bring",
+    "items_en",
+    "bring_en",
+    "quota",
+)
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A checked distribution."""
+
+    ref: str
+    values: dict
+    rws: tuple[int, ...]
+
+
+def read_date(text: str) -> date | None:
+    """Read 2027-02-13 or 13/02/2027."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        match = _DATE_DMY.match(text)
+        if match:
+            day, month, year = (int(part) for part in match.groups())
+            try:
+                return date(year, month, day)
+            except ValueError:
+                return None
+    return None
+
+
+def read_time(text: str) -> time | None:
+    """Read 08:00 or 08.00."""
+    match = _TIME.match(text)
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        return None
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def read_rws(text: str) -> tuple[int, ...] | None:
+    """Read '1;2;3', '1-8;10' or '' (every RW); None when it is not a list of RWs."""
+    numbers: set[int] = set()
+    cleaned = text.lower().replace("rw", "").strip()
+    if cleaned in ("", "semua", "all", "*"):
+        return ()
+    for part in re.split(r"[;,\s]+", cleaned):
+        if not part:
+            continue
+        first, dash, last = part.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            return None
+        low, high = int(first), int(last) if dash else int(first)
+        if low > high or high > 999:
+            return None
+        numbers.update(range(low, high + 1))
+    return tuple(sorted(numbers))
+
+
+class Checker:
+    """Checks distribution rows against the programs, kelurahan and RWs in the database."""
+
+    def __init__(self, db: Connection, zone: ZoneInfo):
+        self.zone = zone
+        self.programs = program_codes(db=db)
+        self.kelurahan: dict[str, str] = {}
+        for code, name in db.execute(select(Kelurahan.code, Kelurahan.name)):
+            for spelling in (code, code.replace(".", ""), name):
+                self.kelurahan[_NOT_WORD.sub("", spelling.lower())] = code
+        self.rws: dict[str, set[int]] = {}
+        for code, number in db.execute(select(RukunWarga.kelurahan_code, RukunWarga.number)):
+            self.rws.setdefault(code, set()).add(number)
+
+    def check(self, line: int, cells: list[str], columns: dict[str, int]) -> _Row | Rejected:
+        """Check one row; return it ready to store, or why it is rejected."""
+
+        def cell(column: str) -> str:
+            index = columns.get(column)
+            return cells[index].strip() if index is not None and index < len(cells) else ""
+
+        ref = cell("ref")
+        if not ref or len(ref) > 40:
+            return Rejected(line, "ref is missing or longer than 40 characters")
+        program = self.programs.get(_NOT_WORD.sub("_", cell("program").lower()).upper())
+        if program is None:
+            return Rejected(line, f"unknown program {cell('program')!r}")
+        key = _NOT_WORD.sub("", cell("kelurahan").lower())
+        kelurahan = self.kelurahan.get(key) or self.kelurahan.get(key.removeprefix("kel"))
+        if kelurahan is None:
+            return Rejected(line, f"unknown kelurahan {cell('kelurahan')!r}")
+        rws = read_rws(cell("rw"))
+        if rws is None:
+            return Rejected(line, f"RW must be like 1;2;3 or 1-8, not {cell('rw')!r}")
+        unknown = set(rws) - self.rws.get(kelurahan, set())
+        if unknown:
+            return Rejected(
+                line, f"no RW {', '.join(map(str, sorted(unknown)))} in this kelurahan"
+            )
+        day, start, end = read_date(cell("date")), read_time(cell("start")), read_time(cell("end"))
+        if day is None:
+            return Rejected(line, f"date must be YYYY-MM-DD, not {cell('date')!r}")
+        if start is None or end is None or end <= start:
+            return Rejected(
+                line, "start and end must be times like 08:00, the end after the start"
+            )
+        try:
+            latitude, longitude = float(cell("latitude")), float(cell("longitude"))
+        except ValueError:
+            return Rejected(line, "latitude and longitude must be decimal numbers")
+        south, north, west, east = JAKARTA
+        if not (south <= latitude <= north and west <= longitude <= east):
+            return Rejected(line, "coordinates are not in Jakarta (latitude first, e.g. -6.23)")
+        quota = cell("quota")
+        if quota and not quota.isdigit():
+            return Rejected(line, "quota must be a whole number or empty")
+        if not cell("place") or not cell("address"):
+            return Rejected(line, "place and address are needed")
+        values = {
+            "program_code": program,
+            "kelurahan_code": kelurahan,
+            "all_rws": not rws,
+            "starts_at": datetime.combine(day, start, self.zone),
+            "ends_at": datetime.combine(day, end, self.zone),
+            "place": cell("place")[:120],
+            "address": cell("address")[:200],
+            "latitude": latitude,
+            "longitude": longitude,
+            "items": cell("items")[:500],
+            "bring": cell("bring")[:500],
+            "items_en": cell("items_en")[:500] or None,
+            "bring_en": cell("bring_en")[:500] or None,
+            "quota": int(quota) if quota else None,
+        }
+        return _Row(ref, values, rws)
+
+
+_TABLE = Distribution.__table__
+_RWS = DistributionRw.__table__
+
+
+def _stored(db: Connection, ref: str) -> tuple[int, dict, tuple[int, ...]] | None:
+    """Return a stored distribution's id, values and RWs by ref."""
+    row = db.execute(select(_TABLE).where(_TABLE.c.ref == ref)).mappings().first()
+    if row is None:
+        return None
+    query = select(_RWS.c.rw).where(_RWS.c.distribution_id == row["id"]).order_by(_RWS.c.rw)
+    rws = tuple(db.execute(query).scalars())
+    return row["id"], {name: row[name] for name in _FIELDS}, rws
+
+
+def import_schedule(
+    *, database: Engine, path: Path, now: datetime, zone: str, dry_run: bool = False
+) -> Report:
+    """Import a schedule CSV in one transaction; raise FileProblem when it is unusable."""
+    report = Report()
+    with open_text(path) as file, database.begin() as db:
+        rows = read_rows(file)
+        try:
+            _line, header = next(rows)
+        except StopIteration:
+            raise FileProblem("the file is empty") from None
+        columns = find_columns(header, COLUMNS, REQUIRED, "Sembako schedules")
+        checker = Checker(db, ZoneInfo(zone))
+        seen: dict[str, int] = {}
+        for line, cells in rows:
+            report.rows += 1
+            row = checker.check(line, cells, columns)
+            if isinstance(row, Rejected):
+                report.rejected.append(row)
+                continue
+            first = seen.setdefault(row.ref, line)
+            if first != line:
+                report.rejected.append(Rejected(line, f"same ref as line {first}"))
+                continue
+            stored = _stored(db, row.ref)
+            if stored is not None and (stored[1], stored[2]) == (row.values, row.rws):
+                report.unchanged += 1
+                continue
+            if stored is None:
+                report.added += 1
+            else:
+                report.updated += 1
+            if dry_run:
+                continue
+            values = {**row.values, "updated_at": now}
+            if stored is None:
+                created = db.execute(_TABLE.insert().values(ref=row.ref, demo=False, **values))
+                distribution_id = created.inserted_primary_key[0]
+            else:
+                distribution_id = stored[0]
+                db.execute(_TABLE.update().where(_TABLE.c.id == distribution_id).values(values))
+            replace_rws(db=db, distribution_id=distribution_id, rws=row.rws)
+    return report
