@@ -31,6 +31,7 @@ WINDOW = timedelta(hours=24)
 SEMBAKO_PROGRAMS = frozenset({"BPNT", "PANGAN"})
 # a NIK inside a sentence: "NIK saya 3175 0745 0885 0001"
 _DIGIT_RUN = re.compile(r"\d[\d .\-]{8,}\d")
+_LETTER_BY_DIGIT = re.compile(r"[^\W\d_]\d|\d[^\W\d_]")  # "3175O747…": a typo, not a sentence
 
 
 def next_check(ctx: Context) -> datetime | None:
@@ -90,7 +91,11 @@ def ask_nik(ctx: Context) -> Reply:
 def nik_text(text: str) -> str:
     """Find the NIK in what was typed: the whole text, or one long run of digits in it."""
     runs = _DIGIT_RUN.findall(text)
-    if len(runs) == 1 and any(char.isalpha() for char in text):
+    if (
+        len(runs) == 1
+        and any(char.isalpha() for char in text)
+        and not _LETTER_BY_DIGIT.search(text)
+    ):
         return runs[0]
     return text
 
@@ -241,7 +246,11 @@ def done_options(ctx: Context) -> tuple[Option, ...]:
     if not ctx.data.get("found"):
         choices.append(("bansos:screen", _("Check eligibility"), "kelayakan|layak"))
     choices += [
-        ("bansos:again", _("Check another NIK"), "lagi|nik lain|cek lagi|again"),
+        (
+            "bansos:again",
+            _("Check another NIK"),
+            "lagi|nik lain|cek lagi|cek bansos|cek status|cek status bansos|again|check again",
+        ),
         ("bansos:menu", _("Main menu"), "menu"),
     ]
     return options_of(*choices)

@@ -76,7 +76,11 @@ def build() -> Conversations:
         flows={flow.name: flow for flow in flows},
         entry=ENTRY,
         home=HOME,
-        anywhere={"lang:": start.language_anywhere, "consent:": start.consent_anywhere},
+        anywhere={
+            "lang:": start.language_anywhere,
+            "consent:": start.consent_anywhere,
+            sembako.REMIND_PREFIX: sembako.remind_anywhere,
+        },
         keywords={
             Keyword.MENU: go_home,
             Keyword.CANCEL: cancel,

@@ -17,6 +17,7 @@ NEAR_HORIZON = timedelta(days=60)  # how far ahead "nearest places" looks
 # when reminders go out, in local time: the evening before and the morning of the pickup
 REMIND_EVENING_BEFORE = time(18, 0)
 REMIND_MORNING_OF = time(6, 30)
+REMIND_PREFIX = "sembako:remind:"  # + the distribution's id; works from any old message
 MAP_LINK = "https://www.google.com/maps/search/?api=1&query={latitude:.6f},{longitude:.6f}"
 
 
@@ -132,7 +133,7 @@ def list_options(ctx: Context, found: list[Pickup] | None = None) -> tuple[Optio
     choices = []
     target = reminder_target(ctx, found)
     if target is not None:
-        choices.append((f"sembako:remind:{target.id}", _("Remind me"), "ingatkan|remind"))
+        choices.append((f"{REMIND_PREFIX}{target.id}", _("Remind me"), "ingatkan|remind"))
     choices += [
         ("sembako:near", _("Nearest location"), "terdekat|lokasi|dekat|nearest"),
         ("sembako:other", _("Another RW"), "rw lain|kelurahan lain|other"),
@@ -180,19 +181,19 @@ def reminder_times(ctx: Context, pickup: Pickup) -> list[datetime]:
     return [at for at in candidates if ctx.now < at < pickup.starts_at]
 
 
-def remind(ctx: Context, distribution_id: int) -> Outcome:
-    """Records reminders for a pickup."""
+def remind(ctx: Context, distribution_id: int) -> Reply | Outcome:
+    """Records reminders for a pickup; returns the confirmation, or where to go instead."""
     _ = ctx.gettext
     if ctx.resident.consent_at is None:
         text = _("To keep a reminder for you we need your agreement to how we use data.")
         return Outcome([Reply(text)], goto=CONSENT)
     pickup = schedules.get(db=ctx.db, distribution_id=distribution_id)
     if pickup is None or pickup.starts_at <= ctx.now:  # gone, or already begun
-        return Outcome([Reply(_("That distribution is no longer on the schedule."))])
+        return Reply(_("That distribution is no longer on the schedule."))
     times = reminder_times(ctx, pickup)
     if not times:
         text = _("It starts very soon, so there is no time left for a reminder. See you there!")
-        return Outcome([Reply(text, list_options(ctx))], ask=False)
+        return Reply(text)
     new = reminders.request(
         db=ctx.db,
         resident_id=ctx.resident.id,
@@ -203,18 +204,33 @@ def remind(ctx: Context, distribution_id: int) -> Outcome:
     )
     moments = _(" and ").join(ctx.moment(at) for at in times)
     if not new:
-        text = _("You already asked for this reminder: {moments}.").format(moments=moments)
-    else:
-        text = _("Noted. We will remind you on {moments}.").format(moments=moments)
-    return Outcome([Reply(text, list_options(ctx))], ask=False)
+        return Reply(_("You already asked for this reminder: {moments}.").format(moments=moments))
+    return Reply(_("Noted. We will remind you on {moments}.").format(moments=moments))
+
+
+def remind_from_list(ctx: Context, distribution_id: int) -> Outcome:
+    """Records reminders and keeps the schedule's options at hand."""
+    answer = remind(ctx, distribution_id)
+    if isinstance(answer, Outcome):
+        return answer
+    return Outcome([Reply(answer.text, list_options(ctx))], ask=False)
+
+
+def remind_anywhere(ctx: Context, msg: Incoming) -> Outcome:
+    """Takes a reminder button from an older schedule message, wherever the resident is."""
+    suffix = (msg.option or "").removeprefix(REMIND_PREFIX)
+    if not suffix.isdigit():
+        return Outcome()
+    answer = remind(ctx, int(suffix))
+    return answer if isinstance(answer, Outcome) else Outcome([answer])
 
 
 def take_list(ctx: Context, msg: Incoming) -> Outcome:
     """Acts on the schedule's options."""
     key = msg.option or ""
-    if key.startswith("sembako:remind:"):
-        suffix = key.removeprefix("sembako:remind:")
-        return remind(ctx, int(suffix)) if suffix.isdigit() else Outcome()
+    if key.startswith(REMIND_PREFIX):
+        suffix = key.removeprefix(REMIND_PREFIX)
+        return remind_from_list(ctx, int(suffix)) if suffix.isdigit() else Outcome()
     if key == "sembako:near":
         return Outcome(goto=sembako(SembakoStep.LOCATION), data=dict(ctx.data))
     if key == "sembako:other":

@@ -39,7 +39,9 @@ async def test_erasure_leaves_no_personal_data(engine, database) -> None:
 
 async def test_erasure_can_be_declined(chat: Chat, database) -> None:
     await chat.run(HAPPY_ID)
-    await chat.run([("Profil saya", "Data Bapak/Ibu"), ("Hapus data saya", "tidak bisa dibatalkan")])
+    await chat.run(
+        [("Profil saya", "Data Bapak/Ibu"), ("Hapus data saya", "tidak bisa dibatalkan")]
+    )
     await chat.send("2")
     assert "tidak ada data yang dihapus" in chat.text and "Menu utama" in chat.text
     assert rows_mentioning(database, "Siti Aminah")

@@ -213,7 +213,9 @@ def seed_registry(
                 rw=person["rw"],
                 rt=person["rt"],
                 desil=person["desil"],
-                programs=person["programs"],
+                programs=PROGRAM_SEPARATOR.join(
+                    sorted(filter(None, person["programs"].split(";")))
+                ),
                 status=person["status"],
             )
         )
