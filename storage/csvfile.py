@@ -73,12 +73,21 @@ def open_text(path: Path) -> io.TextIOBase:
     return path.open(encoding=encoding, newline="")
 
 
-def sniff_dialect(first_line: str) -> type[csv.Dialect] | csv.Dialect:
-    """Tell commas from semicolons (Indonesian Excel), tabs and bars by the header line."""
+class _Excel(csv.excel):
+    """Excel's quoting ("" inside a quoted cell is one quote) with a delimiter of our choice."""
+
+
+def sniff_dialect(first_line: str) -> type[csv.Dialect]:
+    """Tell commas from semicolons (Indonesian Excel), tabs and bars by the header line.
+
+    Only the delimiter is taken from the header: its other guesses (about quotes) come from a
+    line that has none, so the quoting stays Excel's.
+    """
     try:
-        return csv.Sniffer().sniff(first_line, delimiters=",;\t|")
+        delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t|").delimiter
     except csv.Error:
-        return csv.excel
+        delimiter = ","
+    return type("Sniffed", (_Excel,), {"delimiter": delimiter})
 
 
 def read_rows(
@@ -92,6 +101,16 @@ def read_rows(
     for cells in reader:
         if any(cell.strip() for cell in cells):
             yield reader.line_num, cells
+
+
+def extra_cells(line: int, cells: list[str], header: list[str]) -> Rejected | None:
+    """Refuse a row with more filled cells than the header has columns (an unquoted comma in a
+    name shifts every cell after it), without repeating what the cells hold."""
+    while len(cells) > len(header) and not cells[-1].strip():
+        cells = cells[:-1]  # Excel's trailing empty cells are harmless
+    if len(cells) > len(header):
+        return Rejected(line, f"row has {len(cells)} cells, the header {len(header)}")
+    return None
 
 
 def _counted(lines: Iterable[str], progress: Callable[[int], None]) -> Iterator[str]:

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 NIK_LENGTH = 16
 _SEPARATORS = re.compile(r"[\s.\-_/]")
-_SPREADSHEET_NUMBER = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")  # 3.17507E+15: a spreadsheet ate it
+_SPREADSHEET_NUMBER = re.compile(r"^\d([.,]\d+)?[eE]\+?\d+$")  # 3.17507E+15: a spreadsheet ate it
 
 
 class NikProblem(StrEnum):
@@ -162,7 +162,10 @@ def name_key(name: str) -> str:
     every stored name hash: re-import the registry after changing it.
     """
     text = _strip_marks(name).casefold()
-    text = text.split(",", 1)[0] if "," in text else text  # "NAME, S.Pd": degrees after a comma
+    before, _comma, after = text.partition(",")
+    degrees = [word.translate(_PUNCTUATION) for word in _WORD.findall(after)]
+    if all(word in _DEGREES for word in degrees):  # "NAME, S.Pd., M.M.": degrees after a comma
+        text = before
     words = [word.translate(_PUNCTUATION) for word in _WORD.findall(text)]
     while len(words) > 1 and words[0] in _TITLES:
         words.pop(0)

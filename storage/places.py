@@ -1,5 +1,7 @@
 """Kelurahan of Duren Sawit and their RWs (rukun warga)."""
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, select
@@ -58,3 +60,24 @@ def get_kelurahan(*, db: Connection, code: str | None) -> Place | None:
 def rw_numbers(*, db: Connection, kelurahan_code: str) -> list[int]:
     """Return the RW numbers of a kelurahan, ascending."""
     return list(db.execute(_RW_NUMBERS, {"code": kelurahan_code}).scalars())
+
+
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def kelurahan_finder(*, db: Connection) -> Callable[[str], str | None]:
+    """Return a lookup of kelurahan codes by how files write them: 'Klender', 'Kel. Klender',
+    '31.75.07.1003' or '3175071003'."""
+    spellings: dict[str, str] = {}
+    for code, name in db.execute(select(_KELURAHAN.c.code, _KELURAHAN.c.name)):
+        for spelling in (code, name):
+            spellings[_NOT_WORD.sub("", spelling.lower())] = code
+
+    def find(text: str) -> str | None:
+        key = _NOT_WORD.sub("", text.lower())
+        for prefix in ("", "kelurahan", "kel"):  # "Kelurahan Klender", "Kel. Klender"
+            if key.startswith(prefix) and key.removeprefix(prefix) in spellings:
+                return spellings[key.removeprefix(prefix)]
+        return None
+
+    return find

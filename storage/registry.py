@@ -5,6 +5,7 @@ four digits for display, and where the household lives. A person's programs are 
 that is always read whole, so it is one column ("BPNT;PKH"), checked against `programs`.
 """
 
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -196,6 +197,12 @@ def program_codes(*, db: Connection) -> dict[str, str]:
         for alias in aliases or ():
             known.setdefault(alias.upper(), code)
     return known
+
+
+def resolve_program(known: dict[str, str], text: str) -> str | None:
+    """Return the code of a program as a file writes it: 'PKH', 'kjp-plus', 'Program Sembako'."""
+    token = re.sub(r"[^0-9A-Z]+", "_", text.strip().upper()).strip("_")
+    return known.get(token) or known.get(token.replace("_", " "))
 
 
 def load_programs(*, db: Connection, source: Path = PROGRAMS_FILE) -> int:

@@ -15,10 +15,24 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
-from storage.csvfile import FileProblem, Rejected, Report, find_columns, open_text, read_rows
+from storage.csvfile import (
+    FileProblem,
+    Rejected,
+    Report,
+    extra_cells,
+    find_columns,
+    open_text,
+    read_rows,
+)
 from storage.identity import NikProblem, check_nik, keyed_hash, name_key, nik_hash
-from storage.places import Kelurahan
-from storage.registry import PROGRAM_SEPARATOR, Beneficiary, Status, program_codes
+from storage.places import kelurahan_finder
+from storage.registry import (
+    PROGRAM_SEPARATOR,
+    Beneficiary,
+    Status,
+    program_codes,
+    resolve_program,
+)
 
 CHUNK = 5_000
 NAME_MAX = 100
@@ -59,7 +73,7 @@ NIK_REASONS = {
     NikProblem.SERIAL: "NIK serial 0000 does not exist",
     NikProblem.SPREADSHEET: "NIK was turned into a number by a spreadsheet; format it as text",
 }
-_NUMBER = re.compile(r"\d{1,3}")
+_NUMBER = re.compile(r"^(?:rw|rt|desil)?[\s.:]*0*(\d{1,3})$", re.IGNORECASE)
 _PROGRAM_SPLIT = re.compile(r"[;,|/+]")
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 
@@ -98,24 +112,15 @@ class Checker:
     def __init__(self, db: Connection, key: bytes):
         self.key = key
         self.programs = program_codes(db=db)
-        self.kelurahan: dict[str, str] = {}
-        for code, name in db.execute(select(Kelurahan.code, Kelurahan.name)):
-            for spelling in (code, code.replace(".", ""), name):
-                self.kelurahan[_NOT_WORD.sub("", spelling.lower())] = code
-
-    def kelurahan_code(self, text: str) -> str | None:
-        """Return the code of a kelurahan written as its name ('Kel. Klender') or code."""
-        key = _NOT_WORD.sub("", text.lower())
-        return self.kelurahan.get(key) or self.kelurahan.get(key.removeprefix("kel"))
+        self.kelurahan_code = kelurahan_finder(db=db)
 
     def program_list(self, text: str) -> tuple[str | None, str | None]:
         """Return the codes joined ('BPNT;PKH'), or an error naming an unknown one."""
         codes = set()
         for part in _PROGRAM_SPLIT.split(text):
-            token = _NOT_WORD.sub("_", part.strip().lower()).strip("_").upper()
-            if not token or token == "_":
-                continue
-            code = self.programs.get(token) or self.programs.get(token.replace("_", " "))
+            if not _NOT_WORD.sub("", part.lower()):
+                continue  # empty, or a dash for "none"
+            code = resolve_program(self.programs, part)
             if code is None:
                 known = ", ".join(sorted(set(self.programs.values())))
                 return None, f"unknown program {part.strip()!r} (known: {known})"
@@ -146,8 +151,8 @@ class Checker:
             return Rejected(line, f"unknown kelurahan {cell('kelurahan')!r}")
         numbers = {}
         for column, low, high in (("rw", 1, 999), ("rt", 1, 999), ("desil", 1, 10)):
-            found = _NUMBER.findall(cell(column))
-            number = int(found[0]) if len(found) == 1 else None
+            found = _NUMBER.match(cell(column))
+            number = int(found.group(1)) if found and found.group(1).isascii() else None
             if number is None or not low <= number <= high:
                 return Rejected(line, f"{column.upper()} must be a number from {low} to {high}")
             numbers[column] = number
@@ -239,7 +244,7 @@ def import_registry(
         chunk: list[_Row] = []
         for line, cells in rows:
             report.rows += 1
-            row = checker.check(line, cells, columns)
+            row = extra_cells(line, cells, header) or checker.check(line, cells, columns)
             if isinstance(row, Rejected):
                 report.rejected.append(row)
                 continue

@@ -12,9 +12,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
 
-from storage.csvfile import FileProblem, Rejected, Report, find_columns, open_text, read_rows
-from storage.places import Kelurahan, RukunWarga
-from storage.registry import program_codes
+from storage.csvfile import (
+    FileProblem,
+    Rejected,
+    Report,
+    extra_cells,
+    find_columns,
+    open_text,
+    read_rows,
+)
+from storage.places import RukunWarga, kelurahan_finder
+from storage.registry import program_codes, resolve_program
 from storage.schedules import Distribution, DistributionRw, replace_rws
 
 COLUMNS = {
@@ -35,10 +43,22 @@ COLUMNS = {
     "items_en": ("items_en",),
     "bring_en": ("bring_en",),
 }
-REQUIRED = ("ref", "program", "kelurahan", "date", "start", "end", "place", "address")
+REQUIRED = (
+    "ref",
+    "program",
+    "kelurahan",
+    "date",
+    "start",
+    "end",
+    "place",
+    "address",
+    "latitude",
+    "longitude",
+)
 # a generous box around Jakarta: coordinates outside it are a slip (often lat and lon swapped)
 JAKARTA = (-6.45, -5.95, 106.55, 107.10)
 _DATE_DMY = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$")
+_ASCII_NUMBER = re.compile(r"^[0-9]{1,3}$")
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 _FIELDS = (
@@ -101,7 +121,7 @@ def read_rws(text: str) -> tuple[int, ...] | None:
         if not part:
             continue
         first, dash, last = part.partition("-")
-        if not first.isdigit() or (dash and not last.isdigit()):
+        if not _ASCII_NUMBER.match(first) or (dash and not _ASCII_NUMBER.match(last)):
             return None
         low, high = int(first), int(last) if dash else int(first)
         if low > high or high > 999:
@@ -116,10 +136,7 @@ class Checker:
     def __init__(self, db: Connection, zone: ZoneInfo):
         self.zone = zone
         self.programs = program_codes(db=db)
-        self.kelurahan: dict[str, str] = {}
-        for code, name in db.execute(select(Kelurahan.code, Kelurahan.name)):
-            for spelling in (code, code.replace(".", ""), name):
-                self.kelurahan[_NOT_WORD.sub("", spelling.lower())] = code
+        self.kelurahan_code = kelurahan_finder(db=db)
         self.rws: dict[str, set[int]] = {}
         for code, number in db.execute(select(RukunWarga.kelurahan_code, RukunWarga.number)):
             self.rws.setdefault(code, set()).add(number)
@@ -134,11 +151,10 @@ class Checker:
         ref = cell("ref")
         if not ref or len(ref) > 40:
             return Rejected(line, "ref is missing or longer than 40 characters")
-        program = self.programs.get(_NOT_WORD.sub("_", cell("program").lower()).upper())
+        program = resolve_program(self.programs, cell("program"))
         if program is None:
             return Rejected(line, f"unknown program {cell('program')!r}")
-        key = _NOT_WORD.sub("", cell("kelurahan").lower())
-        kelurahan = self.kelurahan.get(key) or self.kelurahan.get(key.removeprefix("kel"))
+        kelurahan = self.kelurahan_code(cell("kelurahan"))
         if kelurahan is None:
             return Rejected(line, f"unknown kelurahan {cell('kelurahan')!r}")
         rws = read_rws(cell("rw"))
@@ -164,7 +180,7 @@ class Checker:
         if not (south <= latitude <= north and west <= longitude <= east):
             return Rejected(line, "coordinates are not in Jakarta (latitude first, e.g. -6.23)")
         quota = cell("quota")
-        if quota and not quota.isdigit():
+        if quota and not (quota.isascii() and quota.isdigit()):
             return Rejected(line, "quota must be a whole number or empty")
         if not cell("place") or not cell("address"):
             return Rejected(line, "place and address are needed")
@@ -217,7 +233,7 @@ def import_schedule(
         seen: dict[str, int] = {}
         for line, cells in rows:
             report.rows += 1
-            row = checker.check(line, cells, columns)
+            row = extra_cells(line, cells, header) or checker.check(line, cells, columns)
             if isinstance(row, Rejected):
                 report.rejected.append(row)
                 continue

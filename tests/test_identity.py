@@ -32,6 +32,7 @@ from tests.conftest import TEST_KEY
         ("3175O74708859901", None, NikProblem.NOT_DIGITS),
         ("٣١٧٥٠٧٤٧٠٨٨٥٩٩٠١", None, NikProblem.NOT_DIGITS),  # Arabic-Indic digits
         ("3.17507E+15", None, NikProblem.SPREADSHEET),
+        ("3,17507E+15", None, NikProblem.SPREADSHEET),  # Indonesian decimal comma
         ("   ", None, NikProblem.EMPTY),
     ],
 )
@@ -48,6 +49,7 @@ def test_check_nik(text: str, digits: str | None, problem: NikProblem | None) ->
         ("Nur-Aini", "Nuraini"),
         ("Zoë Pratama", "ZOE PRATAMA"),
         ("Ibu Dewi Lestari", "Dewi Lestari"),
+        ("Siti Aminah, S.Pd., M.M.", "siti aminah"),
     ],
 )
 def test_names_that_match(one: str, other: str) -> None:
@@ -56,7 +58,12 @@ def test_names_that_match(one: str, other: str) -> None:
 
 @pytest.mark.parametrize(
     ("one", "other"),
-    [("Siti Aminah", "Siti Amina"), ("Budi Santoso", "Budi"), ("Hasan", "Hasanah")],
+    [
+        ("Siti Aminah", "Siti Amina"),
+        ("Budi Santoso", "Budi"),
+        ("Hasan", "Hasanah"),
+        ("Aminah, Siti", "Aminah"),  # after a comma only degrees are dropped
+    ],
 )
 def test_names_that_do_not_match(one: str, other: str) -> None:
     assert name_key(one) != name_key(other)

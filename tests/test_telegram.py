@@ -12,7 +12,9 @@ from bot.http import HttpServer, build_app
 from handlers import flows
 from handlers.engine import Engine
 from handlers.steps import EngineConfig
+from storage.demo import seed_distributions, seed_registry
 from tests import telegram_updates as tg
+from tests.conftest import TEST_KEY
 from tests.fake_telegram import FakeBotAPI
 from tests.helpers import all_rows
 
@@ -350,3 +352,26 @@ def test_a_send_that_may_have_arrived_is_not_repeated() -> None:
     refused = NetworkError("httpx.ConnectError")
     refused.__cause__ = httpx.ConnectError("refused")
     assert never_arrived(refused)
+
+
+async def test_a_status_check_and_the_nearest_pickup_over_telegram(
+    telegram: Telegram, database, clock
+) -> None:
+    with database.begin() as db:
+        seed_registry(db=db, key=TEST_KEY, now=clock(), households=5)
+        seed_distributions(db=db, today=clock().date(), now=clock())
+    await register(telegram)
+    await telegram.send(tg.callback("svc:bansos"), "Mohon ketik NIK")
+    await telegram.send(tg.text("3175074708859901"), "nama lengkap persis")
+    texts = await telegram.send(tg.text("SITI AMINAH"), "Data ditemukan")
+    assert any("************9901" in text for text in texts)
+    assert all("3175074708859901" not in text for text in telegram.fake.sent_texts())
+    assert inline_data(telegram.last_markup()) == ["bansos:sembako", "bansos:again", "bansos:menu"]
+    await telegram.send(tg.callback("bansos:sembako"), "Pembagian sembako berikutnya")
+    await telegram.send(tg.callback("sembako:near"), "Mohon kirim lokasi")
+    keyboard = telegram.last_markup()["keyboard"]
+    assert keyboard[0][0] == {"text": "📍 Kirim lokasi saya", "request_location": True}
+    texts = await telegram.send(tg.location(-6.2149, 106.9048), "Tempat pengambilan terdekat")
+    assert any(
+        "Kantor Pos Klender" in text.split("\n\n")[1] for text in texts if "terdekat" in text
+    )
