@@ -494,7 +494,8 @@ def test_dry_run_counts_and_writes_nothing(database, tmp_path) -> None:
             id="kelurahan-kel-prefix",
         ),
         pytest.param(
-            f"nik,nama,kelurahan,rw,rt,desil\n{SITI},Siti Aminah,Kelurahan Klender,3,5,2\n".encode(),
+            "nik,nama,kelurahan,rw,rt,desil\n"
+            f"{SITI},Siti Aminah,Kelurahan Klender,3,5,2\n".encode(),
             SITI,
             ("Siti Aminah", KLENDER, ()),
             id="kelurahan-word-prefix",
