@@ -298,12 +298,16 @@ def result_text(ctx: Context, household: Household) -> str:
     ]
     findings = screen(household, found)
     names = {program.code: program.name for program in registry.programs(db=ctx.db)}
+
+    def program_name(code: str) -> str:
+        return names.get(code, code)
+
     if findings:
         lines.append(_("Your household may qualify for:"))
         for finding in findings:
             lines.append(f"• {names.get(finding.program, finding.program)} ({finding.program})")
             for reason in finding.reasons:
-                lines.append(f"  – {explain(reason, _, ctx.rupiah)}")
+                lines.append(f"  – {explain(reason, _, ctx.rupiah, program_name)}")
             if finding.needs_dtsen:
                 lines.append("  – " + _("First, your household must be in DTSEN (see below)."))
         lines += ["", how_to_apply(ctx, any(finding.needs_dtsen for finding in findings))]
