@@ -1,7 +1,6 @@
 """Kelurahan of Duren Sawit and their RWs (rukun warga)."""
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, select
@@ -65,19 +64,24 @@ def rw_numbers(*, db: Connection, kelurahan_code: str) -> list[int]:
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 
 
-def kelurahan_finder(*, db: Connection) -> Callable[[str], str | None]:
-    """Return a lookup of kelurahan codes by how files write them: 'Klender', 'Kel. Klender',
-    '31.75.07.1003' or '3175071003'."""
-    spellings: dict[str, str] = {}
-    for code, name in db.execute(select(_KELURAHAN.c.code, _KELURAHAN.c.name)):
-        for spelling in (code, name):
-            spellings[_NOT_WORD.sub("", spelling.lower())] = code
+class KelurahanFinder:
+    """Finds kelurahan codes by how files write them: 'Klender', 'Kel. Klender', 'Kelurahan
+    Klender', '31.75.07.1003' or '3175071003'. Plain data, so it can go to another process."""
 
-    def find(text: str) -> str | None:
+    def __init__(self, names: list[tuple[str, str]]):
+        self.spellings: dict[str, str] = {}
+        for code, name in names:
+            for spelling in (code, name):
+                self.spellings[_NOT_WORD.sub("", spelling.lower())] = code
+
+    def __call__(self, text: str) -> str | None:
         key = _NOT_WORD.sub("", text.lower())
-        for prefix in ("", "kelurahan", "kel"):  # "Kelurahan Klender", "Kel. Klender"
-            if key.startswith(prefix) and key.removeprefix(prefix) in spellings:
-                return spellings[key.removeprefix(prefix)]
+        for prefix in ("", "kelurahan", "kel"):
+            if key.startswith(prefix) and key.removeprefix(prefix) in self.spellings:
+                return self.spellings[key.removeprefix(prefix)]
         return None
 
-    return find
+
+def kelurahan_finder(*, db: Connection) -> KelurahanFinder:
+    """Return a finder of the kelurahan in the database."""
+    return KelurahanFinder(list(db.execute(select(_KELURAHAN.c.code, _KELURAHAN.c.name))))

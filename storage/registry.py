@@ -55,8 +55,9 @@ class Beneficiary(SQLModel, table=True):
     nik_hash: str = Field(max_length=64, unique=True)
     nik_last4: str = Field(max_length=4)
     name_hash: str = Field(max_length=64)
-    kk_hash: str | None = Field(default=None, max_length=64, index=True)
-    kelurahan_code: str = Field(foreign_key="kelurahan.code", max_length=16, index=True)
+    # no index on these two yet: every index halves the speed of a registry import
+    kk_hash: str | None = Field(default=None, max_length=64)
+    kelurahan_code: str = Field(foreign_key="kelurahan.code", max_length=16)
     rw: int
     rt: int
     desil: int

@@ -4,14 +4,15 @@ Rows are matched to the registry by the keyed hash of their NIK: a new NIK is ad
 row updated, an unchanged one left alone, so importing the same file twice changes nothing.
 Rows not in the file stay as they are; mark them `nonaktif` in a file to end them.
 The work is committed in chunks, so a bot running on SQLite is not blocked for the whole import;
-an import that stops half-way can simply be run again.
+an import that stops half-way can simply be run again. New people are added at the end of the
+import, sorted by their NIK hash; a million new rows take about 700 MB of memory meanwhile.
 """
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
@@ -33,8 +34,10 @@ from storage.registry import (
     program_codes,
     resolve_program,
 )
+from storage.types import UTCDateTime
 
-CHUNK = 5_000
+CHUNK = 5_000  # rows compared with the registry at once (an IN list: SQLite allows 32,766)
+INSERT_CHUNK = 20_000  # sorted new rows per commit: well under a second of write lock each
 NAME_MAX = 100
 
 # the column names staff files use, after lower-casing and turning non-letters into "_"
@@ -76,10 +79,12 @@ NIK_REASONS = {
 _NUMBER = re.compile(r"^(?:rw|rt|desil)?[\s.:]*0*(\d{1,3})$", re.IGNORECASE)
 _PROGRAM_SPLIT = re.compile(r"[;,|/+]")
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
+_KK_NOISE = re.compile(r"[\s.\-_/]")
+NUMBER_RANGES = {"rw": (1, 999), "rt": (1, 999), "desil": (1, 10)}
+REPEATING = ("kelurahan", "rw", "rt", "desil", "programs", "status")  # in this order
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
     """A checked row, ready to store."""
 
     line: int
@@ -107,12 +112,19 @@ def map_columns(header: list[str]) -> dict[str, int]:
 
 
 class Checker:
-    """Checks rows against the kelurahan and programs in the database and hashes them."""
+    """Checks rows against the kelurahan and programs in the database and hashes them.
 
-    def __init__(self, db: Connection, key: bytes):
+    Columns that repeat (kelurahan, RW, RT, desil, programs, status) are read once per distinct
+    text: a registry of a million rows has only a few hundred of each.
+    """
+
+    def __init__(self, db: Connection, key: bytes, columns: dict[str, int]):
         self.key = key
         self.programs = program_codes(db=db)
-        self.kelurahan_code = kelurahan_finder(db=db)
+        self.find_kelurahan = kelurahan_finder(db=db)
+        self.columns = columns
+        self.width = max(columns.values()) + 1
+        self._seen: dict[tuple[str, str], tuple[object, str | None]] = {}
 
     def program_list(self, text: str) -> tuple[str | None, str | None]:
         """Return the codes joined ('BPNT;PKH'), or an error naming an unknown one."""
@@ -127,97 +139,143 @@ class Checker:
             codes.add(code)
         return PROGRAM_SEPARATOR.join(sorted(codes)), None
 
-    def check(self, line: int, cells: list[str], columns: dict[str, int]) -> _Row | Rejected:
+    def _read(self, column: str, text: str) -> tuple[object, str | None]:
+        """Read a repeating column's text: its value, or why it cannot be taken."""
+        if column == "kelurahan":
+            code = self.find_kelurahan(text)
+            return code, None if code else f"unknown kelurahan {text!r}"
+        if column == "programs":
+            return self.program_list(text)
+        if column == "status":
+            status = STATUS_WORDS.get(_NOT_WORD.sub("_", text.lower()).strip("_"))
+            known = "aktif, ditangguhkan, nonaktif"
+            return status, None if status else f"unknown status {text!r} ({known})"
+        low, high = NUMBER_RANGES[column]
+        found = _NUMBER.match(text)
+        number = int(found.group(1)) if found and found.group(1).isascii() else None
+        if number is None or not low <= number <= high:
+            return None, f"{column.upper()} must be a number from {low} to {high}"
+        return number, None
+
+    def read(self, column: str, text: str) -> tuple[object, str | None]:
+        """Read a repeating column, from memory when the same text came before."""
+        known = self._seen.get((column, text))
+        if known is None:
+            known = self._seen[(column, text)] = self._read(column, text)
+        return known
+
+    def check(self, line: int, cells: list[str]) -> _Row | Rejected:
         """Check one row; return it ready to store, or why it is rejected."""
-
-        def cell(column: str) -> str:
-            index = columns.get(column)
-            return cells[index].strip() if index is not None and index < len(cells) else ""
-
-        nik = check_nik(cell("nik"))
+        if len(cells) < self.width:
+            cells = cells + [""] * (self.width - len(cells))
+        columns = self.columns
+        nik = check_nik(cells[columns["nik"]])
         if nik.digits is None:
             return Rejected(line, NIK_REASONS[nik.problem].format(length=nik.length))
-        name = cell("name")
-        if len(name) > NAME_MAX or len(name_key(name)) < 2:
+        name = cells[columns["name"]].strip()
+        key_of_name = name_key(name) if len(name) <= NAME_MAX else ""
+        if len(key_of_name) < 2:
             return Rejected(line, "name is missing or not a name")
         kk_hash = None
-        if cell("kk"):
-            kk = check_nik(cell("kk"))  # a KK number has the NIK's shape without the date rule
-            if kk.digits is None and kk.problem not in (NikProblem.DATE, NikProblem.SERIAL):
+        kk = cells[columns["kk"]].strip() if "kk" in columns else ""
+        if kk:
+            kk_digits = _KK_NOISE.sub("", kk.lstrip("'"))
+            if len(kk_digits) != 16 or not (kk_digits.isascii() and kk_digits.isdigit()):
                 return Rejected(line, "KK number must have 16 digits")
-            kk_hash = keyed_hash(self.key, "kk", _NOT_WORD.sub("", cell("kk")))
-        kelurahan = self.kelurahan_code(cell("kelurahan"))
-        if kelurahan is None:
-            return Rejected(line, f"unknown kelurahan {cell('kelurahan')!r}")
-        numbers = {}
-        for column, low, high in (("rw", 1, 999), ("rt", 1, 999), ("desil", 1, 10)):
-            found = _NUMBER.match(cell(column))
-            number = int(found.group(1)) if found and found.group(1).isascii() else None
-            if number is None or not low <= number <= high:
-                return Rejected(line, f"{column.upper()} must be a number from {low} to {high}")
-            numbers[column] = number
-        programs, problem = self.program_list(cell("programs"))
-        if problem:
-            return Rejected(line, problem)
-        status = STATUS_WORDS.get(_NOT_WORD.sub("_", cell("status").lower()).strip("_"))
-        if status is None:
-            return Rejected(
-                line, f"unknown status {cell('status')!r} (aktif, ditangguhkan, nonaktif)"
-            )
-        values = (
+            kk_hash = keyed_hash(self.key, "kk", kk_digits)
+        values = []
+        for column in REPEATING:
+            index = columns.get(column)
+            value, problem = self.read(column, cells[index].strip() if index is not None else "")
+            if problem:
+                return Rejected(line, problem)
+            values.append(value)
+        kelurahan, rw, rt, desil, programs, status = values
+        stored = (
             nik.digits[-4:],
-            keyed_hash(self.key, "name", name_key(name)),
+            keyed_hash(self.key, "name", key_of_name),
             kk_hash,
             kelurahan,
-            numbers["rw"],
-            numbers["rt"],
-            numbers["desil"],
+            rw,
+            rt,
+            desil,
             programs,
             str(status),
         )
-        return _Row(line, nik_hash(self.key, nik.digits), values)
+        return _Row(line, nik_hash(self.key, nik.digits), stored)
 
 
 _EXISTING = select(_TABLE.c.nik_hash, *(_TABLE.c[name] for name in _COMPARED)).where(
     _TABLE.c.nik_hash.in_(bindparam("b_hashes", expanding=True))
 )
+_INSERTED = ("nik_hash", *_COMPARED, "demo", "updated_at")  # the order of a new row's values
+_INSERT = _TABLE.insert().values(**{name: bindparam(name) for name in _INSERTED})
 _UPDATE = (
     _TABLE.update()
-    .where(_TABLE.c.nik_hash == bindparam("b_nik_hash"))
-    .values(**{name: bindparam(f"b_{name}") for name in (*_COMPARED, "updated_at")})
+    .where(_TABLE.c.nik_hash == bindparam("nik_hash"))
+    .values(**{name: bindparam(f"new_{name}") for name in (*_COMPARED, "updated_at")})
 )
+_UPDATED = ("nik_hash", *(f"new_{name}" for name in (*_COMPARED, "updated_at")))
 
 
-def _store(
-    db: Connection, chunk: list[_Row], report: Report, now: datetime, dry_run: bool
-) -> None:
-    """Add new rows and update changed ones of one chunk."""
-    hashes = [row.nik_hash for row in chunk]
-    existing = {row[0]: tuple(row[1:]) for row in db.execute(_EXISTING, {"b_hashes": hashes})}
-    added, updated = [], []
-    for row in chunk:
-        before = existing.get(row.nik_hash)
-        values = dict(zip(_COMPARED, row.values, strict=True))
-        if before is None:
-            added.append({"nik_hash": row.nik_hash, **values, "demo": False, "updated_at": now})
-        elif before != row.values:
-            updated.append(
-                {
-                    "b_nik_hash": row.nik_hash,
-                    **{f"b_{k}": v for k, v in values.items()},
-                    "b_updated_at": now,
-                }
-            )
-        else:
-            report.unchanged += 1
-    report.added += len(added)
-    report.updated += len(updated)
-    if dry_run:
-        return
-    if added:
-        db.execute(_TABLE.insert(), added)
-    if updated:
-        db.execute(_UPDATE, updated)
+def _executemany(db: Connection, statement, names: tuple[str, ...], rows: list[tuple]) -> None:
+    """Run a statement for many rows straight on the driver: SQLAlchemy's work per row would
+    cost more than the database's. Rows hold values in the order of `names`, already in the
+    driver's types."""
+    compiled = statement.compile(dialect=db.dialect)
+    if compiled.positional:  # SQLite's "?" placeholders
+        place = {name: index for index, name in enumerate(names)}
+        order = [place[name] for name in compiled.positiontup]
+        db.exec_driver_sql(str(compiled), [tuple(row[i] for i in order) for row in rows])
+    else:
+        db.exec_driver_sql(str(compiled), [dict(zip(names, row, strict=True)) for row in rows])
+
+
+class _Writer:
+    """Sorts checked rows into new, changed and unchanged, updating changed ones chunk by
+    chunk; new rows wait and go in at the end in the order of their NIK hash, which keeps the
+    NIK index growing at its end: three times faster than in file order."""
+
+    def __init__(self, database: Engine, report: Report, now: datetime, dry_run: bool):
+        self.database, self.report, self.dry_run = database, report, dry_run
+        with database.connect() as db:  # an empty registry (the first load): every row is new
+            self.empty = db.execute(select(_TABLE.c.id).limit(1)).first() is None
+        self.stamp = UTCDateTime().bind_processor(database.dialect)(now)  # as the column stores it
+        self.new: list[tuple] = []
+
+    def chunk(self, rows: list[_Row]) -> None:
+        """Classify one chunk against the registry and update its changed rows."""
+        if not rows:
+            return
+        # a dry run only reads: no write lock (BEGIN IMMEDIATE on SQLite) for it
+        with self.database.connect() if self.dry_run else self.database.begin() as db:
+            existing = {}
+            if not self.empty:
+                params = {"b_hashes": [row.nik_hash for row in rows]}
+                existing = {found[0]: tuple(found[1:]) for found in db.execute(_EXISTING, params)}
+            changed = []
+            for row in rows:
+                before = existing.get(row.nik_hash)
+                if before is None:
+                    self.new.append((row.nik_hash, *row.values, False, self.stamp))
+                elif before != row.values:
+                    changed.append((row.nik_hash, *row.values, self.stamp))
+                else:
+                    self.report.unchanged += 1
+            self.report.updated += len(changed)
+            if changed and not self.dry_run:
+                _executemany(db, _UPDATE, _UPDATED, changed)
+
+    def finish(self) -> None:
+        """Add the new rows, in order, committing every chunk."""
+        self.report.added += len(self.new)
+        if self.dry_run:
+            return
+        self.new.sort()
+        for start in range(0, len(self.new), INSERT_CHUNK):
+            with self.database.begin() as db:
+                _executemany(db, _INSERT, _INSERTED, self.new[start : start + INSERT_CHUNK])
+        self.new = []
 
 
 def import_registry(
@@ -231,6 +289,7 @@ def import_registry(
 ) -> Report:
     """Import a registry CSV; raise FileProblem when the file as a whole is unusable."""
     report = Report()
+    writer = _Writer(database, report, now, dry_run)
     with open_text(path) as file:
         rows = read_rows(file, progress)
         try:
@@ -239,12 +298,12 @@ def import_registry(
             raise FileProblem("the file is empty") from None
         columns = map_columns(header)
         with database.connect() as db:
-            checker = Checker(db, key)
+            checker = Checker(db, key, columns)
         seen: dict[str, int] = {}  # NIK hash → first line, to catch a NIK twice in one file
         chunk: list[_Row] = []
         for line, cells in rows:
             report.rows += 1
-            row = extra_cells(line, cells, header) or checker.check(line, cells, columns)
+            row = extra_cells(line, cells, header) or checker.check(line, cells)
             if isinstance(row, Rejected):
                 report.rejected.append(row)
                 continue
@@ -254,17 +313,8 @@ def import_registry(
                 continue
             chunk.append(row)
             if len(chunk) >= CHUNK:
-                _flush(database, chunk, report, now, dry_run)
+                writer.chunk(chunk)
                 chunk = []
-        _flush(database, chunk, report, now, dry_run)
+        writer.chunk(chunk)
+    writer.finish()
     return report
-
-
-def _flush(
-    database: Engine, chunk: list[_Row], report: Report, now: datetime, dry_run: bool
-) -> None:
-    """Store one chunk in its own transaction."""
-    if not chunk:
-        return
-    with database.begin() as db:
-        _store(db, chunk, report, now, dry_run)

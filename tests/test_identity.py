@@ -1,5 +1,7 @@
 """NIK checks, name keys and keyed hashes, and the demo registry they serve."""
 
+import hmac
+
 import pytest
 from sqlalchemy import func, select
 
@@ -98,3 +100,9 @@ def test_the_demo_registry_has_about_two_thousand_households(database, clock) ->
     assert added > HOUSEHOLDS
     assert len(per_kelurahan) == 7 and min(per_kelurahan.values()) > 200
     assert siti is not None and siti.programs == ("BPNT", "KJP_PLUS", "PBI_JK", "PKH")
+
+
+@pytest.mark.parametrize("key", [b"test-pepper", b"k" * 64, b"k" * 100, b""])
+def test_keyed_hash_is_standard_hmac_sha256(key: bytes) -> None:
+    expected = hmac.digest(key, b"nik:3175074708859901", "sha256").hex()
+    assert keyed_hash(key, "nik", "3175074708859901") == expected

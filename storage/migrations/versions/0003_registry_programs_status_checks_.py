@@ -57,12 +57,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_beneficiaries")),
         sa.UniqueConstraint("nik_hash", name=op.f("uq_beneficiaries_nik_hash")),
     )
-    with op.batch_alter_table("beneficiaries", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_beneficiaries_kelurahan_code"), ["kelurahan_code"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_beneficiaries_kk_hash"), ["kk_hash"], unique=False)
-
     op.create_table(
         "distributions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -190,10 +184,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_distributions_kelurahan_code"))
 
     op.drop_table("distributions")
-    with op.batch_alter_table("beneficiaries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_beneficiaries_kk_hash"))
-        batch_op.drop_index(batch_op.f("ix_beneficiaries_kelurahan_code"))
-
     op.drop_table("beneficiaries")
     op.drop_table("programs")
     # ### end Alembic commands ###
