@@ -53,6 +53,16 @@ def find_columns(
             if key in names:
                 positions[column] = index
                 break
+    # then looser: a header that holds one of the names as a word ("nama_penerima_manfaat",
+    # "nomor_rw", "name_on_ktp"), taken only if no column has it yet
+    for column, names in columns.items():
+        if column in positions:
+            continue
+        words = {name for name in names if "_" not in name}
+        for index, key in enumerate(keys):
+            if index not in positions.values() and words & set(key.split("_")):
+                positions[column] = index
+                break
     missing = [column for column in required if column not in positions]
     if missing:
         raise FileProblem(

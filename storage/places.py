@@ -77,8 +77,13 @@ class KelurahanFinder:
     def __call__(self, text: str) -> str | None:
         key = _NOT_WORD.sub("", text.lower())
         for prefix in ("", "kelurahan", "kel"):
-            if key.startswith(prefix) and key.removeprefix(prefix) in self.spellings:
-                return self.spellings[key.removeprefix(prefix)]
+            if not key.startswith(prefix):
+                continue
+            rest = key.removeprefix(prefix)
+            # "Pd. Kopi", "Pdk Kelapa": Pondok, as Jakarta often writes it
+            for variant in (rest, *("pondok" + rest[len(short) :] for short in ("pd", "pdk"))):
+                if variant in self.spellings:
+                    return self.spellings[variant]
         return None
 
 

@@ -43,9 +43,17 @@ NAME_MAX = 100
 # the column names staff files use, after lower-casing and turning non-letters into "_"
 COLUMNS = {
     "nik": ("nik", "no_nik", "nomor_nik", "nik_ktp"),
-    "name": ("nama", "name", "nama_ktp", "nama_sesuai_ktp", "nama_lengkap", "nama_penerima"),
-    "kk": ("kk", "no_kk", "nomor_kk", "nkk", "kk_number", "nomor_kartu_keluarga"),
-    "kelurahan": ("kelurahan", "kel", "desa_kelurahan", "kelurahan_desa"),
+    "name": (
+        "nama",
+        "name",
+        "nama_ktp",
+        "nama_sesuai_ktp",
+        "nama_lengkap",
+        "nama_penerima",
+        "full_name",
+    ),
+    "kk": ("kk", "no_kk", "nomor_kk", "nkk", "kk_number", "nomor_kartu_keluarga", "family_card"),
+    "kelurahan": ("kelurahan", "kel", "desa_kelurahan", "kelurahan_desa", "village"),
     "rw": ("rw",),
     "rt": ("rt",),
     "desil": ("desil", "decile"),

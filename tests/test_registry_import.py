@@ -533,6 +533,31 @@ def test_flexible_files(
 
 
 @pytest.mark.parametrize(
+    ("header", "row"),
+    [
+        pytest.param(
+            "NIK,Name on KTP,No. KK,Kelurahan,Nomor RW,Nomor RT,Desil DTSEN,Program yang diterima",
+            "{nik},Siti Aminah,3175070101129901,Pd. Kopi,3,5,2,PKH",
+            id="english-and-longer-headers",
+        ),
+        pytest.param(
+            "nik_kepala_keluarga;nama_kepala_keluarga;kelurahan;rw;rt;desil;status_penerima",
+            "{nik};Siti Aminah;Pdk Kopi;3;5;2;Aktif",
+            id="head-of-household-headers",
+        ),
+    ],
+)
+def test_headers_found_by_a_word_in_them(database, tmp_path, header: str, row: str) -> None:
+    path = tmp_path / "headers.csv"
+    path.write_text(f"{header}\n{row.format(nik=SITI)}\n", encoding="utf-8")
+    report = run(database, path)
+    assert report.rejected == [] and report.added == 1
+    found = entry(database, SITI)
+    assert found.name_hash == name_hash(TEST_KEY, "Siti Aminah")
+    assert found.kelurahan_code == PONDOK_KOPI
+
+
+@pytest.mark.parametrize(
     ("header", "missing"),
     [
         pytest.param("nama,kelurahan,rw,rt,desil", "nik", id="no-nik"),
