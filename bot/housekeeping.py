@@ -1,4 +1,5 @@
-"""Periodic clean-up: old message ids, abandoned conversations, residents long gone."""
+"""Periodic clean-up: old message ids, abandoned conversations, residents long gone, audit
+rows of status checks past the retention."""
 
 import logging
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from sqlalchemy import Engine as Database
 
 from handlers.positions import HOME
 from handlers.steps import EXPIRED
-from storage import conversations
+from storage import conversations, registry
 from storage.erasure import erase_resident
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ class Swept:
     message_ids: int
     conversations: int
     residents: int
+    status_checks: int = 0
 
 
 def sweep(
@@ -43,7 +45,8 @@ def sweep(
         gone = conversations.silent_since(db=db, before=now - retention)
         for resident_id in gone:
             erase_resident(db=db, resident_id=resident_id)
-    swept = Swept(message_ids, ended, len(gone))
-    if any((message_ids, ended, gone)):
+        checks = registry.prune_checks(db=db, older_than=now - retention)
+    swept = Swept(message_ids, ended, len(gone), checks)
+    if any((message_ids, ended, gone, checks)):
         log.info("housekeeping: %s", swept)
     return swept

@@ -258,6 +258,11 @@ def record_check(
     db.execute(_CHECKS.insert(), values)
 
 
+def prune_checks(*, db: Connection, older_than: datetime) -> int:
+    """Delete audit rows of status checks older than the retention; return how many."""
+    return db.execute(_CHECKS.delete().where(_CHECKS.c.checked_at < older_than)).rowcount
+
+
 def count_beneficiaries(*, db: Connection) -> int:
     """Return how many people the registry holds."""
     return db.execute(select(func.count()).select_from(_BENEFICIARIES)).scalar_one()

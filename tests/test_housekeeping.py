@@ -47,3 +47,20 @@ async def test_old_message_ids_are_forgotten(chat: Chat, database, clock) -> Non
     await chat.send("1")
     assert sweep(database, now=clock.now, idle_timeout=IDLE, retention=RETENTION).message_ids == 1
     assert await chat.deliver(old)  # forgotten, so handled again: an answer, not silence
+
+
+async def test_the_audit_of_status_checks_is_kept_for_the_retention(
+    chat: Chat, database, clock
+) -> None:
+    await chat.run(HAPPY_ID)
+    await chat.run([("Cek status bansos", "NIK"), ("3175071508800123", "nama"), ("Siti", "NIK")])
+    assert len(all_rows(database)["status_checks"]) == 1
+    clock.advance(days=700)
+    await chat.send("menu")  # still active: neither she nor the audit goes
+    assert (
+        sweep(database, now=clock.now, idle_timeout=IDLE, retention=RETENTION).status_checks == 0
+    )
+    clock.advance(days=31)
+    swept = sweep(database, now=clock.now, idle_timeout=IDLE, retention=RETENTION)
+    assert swept.status_checks == 1
+    assert all_rows(database)["status_checks"] == []
