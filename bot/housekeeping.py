@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 
 # Telegram redelivers for a day at most, WhatsApp's webhook retries for up to 7 days
 KEEP_MESSAGE_IDS = timedelta(days=14)
+# who made a status check matters for the daily limit only (a day, and a margin)
+KEEP_CHECK_ACTORS = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,9 @@ def sweep(
         gone = conversations.silent_since(db=db, before=now - retention)
         for resident_id in gone:
             erase_resident(db=db, resident_id=resident_id)
-        checks = registry.prune_checks(db=db, older_than=now - retention)
+        checks = registry.prune_checks(
+            db=db, older_than=now - retention, actors_before=now - KEEP_CHECK_ACTORS
+        )
     swept = Swept(message_ids, ended, len(gone), checks)
     if any((message_ids, ended, gone, checks)):
         log.info("housekeeping: %s", swept)

@@ -24,7 +24,7 @@ from handlers.programs import program_block
 from handlers.registration import NAME_MAX, clean_name
 from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
 from storage import places, registry
-from storage.identity import NikProblem, check_nik, name_hash, nik_hash
+from storage.identity import NikProblem, check_nik, keyed_hash, name_hash, nik_hash
 from storage.registry import CheckOutcome, Status
 
 WINDOW = timedelta(hours=24)
@@ -34,11 +34,18 @@ _DIGIT_RUN = re.compile(r"\d[\d .\-]{8,}\d")
 _LETTER_BY_DIGIT = re.compile(r"[^\W\d_]\d|\d[^\W\d_]")  # "3175O747…": a typo, not a sentence
 
 
+def actor(ctx: Context) -> str:
+    """Return the keyed hash of the chat identity, which the daily limit also counts by."""
+    identity = ctx.identity
+    return keyed_hash(ctx.config.nik_key, "actor", f"{identity.channel}:{identity.external_id}")
+
+
 def next_check(ctx: Context) -> datetime | None:
     """Return when the resident may check again, or None when they may check now."""
     return registry.next_check_at(
         db=ctx.db,
         resident_id=ctx.resident.id,
+        actor_hash=actor(ctx),
         now=ctx.now,
         limit=ctx.config.status_checks_per_day,
         window=WINDOW,
@@ -52,6 +59,7 @@ def limited(ctx: Context, at: datetime) -> Outcome:
         db=ctx.db,
         resident_id=ctx.resident.id,
         channel=ctx.identity.channel,
+        actor_hash=actor(ctx),
         outcome=CheckOutcome.LIMITED,
         now=ctx.now,
     )
@@ -158,6 +166,7 @@ def take_name(ctx: Context, msg: Incoming) -> Outcome:
         db=ctx.db,
         resident_id=ctx.resident.id,
         channel=ctx.identity.channel,
+        actor_hash=actor(ctx),
         outcome=outcome,
         now=ctx.now,
     )

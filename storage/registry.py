@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Connection, bindparam, func, select
+from sqlalchemy import JSON, Connection, bindparam, func, or_, select
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -91,6 +91,9 @@ class StatusCheck(SQLModel, table=True):
         default=None, foreign_key="residents.id", index=True, ondelete="SET NULL"
     )
     channel: str = Field(max_length=16)
+    # keyed hash of the chat identity: survives erasure, so erasing and starting again does not
+    # reset the daily limit; housekeeping forgets it once the day is over
+    actor_hash: str | None = Field(default=None, max_length=64, index=True)
     checked_at: datetime = Field(sa_type=UTCDateTime, index=True)
     outcome: str = Field(max_length=16)
 
@@ -141,7 +144,10 @@ _FIND = select(
 _RECENT_CHECKS = (
     select(_CHECKS.c.checked_at)
     .where(
-        _CHECKS.c.resident_id == bindparam("b_resident_id"),
+        or_(
+            _CHECKS.c.resident_id == bindparam("b_resident_id"),
+            _CHECKS.c.actor_hash == bindparam("b_actor_hash"),
+        ),
         _CHECKS.c.checked_at > bindparam("b_since"),
         _CHECKS.c.outcome.in_([str(outcome) for outcome in COUNTED]),
     )
@@ -229,37 +235,61 @@ def load_programs(*, db: Connection, source: Path = PROGRAMS_FILE) -> int:
     return len(entries)
 
 
-def recent_checks(*, db: Connection, resident_id: int, since: datetime) -> list[datetime]:
-    """Return when the resident's counted checks after `since` happened, oldest first."""
-    params = {"b_resident_id": resident_id, "b_since": since}
+def recent_checks(
+    *, db: Connection, resident_id: int, actor_hash: str, since: datetime
+) -> list[datetime]:
+    """Return when the resident's (or their chat identity's) counted checks after `since`
+    happened, oldest first."""
+    params = {"b_resident_id": resident_id, "b_actor_hash": actor_hash, "b_since": since}
     return list(db.execute(_RECENT_CHECKS, params).scalars())
 
 
 def next_check_at(
-    *, db: Connection, resident_id: int, now: datetime, limit: int, window: timedelta
+    *,
+    db: Connection,
+    resident_id: int,
+    actor_hash: str,
+    now: datetime,
+    limit: int,
+    window: timedelta,
 ) -> datetime | None:
     """Return when the resident may check again, or None when they may check now."""
-    recent = recent_checks(db=db, resident_id=resident_id, since=now - window)
+    recent = recent_checks(
+        db=db, resident_id=resident_id, actor_hash=actor_hash, since=now - window
+    )
     if len(recent) < limit:
         return None
     return recent[-limit] + window  # when the oldest of the last `limit` checks leaves the window
 
 
 def record_check(
-    *, db: Connection, resident_id: int, channel: str, outcome: CheckOutcome, now: datetime
+    *,
+    db: Connection,
+    resident_id: int,
+    channel: str,
+    actor_hash: str,
+    outcome: CheckOutcome,
+    now: datetime,
 ) -> None:
     """Write one status check to the audit."""
     values = {
         "resident_id": resident_id,
         "channel": channel,
+        "actor_hash": actor_hash,
         "checked_at": now,
         "outcome": outcome,
     }
     db.execute(_CHECKS.insert(), values)
 
 
-def prune_checks(*, db: Connection, older_than: datetime) -> int:
-    """Delete audit rows of status checks older than the retention; return how many."""
+def prune_checks(*, db: Connection, older_than: datetime, actors_before: datetime) -> int:
+    """Delete audit rows older than the retention, and forget who made checks once they no
+    longer count against a limit; return how many rows were deleted."""
+    db.execute(
+        _CHECKS.update()
+        .where(_CHECKS.c.checked_at < actors_before, _CHECKS.c.actor_hash.is_not(None))
+        .values(actor_hash=None)
+    )
     return db.execute(_CHECKS.delete().where(_CHECKS.c.checked_at < older_than)).rowcount
 
 

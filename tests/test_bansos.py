@@ -194,6 +194,7 @@ async def test_the_limit_is_checked_again_before_the_lookup(
                 db=db,
                 resident_id=resident.id,
                 channel="console",
+                actor_hash="elsewhere",
                 outcome=CheckOutcome.NOT_FOUND,
                 now=clock.now - timedelta(minutes=minutes),
             )
@@ -249,3 +250,16 @@ async def test_an_old_done_button_after_the_check_goes_home_cleanly(chat: Chat, 
     await chat.send("menu")
     await chat.tap("bansos:again")  # from the answer above, after leaving it
     assert "Tombol itu" in chat.text or "Menu utama" in chat.text
+
+
+async def test_erasing_and_starting_again_does_not_reset_the_limit(
+    chat: Chat, registry, database
+) -> None:
+    await chat.run(HAPPY_ID)
+    for _ in range(5):
+        await check(chat, UNKNOWN, "Siti Aminah")
+    await chat.run([("hapus data", "Lanjutkan?"), ("1", "sudah dihapus")])
+    await chat.run(HAPPY_ID)  # a new resident on the same chat account
+    await chat.send("Cek status bansos")
+    assert "5 kali pengecekan" in chat.text
+    assert "Mohon ketik NIK" not in chat.text
