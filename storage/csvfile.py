@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
+_LOOKS_LIKE_DATA = re.compile(r"\d{4}")  # a header has no long numbers; a NIK or a date has
+DELIMITERS = (",", ";", "\t", "|")
 
 
 class FileProblem(Exception):
@@ -32,11 +34,23 @@ class Report:
     updated: int = 0
     unchanged: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    guessed: dict[str, str] = field(default_factory=dict)  # column → header taken by a word
 
 
 def header_key(name: str) -> str:
     """Normalise a column name: 'Nama (sesuai KTP)' → 'nama_sesuai_ktp'."""
     return _NOT_WORD.sub("_", name.strip().lower()).strip("_")
+
+
+def guessed_columns(
+    header: list[str], columns: Mapping[str, tuple[str, ...]], found: dict[str, int]
+) -> dict[str, str]:
+    """Return the columns whose header is not one of their names, with that header."""
+    return {
+        column: header[index].strip()
+        for column, index in found.items()
+        if header_key(header[index]) not in columns[column]
+    }
 
 
 def find_columns(
@@ -53,22 +67,35 @@ def find_columns(
             if key in names:
                 positions[column] = index
                 break
-    # then looser: a header that holds one of the names as a word ("nama_penerima_manfaat",
-    # "nomor_rw", "name_on_ktp"), taken only if no column has it yet
-    for column, names in columns.items():
+    # then a header that holds one of a column's names as a word ("nama_kepala_keluarga",
+    # "nomor_rw", "name_on_ktp"; for an optional column only as its first word, "program_pkh"),
+    # when exactly one header does; the report says which header each column came from
+    for column in columns:
         if column in positions:
             continue
-        words = {name for name in names if "_" not in name}
-        for index, key in enumerate(keys):
-            if index not in positions.values() and words & set(key.split("_")):
-                positions[column] = index
-                break
+        words = {name for name in columns[column] if "_" not in name}
+        candidates = [
+            index
+            for index, key in enumerate(keys)
+            if index not in positions.values()
+            and (words & set(key.split("_")) if column in required else key.split("_")[0] in words)
+        ]
+        if len(candidates) > 1:
+            names = ", ".join(repr(header[index].strip()[:40]) for index in candidates)
+            raise FileProblem(
+                f"more than one column could be {column}: {names}. Rename the one to use "
+                f"{columns[column][0]!r} (see README, '{section}')."
+            )
+        if candidates:
+            positions[column] = candidates[0]
     missing = [column for column in required if column not in positions]
     if missing:
-        raise FileProblem(
-            f"missing column(s): {', '.join(missing)}. Found: {', '.join(header) or 'nothing'}. "
-            f"Expected at least: {', '.join(required)} (see README, '{section}')."
-        )
+        expected = f"Expected at least: {', '.join(required)} (see README, '{section}')."
+        if any(_LOOKS_LIKE_DATA.search(name) for name in header):
+            # the first line is a row, not a header: never print it, it may hold a NIK
+            raise FileProblem(f"the first line looks like data, not a header row. {expected}")
+        found = ", ".join(name.strip()[:40] for name in header) or "nothing"
+        raise FileProblem(f"missing column(s): {', '.join(missing)}. Found: {found}. {expected}")
     return positions
 
 
@@ -88,14 +115,11 @@ class _Excel(csv.excel):
 
 
 def sniff_dialect(first_line: str) -> type[csv.Dialect]:
-    """Tell commas from semicolons (Indonesian Excel), tabs and bars by the header line.
-
-    Only the delimiter is taken from the header: its other guesses (about quotes) come from a
-    line that has none, so the quoting stays Excel's.
-    """
-    try:
-        delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t|").delimiter
-    except csv.Error:
+    """Tell commas from semicolons (Indonesian Excel), tabs and bars: whichever the header
+    line holds most of, outside quotes. The quoting stays Excel's."""
+    unquoted = re.sub(r'"[^"]*"', "", first_line)  # a delimiter inside quotes does not count
+    delimiter = max(DELIMITERS, key=unquoted.count)
+    if not unquoted.count(delimiter):
         delimiter = ","
     return type("Sniffed", (_Excel,), {"delimiter": delimiter})
 
@@ -138,6 +162,9 @@ def _counted(lines: Iterable[str], progress: Callable[[int], None]) -> Iterator[
 def print_report(report: Report, *, dry_run: bool, rejects: Path | None, out) -> None:
     """Print what an import did, the rejected lines (the first ones), and write them all."""
     verb = "would be" if dry_run else "were"
+    if report.guessed:
+        used = ", ".join(f"{column} ← {header!r}" for column, header in report.guessed.items())
+        print(f"Columns found by a word in their header: {used}.", file=out)
     print(
         f"{report.rows} rows read: {report.added} {verb} added, {report.updated} {verb} "
         f"updated, {report.unchanged} unchanged, {len(report.rejected)} rejected.",

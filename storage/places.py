@@ -81,7 +81,8 @@ class KelurahanFinder:
                 continue
             rest = key.removeprefix(prefix)
             # "Pd. Kopi", "Pdk Kelapa": Pondok, as Jakarta often writes it
-            for variant in (rest, *("pondok" + rest[len(short) :] for short in ("pd", "pdk"))):
+            shorts = [short for short in ("pdk", "pd") if rest.startswith(short)]
+            for variant in (rest, *("pondok" + rest.removeprefix(short) for short in shorts)):
                 if variant in self.spellings:
                     return self.spellings[variant]
         return None

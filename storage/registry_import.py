@@ -22,6 +22,7 @@ from storage.csvfile import (
     Report,
     extra_cells,
     find_columns,
+    guessed_columns,
     open_text,
     read_rows,
 )
@@ -143,7 +144,7 @@ class Checker:
             code = resolve_program(self.programs, part)
             if code is None:
                 known = ", ".join(sorted(set(self.programs.values())))
-                return None, f"unknown program {part.strip()!r} (known: {known})"
+                return None, f"unknown program code (known: {known})"
             codes.add(code)
         return PROGRAM_SEPARATOR.join(sorted(codes)), None
 
@@ -151,13 +152,14 @@ class Checker:
         """Read a repeating column's text: its value, or why it cannot be taken."""
         if column == "kelurahan":
             code = self.find_kelurahan(text)
-            return code, None if code else f"unknown kelurahan {text!r}"
+            # cell contents are never quoted: a shifted row would put a name here
+            return code, None if code else "unknown kelurahan (not one of the seven)"
         if column == "programs":
             return self.program_list(text)
         if column == "status":
             status = STATUS_WORDS.get(_NOT_WORD.sub("_", text.lower()).strip("_"))
             known = "aktif, ditangguhkan, nonaktif"
-            return status, None if status else f"unknown status {text!r} ({known})"
+            return status, None if status else f"unknown status (use {known})"
         low, high = NUMBER_RANGES[column]
         found = _NUMBER.match(text)
         number = int(found.group(1)) if found and found.group(1).isascii() else None
@@ -305,6 +307,7 @@ def import_registry(
         except StopIteration:
             raise FileProblem("the file is empty") from None
         columns = map_columns(header)
+        report.guessed = guessed_columns(header, COLUMNS, columns)
         with database.connect() as db:
             checker = Checker(db, key, columns)
         seen: dict[str, int] = {}  # NIK hash → first line, to catch a NIK twice in one file

@@ -18,6 +18,7 @@ from storage.csvfile import (
     Report,
     extra_cells,
     find_columns,
+    guessed_columns,
     open_text,
     read_rows,
 )
@@ -153,10 +154,10 @@ class Checker:
             return Rejected(line, "ref is missing or longer than 40 characters")
         program = resolve_program(self.programs, cell("program"))
         if program is None:
-            return Rejected(line, f"unknown program {cell('program')!r}")
+            return Rejected(line, "unknown program code")
         kelurahan = self.kelurahan_code(cell("kelurahan"))
         if kelurahan is None:
-            return Rejected(line, f"unknown kelurahan {cell('kelurahan')!r}")
+            return Rejected(line, "unknown kelurahan (not one of the seven)")
         rws = read_rws(cell("rw"))
         if rws is None:
             return Rejected(line, f"RW must be like 1;2;3 or 1-8, not {cell('rw')!r}")
@@ -229,6 +230,7 @@ def import_schedule(
         except StopIteration:
             raise FileProblem("the file is empty") from None
         columns = find_columns(header, COLUMNS, REQUIRED, "Sembako schedules")
+        report.guessed = guessed_columns(header, COLUMNS, columns)
         checker = Checker(db, ZoneInfo(zone))
         seen: dict[str, int] = {}
         for line, cells in rows:

@@ -235,12 +235,16 @@ RANGE_REASON = "{} must be a number from 1 to {}"
             {"no_kk": "317507100109000"}, "KK number must have 16 digits", id="kk-15-digits"
         ),
         pytest.param(
-            {"kelurahan": "Cakung"}, "unknown kelurahan 'Cakung'", id="kelurahan-elsewhere"
+            {"kelurahan": "Cakung"},
+            "unknown kelurahan (not one of the seven)",
+            id="kelurahan-elsewhere",
         ),
-        pytest.param({"kelurahan": ""}, "unknown kelurahan ''", id="kelurahan-empty"),
+        pytest.param(
+            {"kelurahan": ""}, "unknown kelurahan (not one of the seven)", id="kelurahan-empty"
+        ),
         pytest.param(
             {"kelurahan": "31.75.07.1009"},
-            "unknown kelurahan '31.75.07.1009'",
+            "unknown kelurahan (not one of the seven)",
             id="kelurahan-code-unknown",
         ),
         pytest.param({"rw": "0"}, RANGE_REASON.format("RW", 999), id="rw-0"),
@@ -256,12 +260,12 @@ RANGE_REASON = "{} must be a number from 1 to {}"
         pytest.param({"desil": "tinggi"}, RANGE_REASON.format("DESIL", 10), id="desil-word"),
         pytest.param(
             {"program": "PKH; BLT"},
-            f"unknown program 'BLT' (known: {', '.join(PROGRAM_CODES)})",
+            f"unknown program code (known: {', '.join(PROGRAM_CODES)})",
             id="unknown-program",
         ),
         pytest.param(
             {"status": "pending"},
-            "unknown status 'pending' (aktif, ditangguhkan, nonaktif)",
+            "unknown status (use aktif, ditangguhkan, nonaktif)",
             id="unknown-status",
         ),
     ],
@@ -760,3 +764,49 @@ def test_a_large_file_crosses_chunks(database, tmp_path) -> None:
     again = run(database, path, now=LATER)
     assert counts(again) == (LARGE + 1, 0, 0, LARGE, 1)
     assert time.perf_counter() - started < 10
+
+
+def test_a_file_without_a_header_never_prints_its_first_line(database, tmp_path) -> None:
+    path = tmp_path / "no-header.csv"
+    path.write_text(f"{SITI},Siti Aminah,3175070101010001,Klender,3,5,2\n", encoding="utf-8")
+    with pytest.raises(FileProblem) as problem:
+        run(database, path)
+    message = str(problem.value)
+    assert message.startswith("the first line looks like data, not a header row")
+    assert SITI not in message and "Siti" not in message and "3175070101010001" not in message
+
+
+def test_two_headers_that_could_be_the_name_are_refused(database, tmp_path) -> None:
+    path = tmp_path / "two-names.csv"
+    path.write_text(
+        "nik,nama kepala keluarga,nama anggota keluarga,kelurahan,rw,rt,desil\n", encoding="utf-8"
+    )
+    with pytest.raises(FileProblem, match="more than one column could be name"):
+        run(database, path)
+
+
+def test_semicolons_win_over_a_comma_in_a_header(database, tmp_path) -> None:
+    path = tmp_path / "semicolons.csv"
+    path.write_text(
+        "NIK;Nama;Kelurahan;RW;RT;Desil;Program (PKH, BPNT)\n"
+        f"{SITI};Siti Aminah;Klender;3;5;2;PKH\n",
+        encoding="utf-8",
+    )
+    report = run(database, path)
+    assert report.rejected == [] and report.added == 1
+    assert entry(database, SITI).programs == ("PKH",)
+    assert report.guessed == {"programs": "Program (PKH, BPNT)"}
+    out = io.StringIO()
+    print_report(report, dry_run=False, rejects=None, out=out)
+    assert "Columns found by a word in their header: programs ← 'Program (PKH, BPNT)'." in (
+        out.getvalue()
+    )
+
+
+@pytest.mark.parametrize("written", ["Kel. Bambu", "Rabambu", "Ciwkopi"])
+def test_pondok_is_read_only_from_pd_or_pdk(database, tmp_path, written: str) -> None:
+    path = tmp_path / "pondok.csv"
+    path.write_text(
+        f"nik,nama,kelurahan,rw,rt,desil\n{SITI},Siti Aminah,{written},3,5,2\n", encoding="utf-8"
+    )
+    assert run(database, path).rejected[0].reason == "unknown kelurahan (not one of the seven)"

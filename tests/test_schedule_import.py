@@ -201,9 +201,11 @@ REF = "ref is missing or longer than 40 characters"
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        pytest.param({"program": "BLT"}, "unknown program 'BLT'", id="unknown-program"),
-        pytest.param({"program": ""}, "unknown program ''", id="no-program"),
-        pytest.param({"kelurahan": "Cakung"}, "unknown kelurahan 'Cakung'", id="kelurahan"),
+        pytest.param({"program": "BLT"}, "unknown program code", id="unknown-program"),
+        pytest.param({"program": ""}, "unknown program code", id="no-program"),
+        pytest.param(
+            {"kelurahan": "Cakung"}, "unknown kelurahan (not one of the seven)", id="kelurahan"
+        ),
         pytest.param({"rw": "40"}, "no RW 40 in this kelurahan", id="rw-40-in-klender"),
         pytest.param({"rw": "14-17"}, "no RW 16, 17 in this kelurahan", id="range-past-the-end"),
         pytest.param({"rw": "0"}, "no RW 0 in this kelurahan", id="rw-0"),
