@@ -12,7 +12,6 @@ from handlers import sembako
 from handlers.formatting import mask_tail
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import (
-    CONSENT,
     HOME,
     BansosStep,
     EligibilityStep,
@@ -22,6 +21,7 @@ from handlers.positions import (
 )
 from handlers.programs import program_block
 from handlers.registration import NAME_MAX, clean_name
+from handlers.start import consent_then
 from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
 from storage import places, registry
 from storage.identity import NikProblem, check_nik, keyed_hash, name_hash, nik_hash
@@ -78,7 +78,7 @@ def open_check(ctx: Context) -> Outcome:
             "To check your bansos status we need your agreement to how we use data. "
             "Please read it below."
         )
-        return Outcome([Reply(text)], goto=CONSENT)
+        return consent_then(ctx, text, bansos(BansosStep.NIK))
     at = next_check(ctx)
     if at is not None:
         return limited(ctx, at)

@@ -5,8 +5,9 @@ from zoneinfo import ZoneInfo
 
 from handlers.formatting import format_distance, format_window
 from handlers.messages import Incoming, Kind, Option, Reply, Request
-from handlers.positions import CONSENT, HOME, FlowName, SembakoStep, sembako
+from handlers.positions import HOME, FlowName, SembakoStep, sembako
 from handlers.registration import rw_number
+from handlers.start import consent_then
 from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
 from storage import places, registry, reminders, schedules
 from storage.reminders import Subject
@@ -186,7 +187,10 @@ def remind(ctx: Context, distribution_id: int) -> Reply | Outcome:
     _ = ctx.gettext
     if ctx.resident.consent_at is None:
         text = _("To keep a reminder for you we need your agreement to how we use data.")
-        return Outcome([Reply(text)], goto=CONSENT)
+        where = {key: ctx.data[key] for key in ("kelurahan", "rw") if key in ctx.data}
+        if len(where) < 2:  # from an old button elsewhere: back to the schedule's start
+            return consent_then(ctx, text, sembako(SembakoStep.KELURAHAN))
+        return consent_then(ctx, text, sembako(SembakoStep.LIST), where)
     pickup = schedules.get(db=ctx.db, distribution_id=distribution_id)
     if pickup is None or pickup.starts_at <= ctx.now:  # gone, or already begun
         return Reply(_("That distribution is no longer on the schedule."))

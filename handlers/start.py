@@ -13,7 +13,7 @@ from handlers.positions import (
     StartStep,
     registration,
 )
-from handlers.steps import BACK, Context, Flow, Outcome, Step, options_of
+from handlers.steps import BACK, Context, Flow, Outcome, Step, StepRef, options_of
 from storage import residents
 
 # each language is offered in its own name, so anyone finds theirs: not translated
@@ -118,6 +118,10 @@ def take_consent(ctx: Context, msg: Incoming) -> Outcome:
             consent_at=ctx.now,
             consent_version=NOTICE_VERSION,
         )
+        then = ctx.data.get("then")
+        if then and not ctx.resident.registered:  # asked for by a service: back to it
+            target = StepRef(then["flow"], then["step"])
+            return Outcome([Reply(_("Thank you."))], goto=target, data=then.get("data", {}))
         thanks = _("Thank you. Now a few short questions, so we can serve you better.")
         return Outcome(
             [Reply(thanks)], goto=registration(RegistrationStep.NAME), data={"mode": REGISTER}
@@ -187,3 +191,9 @@ LANGUAGE = Flow(
     FlowName.LANGUAGE,
     {LanguageStep.CHOOSE: Step(ask_language, take_language, options=lambda ctx: LANGUAGE_OPTIONS)},
 )
+
+
+def consent_then(ctx: Context, text: str, then: StepRef, data: dict | None = None) -> Outcome:
+    """Shows the privacy notice for a service that needs consent, and returns to it after."""
+    resume = {"flow": then.flow, "step": then.step, "data": data or {}}
+    return Outcome([Reply(text)], goto=CONSENT, data={"then": resume})

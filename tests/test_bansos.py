@@ -230,6 +230,11 @@ async def test_the_check_needs_consent(chat: Chat, registry) -> None:
     await chat.send("Cek status bansos")
     assert "kami perlu persetujuan Bapak/Ibu" in chat.text
     assert "Apakah Bapak/Ibu setuju?" in chat.text
+    await chat.send("setuju")  # and straight back to the check, without registering
+    assert "Terima kasih." in chat.text and "Mohon ketik NIK" in chat.text
+    await chat.send(SITI)
+    await chat.send("Siti Aminah")
+    assert "Data ditemukan" in chat.text
 
 
 async def test_in_english(chat: Chat, registry) -> None:

@@ -141,6 +141,10 @@ async def test_a_reminder_needs_consent(chat: Chat, schedule) -> None:
     await chat.run([("Jadwal sembako", "kelurahan"), ("Klender", "RW"), ("5", "RW 005")])
     await chat.send("Ingatkan saya")
     assert "Untuk menyimpan pengingat, kami perlu persetujuan" in chat.text
+    await chat.send("setuju")  # back to the schedule of that RW
+    assert "Kelurahan Klender, RW 005" in chat.text
+    await chat.send("Ingatkan saya")
+    assert "Kami akan mengingatkan Bapak/Ibu" in chat.text
 
 
 async def test_erasure_removes_reminders(chat: Chat, schedule, database) -> None:
