@@ -31,7 +31,7 @@ from handlers.steps import (
     Step,
     StepRef,
 )
-from handlers.text import is_chatter, keyword_of, match_option
+from handlers.text import is_chatter, keyword_of, match_option, normalise
 from handlers.workers import Workers
 from storage import conversations, residents
 from storage.conversations import IdentityRef
@@ -222,8 +222,13 @@ class Engine:
             if not message.text.strip():
                 return again(hints.empty_hint(_))
             match = match_option(options, message.text, loose=step.expects == Expect.CHOICE)
+            home_key = None if match.key or position == home else self._home_label(ctx, message)
             if match.key is not None:
                 message = replace(message, kind=Kind.OPTION, option=match.key)
+            elif home_key is not None:  # a menu entry typed in full: the resident moves on
+                ctx.data, ctx.position = {}, home
+                chosen = replace(message, kind=Kind.OPTION, option=home_key)
+                return self._answer(ctx, home, self._step(home), chosen, notice)
             elif match.candidates:
                 return again(hints.which_hint([option.label for option in match.candidates], _))
             elif is_chatter(message.text) and step.expects in (Expect.CHOICE, Expect.TEXT):
@@ -231,6 +236,15 @@ class Engine:
             elif step.expects == Expect.CHOICE:
                 return again(hints.choose_hint(len(options), _)) if options else again()
         return self._answer(ctx, position, step, message, notice)
+
+    def _home_label(self, ctx: Context, message: Incoming) -> str | None:
+        """Return the key of the menu entry whose whole label was typed, if one was."""
+        if len(message.text) > 100:
+            return None
+        typed = normalise(message.text)
+        home = self._step(self.conversations.home)
+        options = home.options(ctx) if home.options else home.ask(ctx).options
+        return next((option.key for option in options if normalise(option.label) == typed), None)
 
     def _home_keys(self, ctx: Context) -> set[str]:
         home = self._step(self.conversations.home)

@@ -268,3 +268,19 @@ async def test_erasing_and_starting_again_does_not_reset_the_limit(
     await chat.send("Cek status bansos")
     assert "5 kali pengecekan" in chat.text
     assert "Mohon ketik NIK" not in chat.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("Jadwal sembako", "Kelurahan Klender, RW 005"), ("Profil saya", "Data Bapak/Ibu")],
+)
+async def test_a_menu_entry_typed_instead_of_a_name_is_not_a_check(
+    chat: Chat, registry, database, typed: str, expected: str
+) -> None:
+    await chat.run(HAPPY_ID)
+    await chat.send("Cek status bansos")
+    await chat.send(SITI)
+    await chat.send(typed)
+    assert expected in chat.text
+    with database.connect() as db:
+        assert db.execute(select(StatusCheck)).all() == []
