@@ -1,5 +1,6 @@
 """Command line: `python -m bot run | chat | seed-demo | reset-demo | migrate`, and the staff
-commands `import-registry`, `import-schedule`, `load-programs`, `plan-distributions`."""
+commands `import-registry`, `import-schedule`, `load-places`, `load-programs`,
+`plan-distributions`."""
 
 import argparse
 import asyncio
@@ -14,7 +15,7 @@ from bot.app import conversation_engine, open_database
 from bot.serve import StartupError, serve_channels, serve_console
 from bot.settings import Settings, explain, pepper
 from storage import database as storage_database
-from storage.demo import seed_demo
+from storage.demo import WILAYAH, seed_demo
 from storage.registry import PROGRAMS_FILE
 from storage.types import utcnow
 
@@ -54,6 +55,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         command.add_argument(
             "--rejects", type=Path, metavar="FILE.csv", help="write every rejected line here"
         )
+    places = commands.add_parser(
+        "load-places", help="load or update the kelurahan and their RWs from a TOML file"
+    )
+    places.add_argument("file", type=Path, nargs="?", default=WILAYAH, metavar="FILE")
     programs = commands.add_parser("load-programs", help="load or update the programs table")
     programs.add_argument("file", type=Path, nargs="?", default=PROGRAMS_FILE, metavar="FILE")
     plan = commands.add_parser(
@@ -173,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         return staff.import_registry(settings, args.file, args.dry_run, args.rejects)
     if args.command == "import-schedule":
         return staff.import_schedule(settings, args.file, args.dry_run, args.rejects)
+    if args.command == "load-places":
+        return staff.load_places(settings, args.file)
     if args.command == "load-programs":
         return staff.load_programs(settings, args.file)
     if args.command == "plan-distributions":

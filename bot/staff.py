@@ -8,7 +8,7 @@ from tqdm import tqdm
 from bot import planning
 from bot.app import open_database
 from bot.settings import Settings, pepper
-from storage import registry
+from storage import places, registry
 from storage.csvfile import FileProblem, Report, print_report
 from storage.registry_import import import_registry as run_registry_import
 from storage.schedule_import import import_schedule as run_schedule_import
@@ -77,6 +77,23 @@ def import_schedule(settings: Settings, path: Path, dry_run: bool, rejects: Path
     finally:
         database.dispose()
     return _finish(report, dry_run, rejects)
+
+
+def load_places(settings: Settings, path: Path) -> int:
+    """Load or update the kelurahan and their RWs from a TOML file."""
+    if not _readable(path):
+        return 2
+    database = open_database(settings)
+    try:
+        with database.begin() as db:
+            kelurahan, rukun_warga = places.load_places(db=db, source=path)
+    except (KeyError, ValueError, TypeError) as problem:
+        print(f"Cannot load {path}: {problem}", file=sys.stderr)
+        return 2
+    finally:
+        database.dispose()
+    print(f"{kelurahan} kelurahan with {rukun_warga} RWs loaded from {path}.")
+    return 0
 
 
 def load_programs(settings: Settings, path: Path) -> int:

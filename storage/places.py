@@ -1,7 +1,9 @@
 """Kelurahan of Duren Sawit and their RWs (rukun warga)."""
 
 import re
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Connection, bindparam, select
 from sqlmodel import Field, SQLModel
@@ -91,3 +93,32 @@ class KelurahanFinder:
 def kelurahan_finder(*, db: Connection) -> KelurahanFinder:
     """Return a finder of the kelurahan in the database."""
     return KelurahanFinder(list(db.execute(select(_KELURAHAN.c.code, _KELURAHAN.c.name))))
+
+
+def load_places(*, db: Connection, source: Path) -> tuple[int, int]:
+    """Load or update the kelurahan and their RWs from a TOML file ([[kelurahan]] with code,
+    name, postcode, rw_count; `demo = true` at the top marks them demo); return the counts.
+    RWs are only added: one that has gone stays, since residents may still name it."""
+    data = tomllib.loads(source.read_text(encoding="utf-8"))
+    demo = bool(data.get("demo", False))
+    known = {code for (code,) in db.execute(select(_KELURAHAN.c.code))}
+    rw_total = 0
+    for place in data["kelurahan"]:
+        values = {"name": place["name"], "postcode": place.get("postcode"), "demo": demo}
+        if place["code"] in known:
+            db.execute(_KELURAHAN.update().where(_KELURAHAN.c.code == place["code"]), values)
+        else:
+            db.execute(_KELURAHAN.insert(), {"code": place["code"], **values})
+        have = set(rw_numbers(db=db, kelurahan_code=place["code"]))
+        wanted = range(1, place["rw_count"] + 1)
+        new = [{"kelurahan_code": place["code"], "number": n, "demo": demo} for n in wanted]
+        new = [row for row in new if row["number"] not in have]
+        if new:
+            db.execute(_RW.insert(), new)
+        rw_total += place["rw_count"]
+    return len(data["kelurahan"]), rw_total
+
+
+def count_kelurahan(*, db: Connection) -> int:
+    """Return how many kelurahan are loaded."""
+    return len(list_kelurahan(db=db))

@@ -288,6 +288,14 @@ class _Writer:
         self.new = []
 
 
+def check_ready(kelurahan: dict, programs: dict) -> None:
+    """Refuse an import into a database without kelurahan or programs: every row would fail."""
+    if not kelurahan:
+        raise FileProblem("no kelurahan are loaded yet: run `python -m bot load-places` first")
+    if not programs:
+        raise FileProblem("no programs are loaded yet: run `python -m bot load-programs` first")
+
+
 def import_registry(
     *,
     database: Engine,
@@ -310,6 +318,7 @@ def import_registry(
         report.guessed = guessed_columns(header, COLUMNS, columns)
         with database.connect() as db:
             checker = Checker(db, key, columns)
+        check_ready(checker.find_kelurahan.spellings, checker.programs)
         seen: dict[str, int] = {}  # NIK hash → first line, to catch a NIK twice in one file
         chunk: list[_Row] = []
         for line, cells in rows:

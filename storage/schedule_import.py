@@ -24,6 +24,7 @@ from storage.csvfile import (
 )
 from storage.places import RukunWarga, kelurahan_finder
 from storage.registry import program_codes, resolve_program
+from storage.registry_import import check_ready
 from storage.schedules import Distribution, DistributionRw, replace_rws
 
 COLUMNS = {
@@ -232,6 +233,7 @@ def import_schedule(
         columns = find_columns(header, COLUMNS, REQUIRED, "Sembako schedules")
         report.guessed = guessed_columns(header, COLUMNS, columns)
         checker = Checker(db, ZoneInfo(zone))
+        check_ready(checker.kelurahan_code.spellings, checker.programs)
         seen: dict[str, int] = {}
         for line, cells in rows:
             report.rows += 1

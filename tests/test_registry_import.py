@@ -13,7 +13,15 @@ from sqlalchemy import Engine as Database
 
 from storage.csvfile import FileProblem, Rejected, Report, print_report
 from storage.identity import keyed_hash, name_hash, nik_hash
-from storage.registry import PROGRAMS_FILE, Beneficiary, Entry, Status, count_beneficiaries, find
+from storage.registry import (
+    PROGRAMS_FILE,
+    Beneficiary,
+    Entry,
+    Program,
+    Status,
+    count_beneficiaries,
+    find,
+)
 from storage.registry_import import CHUNK, import_registry
 from tests.conftest import TEST_KEY
 from tests.helpers import all_rows
@@ -810,3 +818,20 @@ def test_pondok_is_read_only_from_pd_or_pdk(database, tmp_path, written: str) ->
         f"nik,nama,kelurahan,rw,rt,desil\n{SITI},Siti Aminah,{written},3,5,2\n", encoding="utf-8"
     )
     assert run(database, path).rejected[0].reason == "unknown kelurahan (not one of the seven)"
+
+
+def test_an_import_without_programs_loaded_is_refused_up_front(database, tmp_path) -> None:
+    with database.begin() as db:
+        db.execute(Program.__table__.delete())
+    path = write_csv(tmp_path / "one.csv", [["nik", "nama", "kelurahan", "rw", "rt", "desil"]])
+    with pytest.raises(FileProblem, match="no programs are loaded yet"):
+        run(database, path)
+
+
+def test_load_places_twice_changes_nothing(environment, database) -> None:
+    before = all_rows(database)
+    for _ in range(2):
+        done = bot(environment, "load-places")
+        assert done.returncode == 0, done.stderr
+        assert "7 kelurahan with 99 RWs loaded" in done.stdout
+    assert all_rows(database) == before

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from storage.identity import check_nik, keyed_hash, name_key, nik_hash
-from storage.places import Kelurahan, RukunWarga
+from storage.places import Kelurahan, load_places
 from storage.registry import PROGRAM_SEPARATOR, Beneficiary, Status, load_programs
 from storage.schedules import Distribution, replace_rws
 
@@ -121,25 +121,7 @@ class Seeded:
 
 def seed_places(*, db: Connection, source: Path = WILAYAH) -> tuple[int, int]:
     """Add the seven kelurahan and their demo RWs; return how many of each."""
-    places = tomllib.loads(source.read_text(encoding="utf-8"))["kelurahan"]
-    rw_total = 0
-    for place in places:
-        db.execute(
-            Kelurahan.__table__.insert(),
-            {
-                "code": place["code"],
-                "name": place["name"],
-                "postcode": place.get("postcode"),
-                "demo": True,
-            },
-        )
-        numbers = range(1, place["rw_count"] + 1)
-        db.execute(
-            RukunWarga.__table__.insert(),
-            [{"kelurahan_code": place["code"], "number": n, "demo": True} for n in numbers],
-        )
-        rw_total += place["rw_count"]
-    return len(places), rw_total
+    return load_places(db=db, source=source)
 
 
 def _codes_by_name(db: Connection) -> dict[str, str]:
