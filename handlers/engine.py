@@ -216,7 +216,11 @@ class Engine:
             return again(hints.media_hint(message.kind, _))
         if message.kind == Kind.CONTACT and step.expects != Expect.PHONE:
             return again(hints.media_hint(message.kind, _))
-        if message.kind == Kind.LOCATION and step.expects != Expect.LOCATION:
+        if (
+            message.kind == Kind.LOCATION
+            and step.expects != Expect.LOCATION
+            and Kind.LOCATION not in step.accepts
+        ):
             return again(hints.media_hint(message.kind, _))
         if message.kind == Kind.TEXT:
             if not message.text.strip():

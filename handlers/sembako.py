@@ -14,6 +14,7 @@ from storage.reminders import Subject
 from storage.schedules import Pickup
 
 SHOWN = 3  # pickups listed for an RW
+NEAR = frozenset({Kind.LOCATION})  # steps offering "Nearest location" take a location too
 NEAR_HORIZON = timedelta(days=60)  # how far ahead "nearest places" looks
 # when reminders go out, in local time: the evening before and the morning of the pickup
 REMIND_EVENING_BEFORE = time(18, 0)
@@ -51,6 +52,8 @@ def ask_kelurahan(ctx: Context) -> Reply:
 
 def take_kelurahan(ctx: Context, msg: Incoming) -> Outcome:
     """Keeps the kelurahan and asks for the RW."""
+    if msg.kind == Kind.LOCATION:  # shared without being asked: the nearest places it is
+        return take_location(ctx, msg)
     if msg.option == "sembako:near":
         return Outcome(goto=sembako(SembakoStep.LOCATION))
     code = (msg.option or "").removeprefix("kel:")
@@ -231,6 +234,8 @@ def remind_anywhere(ctx: Context, msg: Incoming) -> Outcome:
 
 def take_list(ctx: Context, msg: Incoming) -> Outcome:
     """Acts on the schedule's options."""
+    if msg.kind == Kind.LOCATION:
+        return take_location(ctx, msg)
     key = msg.option or ""
     if key.startswith(REMIND_PREFIX):
         suffix = key.removeprefix(REMIND_PREFIX)
@@ -286,7 +291,7 @@ def take_location(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome([Reply(text)], goto=HOME)
     names = program_names(ctx)
     blocks = []
-    for near in found:
+    for near in found:  # one block per place and group of RWs it serves
         pickup = near.pickup
         kelurahan = places.get_kelurahan(db=ctx.db, code=pickup.kelurahan_code)
         served = rw_list(ctx, pickup)
@@ -315,9 +320,13 @@ def rw_list(ctx: Context, pickup: Pickup) -> str:
 SEMBAKO = Flow(
     FlowName.SEMBAKO,
     {
-        SembakoStep.KELURAHAN: Step(ask_kelurahan, take_kelurahan, options=kelurahan_options),
+        SembakoStep.KELURAHAN: Step(
+            ask_kelurahan, take_kelurahan, options=kelurahan_options, accepts=NEAR
+        ),
         SembakoStep.RW: Step(ask_rw, take_rw, Expect.TEXT, options=no_options),
-        SembakoStep.LIST: Step(ask_list, take_list, options=list_options, remind=remind_list),
+        SembakoStep.LIST: Step(
+            ask_list, take_list, options=list_options, remind=remind_list, accepts=NEAR
+        ),
         SembakoStep.LOCATION: Step(
             ask_location,
             take_location,

@@ -157,12 +157,13 @@ def nearest(
 ) -> list[Nearby]:
     """Return the nearest places with a distribution before `until`, each with its next one."""
     pickups = _with_rws(db, list(db.execute(_UPCOMING, {"b_now": now, "b_until": until})))
-    first_at_place: dict[tuple[float, float], Pickup] = {}
-    for pickup in pickups:  # soonest first, so the first seen at a place is its next one
-        first_at_place.setdefault((pickup.latitude, pickup.longitude), pickup)
+    # soonest first, so the first seen at a place for a group of RWs is that group's next one
+    first_at_place: dict[tuple[float, float, tuple[int, ...]], Pickup] = {}
+    for pickup in pickups:
+        first_at_place.setdefault((pickup.latitude, pickup.longitude, pickup.rws), pickup)
     ranked = sorted(
         (
-            Nearby(distance_km(latitude, longitude, *place), pickup)
+            Nearby(distance_km(latitude, longitude, place[0], place[1]), pickup)
             for place, pickup in first_at_place.items()
         ),
         key=lambda near: (near.distance_km, near.pickup.starts_at),

@@ -10,7 +10,7 @@ from handlers.formatting import format_window
 from handlers.messages import Kind
 from storage.demo import seed_distributions
 from storage.reminders import Reminder
-from storage.schedules import Distribution
+from storage.schedules import Distribution, replace_rws
 from tests.helpers import Chat
 from tests.test_registration import HAPPY_EN, HAPPY_ID
 
@@ -196,3 +196,36 @@ def test_pickup_windows_read_naturally(language: str, expected: str) -> None:
     start = datetime(2027, 2, 13, 1, 0, tzinfo=UTC)
     end = datetime(2027, 2, 13, 4, 0, tzinfo=UTC)
     assert format_window(start, end, language) == expected
+
+
+async def test_a_location_shared_at_the_schedule_lists_the_nearest(chat: Chat, schedule) -> None:
+    await chat.run(HAPPY_ID)
+    await chat.send("Jadwal sembako")
+    latitude, longitude = KANTOR_KLENDER
+    await chat.send_kind(kind=Kind.LOCATION, latitude=latitude, longitude=longitude)
+    assert chat.text.startswith("Tempat pengambilan terdekat:")
+
+
+async def test_one_place_serving_two_groups_of_rws_lists_both(chat: Chat, database, clock) -> None:
+    with database.begin() as db:
+        for ref, rws, hour in (("A", (1, 2, 3, 4, 5), 1), ("B", (6, 7, 8, 9, 10), 6)):
+            created = db.execute(
+                Distribution.__table__.insert().values(
+                    ref=ref,
+                    program_code="BPNT",
+                    kelurahan_code="31.75.07.1003",
+                    all_rws=False,
+                    starts_at=datetime(2026, 12, 5, hour, tzinfo=UTC),
+                    ends_at=datetime(2026, 12, 5, hour + 3, tzinfo=UTC),
+                    place="Balai Warga",
+                    address="Jl. Contoh 1",
+                    latitude=-6.2179,
+                    longitude=106.9012,
+                    updated_at=clock(),
+                )
+            )
+            replace_rws(db=db, distribution_id=created.inserted_primary_key[0], rws=rws)
+    await chat.run(HAPPY_ID)
+    await chat.run([("Jadwal sembako", "RW 005"), ("Lokasi terdekat", "Mohon kirim lokasi")])
+    await chat.send_kind(kind=Kind.LOCATION, latitude=-6.2179, longitude=106.9012)
+    assert "(RW 001–005)" in chat.text and "(RW 006–010)" in chat.text
