@@ -52,6 +52,12 @@ def next_check(ctx: Context) -> datetime | None:
     )
 
 
+def next_minute(at: datetime) -> datetime:
+    """Round a moment up to the minute, so the time shown is never a little too early."""
+    whole = at.replace(second=0, microsecond=0)
+    return whole if whole == at else whole + timedelta(minutes=1)
+
+
 def limited(ctx: Context, at: datetime) -> Outcome:
     """Refuse a check beyond the daily limit, saying when the next one is possible."""
     _ = ctx.gettext
@@ -66,7 +72,7 @@ def limited(ctx: Context, at: datetime) -> Outcome:
     text = _(
         "You have made {limit} checks in the last 24 hours, the most we allow, to protect "
         "residents' data. You can check again from {moment}."
-    ).format(limit=ctx.config.status_checks_per_day, moment=ctx.moment(at))
+    ).format(limit=ctx.config.status_checks_per_day, moment=ctx.moment(next_minute(at)))
     return Outcome([Reply(text)], goto=HOME)
 
 
@@ -99,11 +105,10 @@ def ask_nik(ctx: Context) -> Reply:
 def nik_text(text: str) -> str:
     """Find the NIK in what was typed: the whole text, or one long run of digits in it."""
     runs = _DIGIT_RUN.findall(text)
-    if (
-        len(runs) == 1
-        and any(char.isalpha() for char in text)
-        and not _LETTER_BY_DIGIT.search(text)
-    ):
+    if len(runs) != 1 or _LETTER_BY_DIGIT.search(text):
+        return text
+    rest = text.replace(runs[0], " ")
+    if any(not char.isspace() for char in rest):  # words or emoji around it: take the number
         return runs[0]
     return text
 
@@ -112,8 +117,10 @@ def nik_problem_text(ctx: Context, problem: NikProblem, length: int) -> str:
     """Say what is wrong with a NIK, plainly."""
     _ = ctx.gettext
     if problem == NikProblem.LENGTH:
-        return _(
-            "You typed {count} digits, but a NIK has 16. Please check the KTP and type it again."
+        return ctx.ngettext(
+            "You typed {count} digit, but a NIK has 16. Please check the KTP and type it again.",
+            "You typed {count} digits, but a NIK has 16. Please check the KTP and type it again.",
+            length,
         ).format(count=length)
     if problem == NikProblem.NOT_DIGITS:
         return _("A NIK has digits only, no letters. Please type the 16 digits on the KTP.")
@@ -130,7 +137,10 @@ def take_nik(ctx: Context, msg: Incoming) -> Outcome:
     """Checks the NIK's form, keeps only its hash and last digits, asks for the name."""
     checked = check_nik(nik_text(msg.text[:200]))
     if checked.digits is None:
-        return Outcome([Reply(nik_problem_text(ctx, checked.problem, checked.length))])
+        length = checked.length
+        if checked.problem == NikProblem.LENGTH and len(msg.text) > 200:
+            length = sum(char.isdigit() for char in msg.text)  # say how many were really typed
+        return Outcome([Reply(nik_problem_text(ctx, checked.problem, length))])
     data = {
         "nik_hash": nik_hash(ctx.config.nik_key, checked.digits),
         "last4": checked.digits[-4:],

@@ -2,7 +2,7 @@
 
 The rules and thresholds are data (handlers/data/eligibility.toml, read by
 handlers/eligibility_rules.py). The answers stay in the conversation only until the result is
-shown; nothing of them is stored.
+shown (or the conversation times out); nothing of them is kept after.
 """
 
 import re
@@ -82,8 +82,8 @@ def open_screening(ctx: Context) -> Outcome:
     """Explains the questionnaire and asks the first question."""
     _ = ctx.gettext
     text = _(
-        "Check eligibility: six short questions about your household. Your answers are not "
-        "stored, and the result is only an estimate."
+        "Check eligibility: six short questions about your household. Your answers are kept "
+        "only until the result is shown, and the result is only an estimate."
     )
     return Outcome([Reply(text)], goto=eligibility(EligibilityStep.SIZE))
 

@@ -13,6 +13,8 @@ from babel.numbers import format_currency, format_decimal
 # English as used in Indonesia keeps Rupiah and 24-hour times ("Rp852.768", "19.30")
 BABEL_LOCALES = {"id": "id_ID", "en": "en_ID"}
 
+DAY_PATTERN = "EEEE, d MMMM y"  # 'Selasa, 1 Desember 2026', 'Tuesday, 1 December 2026'
+
 # Indonesia's zone abbreviations; Babel only knows "+0700" for them
 ZONE_ABBREVIATIONS = {
     "Asia/Jakarta": "WIB",
@@ -32,7 +34,8 @@ def format_day(value: date | datetime, language: str, zone: str = "Asia/Jakarta"
     """Format a day in full: 'Sabtu, 28 November 2026'."""
     if isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(zone)).date()
-    return babel_format_date(value, "full", locale=babel_locale(language))
+    # CLDR's "full" pattern pads the day ("01 Desember"); people write "1 Desember"
+    return babel_format_date(value, DAY_PATTERN, locale=babel_locale(language))
 
 
 def format_moment(value: datetime, language: str, zone: str = "Asia/Jakarta") -> str:

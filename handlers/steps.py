@@ -70,6 +70,10 @@ class Context:
         """Translate a message into the resident's language."""
         return translations(self.language).gettext(message)
 
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
+        """Translate a message whose form depends on a number."""
+        return translations(self.language).ngettext(singular, plural, count)
+
     def pgettext(self, context: str, message: str) -> str:
         """Translate a short label that needs a context to be unambiguous."""
         return translations(self.language).pgettext(context, message)

@@ -2,11 +2,12 @@
 limit, the audit, and the rule that a NIK's existence is never revealed."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from handlers.bansos import next_minute
 from storage.demo import seed_registry
 from storage.registry import CheckOutcome, StatusCheck, record_check
 from tests.conftest import TEST_KEY
@@ -284,3 +285,18 @@ async def test_a_menu_entry_typed_instead_of_a_name_is_not_a_check(
     assert expected in chat.text
     with database.connect() as db:
         assert db.execute(select(StatusCheck)).all() == []
+
+
+async def test_one_digit_in_english_and_an_emoji_after_the_nik(chat: Chat, registry) -> None:
+    await chat.run(HAPPY_EN)
+    await chat.send("Check bansos status")
+    await chat.send("1")
+    assert "You typed 1 digit, but a NIK has 16." in chat.text
+    await chat.send(f"{SITI} 👍")
+    assert "Now type the full name" in chat.text
+
+
+def test_the_next_check_time_is_rounded_up_to_the_minute() -> None:
+    at = datetime(2026, 11, 29, 2, 0, 30, tzinfo=UTC)
+    assert next_minute(at) == datetime(2026, 11, 29, 2, 1, tzinfo=UTC)
+    assert next_minute(at.replace(second=0)) == at.replace(second=0)

@@ -129,7 +129,8 @@ def test_formatting_in_both_languages() -> None:
     assert format_moment(moment, "id") == "Sabtu, 28 November 2026 19.30 WIB"
     assert format_moment(moment, "en") == "Saturday, 28 November 2026 19.30 WIB"
     assert format_moment(moment, "id", "Asia/Makassar") == "Sabtu, 28 November 2026 20.30 WITA"
-    assert format_day(date(2027, 1, 1), "id") == "Jumat, 01 Januari 2027"
+    assert format_day(date(2027, 1, 1), "id") == "Jumat, 1 Januari 2027"  # no padded day
+    assert format_day(date(2027, 1, 1), "en") == "Friday, 1 January 2027"
     assert format_rupiah(852768, "id") == "Rp852.768"
     assert format_rupiah(600000, "en") == "Rp600.000"
     assert format_phone("+6281234567890") == "0812-3456-7890"
