@@ -15,7 +15,7 @@ from bot.app import conversation_engine, open_database
 from bot.serve import StartupError, serve_channels, serve_console
 from bot.settings import Settings, explain, pepper
 from storage import database as storage_database
-from storage.demo import WILAYAH, seed_demo
+from storage.demo import VENUES, WILAYAH, seed_demo
 from storage.registry import PROGRAMS_FILE
 from storage.types import utcnow
 
@@ -67,6 +67,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     plan.add_argument("--year", type=int, required=True)
     plan.add_argument("--every-months", type=int, default=2, metavar="N")
     plan.add_argument("--output", type=Path, metavar="FILE.csv", help="default: standard output")
+    plan.add_argument(
+        "--venues", type=Path, default=VENUES, metavar="FILE.toml", help="default: the demo venues"
+    )
+    plan.add_argument(
+        "--places", type=Path, default=WILAYAH, metavar="FILE.toml", help="kelurahan and RWs"
+    )
     return parser.parse_args(argv)
 
 
@@ -183,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "load-programs":
         return staff.load_programs(settings, args.file)
     if args.command == "plan-distributions":
-        return staff.plan(args.year, args.every_months, args.output)
+        return staff.plan(args.year, args.every_months, args.output, args.venues, args.places)
     if args.command == "migrate":
         open_database(settings).dispose()
         print("The database schema is up to date.")

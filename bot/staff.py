@@ -113,12 +113,15 @@ def load_programs(settings: Settings, path: Path) -> int:
     return 0
 
 
-def plan(year: int, every_months: int, output: Path | None) -> int:
+def plan(year: int, every_months: int, output: Path | None, venues: Path, places: Path) -> int:
     """Draft a year's distribution rounds as a schedule CSV; notes go to standard error."""
+    if not (_readable(venues) and _readable(places)):
+        return 2
+    files = {"venues": venues, "wilayah": places, "every_months": every_months}
     try:
-        rounds = planning.plan_distributions(year, every_months=every_months)
-        notes = planning.notes(year, every_months=every_months)
-    except ValueError as problem:
+        rounds = planning.plan_distributions(year, **files)
+        notes = planning.notes(year, **files)
+    except (KeyError, ValueError) as problem:
         print(f"Cannot plan: {problem}", file=sys.stderr)
         return 2
     if output is None:

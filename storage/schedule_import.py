@@ -6,7 +6,7 @@ left alone, so importing the same file twice changes nothing.
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -44,6 +44,17 @@ COLUMNS = {
     "quota": ("quota", "kuota"),
     "items_en": ("items_en",),
     "bring_en": ("bring_en",),
+    "status": ("status",),
+}
+# a distribution called off stays on file, hidden from residents
+CANCELLED_WORDS = {
+    "": False,
+    "aktif": False,
+    "active": False,
+    "batal": True,
+    "dibatalkan": True,
+    "cancelled": True,
+    "canceled": True,
 }
 REQUIRED = (
     "ref",
@@ -78,6 +89,7 @@ _FIELDS = (
     "items_en",
     "bring_en",
     "quota",
+    "cancelled",
 )
 
 
@@ -170,10 +182,11 @@ class Checker:
         day, start, end = read_date(cell("date")), read_time(cell("start")), read_time(cell("end"))
         if day is None:
             return Rejected(line, f"date must be YYYY-MM-DD, not {cell('date')!r}")
-        if start is None or end is None or end <= start:
-            return Rejected(
-                line, "start and end must be times like 08:00, the end after the start"
-            )
+        if start is None or end is None or end == start:
+            return Rejected(line, "start and end must be times like 08:00, and differ")
+        cancelled = CANCELLED_WORDS.get(_NOT_WORD.sub("", cell("status").lower()))
+        if cancelled is None:
+            return Rejected(line, "status must be empty, aktif or batal")
         try:
             latitude, longitude = float(cell("latitude")), float(cell("longitude"))
         except ValueError:
@@ -191,7 +204,9 @@ class Checker:
             "kelurahan_code": kelurahan,
             "all_rws": not rws,
             "starts_at": datetime.combine(day, start, self.zone),
-            "ends_at": datetime.combine(day, end, self.zone),
+            # an end before the start is the next morning: 22:00-02:00
+            "ends_at": datetime.combine(day + timedelta(days=end < start), end, self.zone),
+            "cancelled": cancelled,
             "place": cell("place")[:120],
             "address": cell("address")[:200],
             "latitude": latitude,

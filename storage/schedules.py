@@ -33,6 +33,7 @@ class Distribution(SQLModel, table=True):
     items_en: str | None = Field(default=None, max_length=500)
     bring_en: str | None = Field(default=None, max_length=500)
     quota: int | None = None
+    cancelled: bool = False  # called off: kept on file, never shown
     demo: bool = False
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -85,6 +86,7 @@ _FOR_RW = (
     .where(
         _DISTRIBUTIONS.c.kelurahan_code == bindparam("b_kelurahan"),
         _DISTRIBUTIONS.c.ends_at > bindparam("b_now"),
+        _DISTRIBUTIONS.c.cancelled.is_(False),
         or_(_DISTRIBUTIONS.c.all_rws.is_(True), _SERVES_RW),
     )
     .order_by(_DISTRIBUTIONS.c.starts_at, _DISTRIBUTIONS.c.id)
@@ -95,10 +97,13 @@ _UPCOMING = (
     .where(
         _DISTRIBUTIONS.c.ends_at > bindparam("b_now"),
         _DISTRIBUTIONS.c.starts_at < bindparam("b_until"),
+        _DISTRIBUTIONS.c.cancelled.is_(False),
     )
     .order_by(_DISTRIBUTIONS.c.starts_at, _DISTRIBUTIONS.c.id)
 )
-_ONE = select(*_COLUMNS).where(_DISTRIBUTIONS.c.id == bindparam("b_id"))
+_ONE = select(*_COLUMNS).where(
+    _DISTRIBUTIONS.c.id == bindparam("b_id"), _DISTRIBUTIONS.c.cancelled.is_(False)
+)
 _RWS_OF = select(_RWS.c.distribution_id, _RWS.c.rw).where(
     _RWS.c.distribution_id.in_(bindparam("b_ids", expanding=True))
 )

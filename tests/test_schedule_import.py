@@ -191,7 +191,7 @@ def test_next_for_rw(
 
 # -- rejections -------------------------------------------------------------------------------
 
-TIMES = "start and end must be times like 08:00, the end after the start"
+TIMES = "start and end must be times like 08:00, and differ"
 NOT_JAKARTA = "coordinates are not in Jakarta (latitude first, e.g. -6.23)"
 NOT_NUMBERS = "latitude and longitude must be decimal numbers"
 QUOTA = "quota must be a whole number or empty"
@@ -223,7 +223,6 @@ REF = "ref is missing or longer than 40 characters"
         ),
         pytest.param({"date": "Sabtu"}, "date must be YYYY-MM-DD, not 'Sabtu'", id="a-word"),
         pytest.param({"date": ""}, "date must be YYYY-MM-DD, not ''", id="no-date"),
-        pytest.param({"start": "11:00", "end": "08:00"}, TIMES, id="end-before-start"),
         pytest.param({"start": "08:00", "end": "08:00"}, TIMES, id="end-at-start"),
         pytest.param({"start": "25:00"}, TIMES, id="hour-25"),
         pytest.param({"end": "11:60"}, TIMES, id="minute-60"),
@@ -522,3 +521,33 @@ def test_a_drafted_plan_imports_whole(environment, database, tmp_path) -> None:
     again = run(database, plan, now=LATER)
     assert counts(again) == (len(rows), 0, 0, len(rows), 0)
     assert all_rows(database) == before
+
+
+def test_a_window_past_midnight_ends_the_next_morning(database, tmp_path) -> None:
+    path = tmp_path / "night.csv"
+    path.write_text(
+        "ref,program,kelurahan,rw,date,start,end,place,address,latitude,longitude\n"
+        "N-1,BPNT,Klender,,2027-02-13,22:00,02:00,Balai,Jl. Contoh,-6.2179,106.9012\n",
+        encoding="utf-8",
+    )
+    report = import_schedule(database=database, path=path, now=NOW, zone="Asia/Jakarta")
+    assert report.rejected == []
+    with database.connect() as db:
+        row = db.execute(select(Distribution)).one()
+    assert row.starts_at == datetime(2027, 2, 13, 15, 0, tzinfo=UTC)
+    assert row.ends_at == datetime(2027, 2, 13, 19, 0, tzinfo=UTC)
+
+
+def test_a_cancelled_distribution_is_hidden(database, tmp_path) -> None:
+    header = "ref,program,kelurahan,rw,date,start,end,place,address,latitude,longitude,status\n"
+    row = "C-1,BPNT,Klender,5,2027-02-13,08:00,11:00,Balai,Jl. Contoh,-6.2179,106.9012,{}\n"
+    path = tmp_path / "cancel.csv"
+    for status, listed in (("", 1), ("batal", 0)):
+        path.write_text(header + row.format(status), encoding="utf-8")
+        import_schedule(database=database, path=path, now=NOW, zone="Asia/Jakarta")
+        with database.connect() as db:
+            found = next_for_rw(db=db, kelurahan_code="31.75.07.1003", rw=5, now=NOW)
+        assert len(found) == listed
+    path.write_text(header + row.format("ditunda"), encoding="utf-8")
+    report = import_schedule(database=database, path=path, now=NOW, zone="Asia/Jakarta")
+    assert report.rejected == [Rejected(2, "status must be empty, aktif or batal")]

@@ -221,6 +221,7 @@ async def test_one_place_serving_two_groups_of_rws_lists_both(chat: Chat, databa
                     address="Jl. Contoh 1",
                     latitude=-6.2179,
                     longitude=106.9012,
+                    cancelled=False,
                     updated_at=clock(),
                 )
             )

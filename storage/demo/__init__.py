@@ -264,6 +264,7 @@ def seed_distributions(*, db: Connection, today: date, now: datetime) -> int:
                 "items_en": PACKAGE_EN,
                 "bring_en": BRING_EN,
                 "quota": 150,
+                "cancelled": False,
                 "demo": True,
                 "updated_at": now,
             }

@@ -75,6 +75,7 @@ def upgrade() -> None:
         sa.Column("items_en", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("bring_en", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("quota", sa.Integer(), nullable=True),
+        sa.Column("cancelled", sa.Boolean(), nullable=False),
         sa.Column("demo", sa.Boolean(), nullable=False),
         sa.Column("updated_at", storage.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
