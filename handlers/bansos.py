@@ -159,7 +159,10 @@ def take_name(ctx: Context, msg: Incoming) -> Outcome:
     _ = ctx.gettext
     if "nik_hash" not in ctx.data:  # answers lost (an old version, a reset): start again
         return Outcome(goto=bansos(BansosStep.NIK))
-    name = clean_name(msg.text) if len(msg.text) <= NAME_MAX * 2 else None
+    if len(msg.text.strip()) > NAME_MAX:
+        text = _("That name is too long. Please write at most {count} characters.")
+        return Outcome([Reply(text.format(count=NAME_MAX))])
+    name = clean_name(msg.text)
     if name is None:
         return Outcome([Reply(_("Please type the name with letters, as written on the KTP."))])
     at = next_check(ctx)  # checked again: another device may have used the last check

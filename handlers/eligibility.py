@@ -67,6 +67,7 @@ DTSEN_LABELS = {
     "unknown": (N_("Don't know"), "tidak tahu|gak tau|ga tau|ndak tahu|entah|unknown"),
 }
 _NUMBERS = re.compile(r"\d+")
+_TYPED_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 assert set(MEMBER_LABELS) == set(MEMBERS)
 assert set(WORK_LABELS) == set(WORK) and set(HOUSING_LABELS) == set(HOUSING)
 assert set(DTSEN_LABELS) == set(DTSEN)
@@ -131,7 +132,7 @@ def take_income(ctx: Context, msg: Incoming) -> Outcome:
         text = _(
             "Rp{amount} a month seems very little. If you meant {amount} juta, please type "
             "{amount} juta."
-        ).format(amount=amount)
+        ).format(amount=_TYPED_NUMBER.search(msg.text).group())  # "2,5", not a rounded 2
         return Outcome([Reply(text)])
     ctx.data["income"] = amount
     ctx.data["members"] = []

@@ -67,6 +67,7 @@ async def test_a_well_off_household_is_told_kindly(chat: Chat) -> None:
         (2, "tiga juta", "Mohon ketik jumlahnya dengan angka"),
         (2, "-500000", "Mohon ketik jumlahnya dengan angka"),
         (2, "3", "Bila maksud Bapak/Ibu 3 juta"),
+        (2, "2,5", "Bila maksud Bapak/Ibu 2,5 juta"),
         (2, "99999999999", "Mohon ketik jumlahnya dengan angka"),
         (3, "1 99", "Mohon pilih dari daftar"),
     ],
