@@ -9,6 +9,7 @@ import re
 from functools import cache
 
 from handlers import bansos
+from handlers.eligibility_reasons import explain
 from handlers.eligibility_rules import (
     DTSEN,
     HOUSING,
@@ -16,7 +17,6 @@ from handlers.eligibility_rules import (
     WORK,
     Household,
     Rules,
-    explain,
     load_rules,
     screen,
 )

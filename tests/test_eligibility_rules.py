@@ -6,20 +6,22 @@ from pathlib import Path
 
 import pytest
 
-from handlers.eligibility_rules import (
-    DEFAULT_PATH,
-    HOUSING,
+from handlers.eligibility_reasons import (
     HOUSING_SENTENCES,
     MEMBER_LABELS,
     MEMBER_SENTENCES,
+    WORK_SENTENCES,
+    explain,
+)
+from handlers.eligibility_rules import (
+    DEFAULT_PATH,
+    HOUSING,
     MEMBERS,
     WORK,
-    WORK_SENTENCES,
     Finding,
     Household,
     Reason,
     Rules,
-    explain,
     load_rules,
     screen,
 )
