@@ -8,7 +8,6 @@ whether a NIK is in the registry without also knowing the name on its KTP.
 import re
 from datetime import datetime, timedelta
 
-from handlers import sembako
 from handlers.formatting import mask_tail
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import (
@@ -16,19 +15,29 @@ from handlers.positions import (
     BansosStep,
     EligibilityStep,
     FlowName,
+    SembakoStep,
     bansos,
     eligibility,
+    sembako,
 )
 from handlers.programs import program_block
 from handlers.registration import NAME_MAX, clean_name
 from handlers.start import consent_then
-from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
-from storage import places, registry
+from handlers.steps import (
+    Context,
+    Expect,
+    Flow,
+    Outcome,
+    Step,
+    StepRef,
+    no_options,
+    options_of,
+)
+from storage import places, registry, schedules
 from storage.identity import NikProblem, check_nik, keyed_hash, name_hash, nik_hash
 from storage.registry import CheckOutcome, Status
 
 WINDOW = timedelta(hours=24)
-SEMBAKO_PROGRAMS = frozenset({"BPNT", "PANGAN"})
 # a NIK inside a sentence: "NIK saya 3175 0745 0885 0001"
 _DIGIT_RUN = re.compile(r"\d[\d .\-]{8,}\d")
 _LETTER_BY_DIGIT = re.compile(r"[^\W\d_]\d|\d[^\W\d_]")  # "3175O747…": a typo, not a sentence
@@ -190,11 +199,19 @@ def take_name(ctx: Context, msg: Incoming) -> Outcome:
             goto=bansos(BansosStep.DONE),
             data={"found": False},
         )
-    sembako = bool(SEMBAKO_PROGRAMS & set(entry.programs)) and entry.status == Status.ACTIVE
+    # the schedule is offered when a pickup of one of this person's programs is coming up
+    # where they live, which may not be where the one asking lives
+    upcoming = schedules.next_for_rw(
+        db=ctx.db, kelurahan_code=entry.kelurahan_code, rw=entry.rw, now=ctx.now
+    )
+    pickup = entry.status == Status.ACTIVE and any(
+        found.program_code in entry.programs for found in upcoming
+    )
+    where = {"kelurahan": entry.kelurahan_code, "rw": entry.rw} if pickup else None
     return Outcome(
         [Reply(found_text(ctx, entry, masked))],
         goto=bansos(BansosStep.DONE),
-        data={"found": True, "sembako": sembako},
+        data={"found": True, "sembako": where},
     )
 
 
@@ -289,10 +306,15 @@ def ask_done(ctx: Context) -> Reply:
     )
 
 
+def sembako_list() -> StepRef:
+    """Return the sembako schedule's list."""
+    return sembako(SembakoStep.LIST)
+
+
 def take_done(ctx: Context, msg: Incoming) -> Outcome:
     """Opens what the resident chose after a check."""
-    if msg.option == "bansos:sembako":
-        return sembako.open_schedule(ctx)
+    if msg.option == "bansos:sembako" and ctx.data.get("sembako"):
+        return Outcome(goto=sembako_list(), data=dict(ctx.data["sembako"]))
     if msg.option == "bansos:screen":
         return Outcome(goto=eligibility(EligibilityStep.SIZE))
     if msg.option == "bansos:again":

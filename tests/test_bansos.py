@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers.bansos import next_minute
-from storage.demo import seed_registry
+from storage.demo import seed_distributions, seed_registry
 from storage.registry import CheckOutcome, StatusCheck, record_check
 from tests.conftest import TEST_KEY
 from tests.helpers import Chat, all_rows
@@ -29,6 +29,13 @@ def registry(database, clock) -> None:
         seed_registry(db=db, key=TEST_KEY, now=clock(), households=20)
 
 
+@pytest.fixture
+def pickups(database, clock) -> None:
+    """Load the demo sembako distributions of the coming weeks."""
+    with database.begin() as db:
+        seed_distributions(db=db, today=clock().date(), now=clock())
+
+
 async def check(chat: Chat, nik: str, name: str) -> str:
     """Open the check from the menu, give a NIK and a name; return the answer."""
     await chat.send("menu")
@@ -39,7 +46,7 @@ async def check(chat: Chat, nik: str, name: str) -> str:
 
 
 async def test_a_registered_beneficiary_sees_programs_amounts_and_next_steps(
-    chat: Chat, registry
+    chat: Chat, registry, pickups
 ) -> None:
     await chat.run(HAPPY_ID)
     text = await check(chat, SITI, "Siti Aminah")
@@ -92,11 +99,24 @@ async def test_not_found_offers_self_screening(chat: Chat, registry) -> None:
     assert "Berapa orang yang tinggal dalam keluarga" in chat.text
 
 
-async def test_found_offers_the_sembako_schedule(chat: Chat, registry) -> None:
+async def test_found_offers_the_sembako_schedule_of_where_that_person_lives(
+    chat: Chat, registry, pickups
+) -> None:
+    await chat.run(HAPPY_EN)  # registered in Pondok Bambu
+    await chat.run(
+        [
+            ("Check bansos status", "Please type the NIK"),
+            (SITI, "Now type the full name"),
+            ("Siti Aminah", "Data found"),  # she lives in Klender RW 005
+            ("Sembako schedule", "Next sembako distributions for Kelurahan Klender, RW 005:"),
+        ]
+    )
+
+
+async def test_no_pickup_coming_no_schedule_button(chat: Chat, registry) -> None:
     await chat.run(HAPPY_ID)
     await check(chat, SITI, "Siti Aminah")
-    await chat.send("1")
-    assert "Kelurahan Klender, RW 005" in chat.text
+    assert chat.keys == ["bansos:again", "bansos:menu"]
 
 
 @pytest.mark.parametrize(
