@@ -13,11 +13,9 @@ from handlers.messages import Incoming, Option, Reply
 from handlers.positions import (
     HOME,
     BansosStep,
-    EligibilityStep,
     FlowName,
     SembakoStep,
     bansos,
-    eligibility,
     sembako,
 )
 from handlers.programs import program_block
@@ -316,7 +314,10 @@ def take_done(ctx: Context, msg: Incoming) -> Outcome:
     if msg.option == "bansos:sembako" and ctx.data.get("sembako"):
         return Outcome(goto=sembako_list(), data=dict(ctx.data["sembako"]))
     if msg.option == "bansos:screen":
-        return Outcome(goto=eligibility(EligibilityStep.SIZE))
+        # imported here: self-screening offers this check in turn
+        from handlers.eligibility import open_screening
+
+        return open_screening(ctx)
     if msg.option == "bansos:again":
         return open_check(ctx)
     return Outcome(goto=HOME)

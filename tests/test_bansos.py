@@ -96,6 +96,7 @@ async def test_not_found_offers_self_screening(chat: Chat, registry) -> None:
     await chat.run(HAPPY_ID)
     await check(chat, UNKNOWN, "Siti Aminah")
     await chat.send("Cek kelayakan")
+    assert "Jawaban hanya disimpan sampai hasilnya ditampilkan" in chat.text
     assert "Berapa orang yang tinggal dalam keluarga" in chat.text
 
 
