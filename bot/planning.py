@@ -22,25 +22,10 @@ from babel.dates import format_date
 from hijridate import Hijri
 
 from bot.venues import VENUES, WILAYAH, Area, format_rw, load_venues, load_wilayah
+from storage.schedule_import import WRITTEN
 
-COLUMNS = (
-    "ref",
-    "program",
-    "kelurahan",
-    "rw",
-    "date",
-    "start",
-    "end",
-    "place",
-    "address",
-    "latitude",
-    "longitude",
-    "items",
-    "bring",
-    "quota",
-    "items_en",
-    "bring_en",
-)
+COLUMNS = WRITTEN  # the schedule import's columns, in its order
+
 
 SATURDAY = 5
 RAMADAN = 9  # the ninth Hijri month

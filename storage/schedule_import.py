@@ -46,6 +46,8 @@ COLUMNS = {
     "bring_en": ("bring_en",),
     "status": ("status",),
 }
+# the columns a drafted schedule is written with (`plan-distributions`); status is for staff
+WRITTEN = tuple(column for column in COLUMNS if column != "status")
 # a distribution called off stays on file, hidden from residents
 CANCELLED_WORDS = {
     "": False,
