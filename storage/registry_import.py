@@ -241,6 +241,19 @@ def _executemany(db: Connection, statement, names: tuple[str, ...], rows: list[t
         db.exec_driver_sql(str(compiled), [dict(zip(names, row, strict=True)) for row in rows])
 
 
+def _insert(db: Connection, rows: list[tuple]) -> None:
+    """Add new registry rows: with COPY on PostgreSQL (twice as fast as many INSERTs), with
+    many INSERTs elsewhere."""
+    if db.dialect.name != "postgresql":
+        _executemany(db, _INSERT, _INSERTED, rows)
+        return
+    columns = ", ".join(_INSERTED)
+    cursor = db.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {_TABLE.name} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 class _Writer:
     """Sorts checked rows into new, changed and unchanged, updating changed ones chunk by
     chunk; new rows wait and go in at the end in the order of their NIK hash, which keeps the
@@ -284,7 +297,7 @@ class _Writer:
         self.new.sort()
         for start in range(0, len(self.new), INSERT_CHUNK):
             with self.database.begin() as db:
-                _executemany(db, _INSERT, _INSERTED, self.new[start : start + INSERT_CHUNK])
+                _insert(db, self.new[start : start + INSERT_CHUNK])
         self.new = []
 
 
