@@ -117,8 +117,3 @@ def load_places(*, db: Connection, source: Path) -> tuple[int, int]:
             db.execute(_RW.insert(), new)
         rw_total += place["rw_count"]
     return len(data["kelurahan"]), rw_total
-
-
-def count_kelurahan(*, db: Connection) -> int:
-    """Return how many kelurahan are loaded."""
-    return len(list_kelurahan(db=db))

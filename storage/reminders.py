@@ -71,16 +71,3 @@ def request(
         ]
         db.execute(_REMINDERS.insert(), rows)
     return new
-
-
-def pending(*, db: Connection, resident_id: int) -> list[tuple[str, int, datetime]]:
-    """Return the resident's pending reminders (subject, id, when), soonest first."""
-    query = (
-        select(_REMINDERS.c.subject, _REMINDERS.c.subject_id, _REMINDERS.c.remind_at)
-        .where(
-            _REMINDERS.c.resident_id == resident_id,
-            _REMINDERS.c.status == ReminderStatus.PENDING,
-        )
-        .order_by(_REMINDERS.c.remind_at)
-    )
-    return [tuple(row) for row in db.execute(query)]

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from storage.identity import check_nik, keyed_hash, name_key, nik_hash
 from storage.places import Kelurahan, load_places
 from storage.registry import PROGRAM_SEPARATOR, Beneficiary, Status, load_programs
+from storage.schedule_import import read_rws
 from storage.schedules import Distribution, replace_rws
 
 HERE = Path(__file__).parent
@@ -227,15 +228,6 @@ def seed_registry(
     return len(rows)
 
 
-def _range(text: str) -> tuple[int, ...]:
-    """Read '1-6' or '1;3;5' (empty: every RW)."""
-    numbers: list[int] = []
-    for part in filter(None, text.replace(",", ";").split(";")):
-        first, _dash, last = part.partition("-")
-        numbers += range(int(first), int(last or first) + 1)
-    return tuple(numbers)
-
-
 def seed_distributions(*, db: Connection, today: date, now: datetime) -> int:
     """Add BPNT distributions at every demo venue on Saturdays of the coming weeks."""
     venues = tomllib.loads(VENUES.read_text(encoding="utf-8"))["venue"]
@@ -272,7 +264,7 @@ def seed_distributions(*, db: Connection, today: date, now: datetime) -> int:
             replace_rws(
                 db=db,
                 distribution_id=created.inserted_primary_key[0],
-                rws=_range(venue["rw"]),
+                rws=read_rws(venue["rw"]) or (),
             )
             added += 1
     return added
