@@ -67,6 +67,7 @@ DTSEN_LABELS = {
     "unknown": (N_("Don't know"), "tidak tahu|gak tau|ga tau|ndak tahu|entah|unknown"),
 }
 _NUMBERS = re.compile(r"\d+")
+_NUMBER_LIST = re.compile(r"^\s*\d+(?:\s*(?:[,;/&+]|dan|and)?\s*\d+)*\s*\.?\s*$", re.IGNORECASE)
 _TYPED_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 assert set(MEMBER_LABELS) == set(MEMBERS)
 assert set(WORK_LABELS) == set(WORK) and set(HOUSING_LABELS) == set(HOUSING)
@@ -186,7 +187,9 @@ def take_members(ctx: Context, msg: Incoming) -> Outcome:
     if msg.option:
         keys = [msg.option]
     else:  # "1 6", "1,3,6"
-        numbers = [int(number) for number in _NUMBERS.findall(msg.text[:100])]
+        # only numbers and separators: "2,5 juta" typed here is not options 2 and 5
+        listed = _NUMBER_LIST.match(msg.text[:100])
+        numbers = [int(number) for number in _NUMBERS.findall(msg.text[:100])] if listed else []
         if not numbers or any(not 1 <= number <= len(options) for number in numbers):
             text = _("Please choose from the list, or type the numbers, for example 1 6.")
             return Outcome([Reply(text)])

@@ -70,6 +70,7 @@ async def test_a_well_off_household_is_told_kindly(chat: Chat) -> None:
         (2, "2,5", "Bila maksud Bapak/Ibu 2,5 juta"),
         (2, "99999999999", "Mohon ketik jumlahnya dengan angka"),
         (3, "1 99", "Mohon pilih dari daftar"),
+        (3, "2,5 juta", "Mohon pilih dari daftar"),  # an amount, not options 2 and 5
     ],
 )
 async def test_bad_answers_get_a_clear_hint_and_the_question_stays(
@@ -85,7 +86,7 @@ async def test_bad_answers_get_a_clear_hint_and_the_question_stays(
 async def test_several_members_at_once_and_toggling_one_off(chat: Chat) -> None:
     await chat.run(HAPPY_ID)
     await chat.run(POOR_FIVE_WITH_ELDERLY[:3])
-    await chat.send("1, 2 6")
+    await chat.send("1, 2 dan 6")
     assert "Dipilih: Anak di bawah 6 tahun, Anak SD, Lansia 60+ tahun." in chat.text
     await chat.send("2")  # chosen again: taken off
     assert "Dipilih: Anak di bawah 6 tahun, Lansia 60+ tahun." in chat.text
