@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine as Database
 
+from handlers.notices import queue_promotion
 from handlers.positions import HOME
 from handlers.steps import EXPIRED
 from storage import conversations, registry
@@ -31,7 +32,12 @@ class Swept:
 
 
 def sweep(
-    database: Database, *, now: datetime, idle_timeout: timedelta, retention: timedelta
+    database: Database,
+    *,
+    now: datetime,
+    idle_timeout: timedelta,
+    retention: timedelta,
+    time_zone: str = "Asia/Jakarta",
 ) -> Swept:
     """Forget old message ids, end abandoned conversations, erase residents silent too long."""
     with database.begin() as db:
@@ -46,7 +52,11 @@ def sweep(
         )
         gone = conversations.silent_since(db=db, before=now - retention)
         for resident_id in gone:
-            erase_resident(db=db, resident_id=resident_id)
+            erased = erase_resident(db=db, resident_id=resident_id, now=now)
+            for promoted, batch in erased.promoted:
+                queue_promotion(
+                    db=db, resident_id=promoted, batch=batch, now=now, time_zone=time_zone
+                )
         checks = registry.prune_checks(
             db=db, older_than=now - retention, actors_before=now - KEEP_CHECK_ACTORS
         )

@@ -53,6 +53,7 @@ def housekeeping(settings: Settings, database: Database) -> None:
             now=utcnow(),
             idle_timeout=settings.inactivity_timeout,
             retention=settings.retention,
+            time_zone=settings.tz_name,
         )
     except Exception:
         log.exception("housekeeping failed")

@@ -1,6 +1,20 @@
 """All conversations wired together, with what each keyword does."""
 
-from handlers import bansos, eligibility, menu, positions, profile, registration, sembako, start
+from handlers import (
+    applications,
+    bansos,
+    capital,
+    eligibility,
+    health,
+    menu,
+    positions,
+    profile,
+    registration,
+    scholarship,
+    sembako,
+    start,
+    training,
+)
 from handlers.messages import Reply
 from handlers.positions import CHOOSE_LANGUAGE, ENTRY, ERASE, HOME, RegistrationStep
 from handlers.start import REGISTER
@@ -71,6 +85,11 @@ def build() -> Conversations:
         bansos.BANSOS,
         eligibility.ELIGIBILITY,
         sembako.SEMBAKO,
+        training.TRAINING,
+        health.HEALTH,
+        applications.APPLY,
+        scholarship.SCHOLARSHIP,
+        capital.CAPITAL,
     )
     return Conversations(
         flows={flow.name: flow for flow in flows},
@@ -80,6 +99,8 @@ def build() -> Conversations:
             "lang:": start.language_anywhere,
             "consent:": start.consent_anywhere,
             sembako.REMIND_PREFIX: sembako.remind_anywhere,
+            training.CANCEL_PREFIX: training.cancel_anywhere,
+            health.CANCEL_PREFIX: health.cancel_anywhere,
         },
         keywords={
             Keyword.MENU: go_home,

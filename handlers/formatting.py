@@ -88,3 +88,16 @@ def format_distance(kilometres: float, language: str) -> str:
     if kilometres < 1:
         return f"{round(kilometres * 1000, -1):.0f} m"
     return f"{format_decimal(round(kilometres, 1), locale=babel_locale(language))} km"
+
+
+def format_short_slot(start: datetime, language: str, zone: str = "Asia/Jakarta") -> str:
+    """Format a slot for a button: 'Sab 12 Des 08.00'."""
+    local = start.astimezone(ZoneInfo(zone))
+    locale = babel_locale(language)
+    day = babel_format_date(local, "EEE d MMM", locale=locale)
+    return f"{day} {babel_format_time(local, 'short', locale=locale)}"
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    """Shorten a label to a limit, marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from functools import cache
 
-from handlers import bansos, eligibility, sembako
+from handlers import applications, bansos, eligibility, health, sembako, training
 from handlers.i18n import N_, translations
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import CONSENT, PROFILE, FlowName, MenuStep, RegistrationStep, registration
@@ -15,12 +15,18 @@ SERVICES: dict[str, tuple[str, Callable[[Context], Outcome]]] = {
     "svc:bansos": (N_("Check bansos status"), bansos.open_check),
     "svc:eligibility": (N_("Check eligibility"), eligibility.open_screening),
     "svc:sembako": (N_("Sembako schedule"), sembako.open_schedule),
+    "svc:training": (N_("Skills training"), training.open_training),
+    "svc:health": (N_("Free health checks"), health.open_health),
+    "svc:apply": (N_("Scholarships & capital"), applications.open_applications),
+}
+# other words residents use for a service, in either language
+ALIASES = {
+    "svc:training": "pelatihan|kursus|training|course",
+    "svc:health": "kesehatan|penyuluhan|puskesmas|health",
+    "svc:apply": "beasiswa|modal usaha|modal|pengajuan|status pengajuan|scholarship|capital",
 }
 # services that later issues build; until then the menu says so honestly
 COMING = {
-    "svc:training": N_("Skills training"),
-    "svc:health": N_("Free health checks"),
-    "svc:apply": N_("Scholarships & capital"),
     "svc:feedback": N_("Feedback & complaints"),
 }
 
@@ -40,7 +46,10 @@ def _menu(language: str, stage: str) -> tuple[Option, ...]:
     if stage != "registered":
         label = _("Continue sign-up") if stage == "agreed" else _("Register")
         choices.append(("svc:register", label))
-    choices += [(key, _(label)) for key, (label, _open) in SERVICES.items()]
+    choices += [
+        (key, _(label), ALIASES[key]) if key in ALIASES else (key, _(label))
+        for key, (label, _open) in SERVICES.items()
+    ]
     choices += [(key, _(label)) for key, label in COMING.items()]
     choices += [("svc:profile", _("My profile")), ("svc:help", _("Help"))]
     return options_of(*choices)

@@ -20,6 +20,11 @@ class FlowName(StrEnum):
     BANSOS = "bansos"
     ELIGIBILITY = "eligibility"
     SEMBAKO = "sembako"
+    TRAINING = "training"
+    HEALTH = "health"
+    APPLY = "apply"
+    SCHOLARSHIP = "scholarship"
+    CAPITAL = "capital"
 
 
 class StartStep(StrEnum):
@@ -91,6 +96,62 @@ class SembakoStep(StrEnum):
     LOCATION = "location"
 
 
+class TrainingStep(StrEnum):
+    """Skills training: browse, enrol, see and cancel enrolments."""
+
+    CATEGORY = "category"
+    BATCHES = "batches"
+    DETAIL = "detail"
+    AGE = "age"
+    PRIORITY = "priority"
+    CONFIRM = "confirm"
+    MINE = "mine"
+    CANCEL = "cancel"
+
+
+class HealthStep(StrEnum):
+    """Health talks and free health checks: browse, book, see and cancel bookings."""
+
+    KIND = "kind"
+    TOPIC = "topic"
+    EVENTS = "events"
+    SLOTS = "slots"
+    CONFIRM = "confirm"
+    MINE = "mine"
+    CANCEL = "cancel"
+
+
+class ApplyStep(StrEnum):
+    """Applications for support: choose what to apply for, follow the status."""
+
+    CHOOSE = "choose"
+    STATUS = "status"
+
+
+class ScholarshipStep(StrEnum):
+    """A scholarship (beasiswa) application for a child."""
+
+    CHILD = "child"
+    LEVEL = "level"
+    SCHOOL = "school"
+    GRADE = "grade"
+    DOCUMENTS = "documents"
+    CONFIRM = "confirm"
+
+
+class CapitalStep(StrEnum):
+    """A business-capital (modal usaha) application."""
+
+    TYPE = "type"
+    MONTHS = "months"
+    REVENUE = "revenue"
+    COSTS = "costs"
+    AMOUNT = "amount"
+    PURPOSE = "purpose"
+    WOMEN_LED = "women_led"
+    CONFIRM = "confirm"
+
+
 ENTRY = StepRef(FlowName.START, StartStep.LANGUAGE)
 HOME = StepRef(FlowName.MENU, MenuStep.MAIN)
 CONSENT = StepRef(FlowName.START, StartStep.CONSENT)
@@ -117,3 +178,28 @@ def eligibility(step: EligibilityStep) -> StepRef:
 def sembako(step: SembakoStep) -> StepRef:
     """Return a position in the sembako schedules."""
     return StepRef(FlowName.SEMBAKO, step)
+
+
+def training(step: TrainingStep) -> StepRef:
+    """Return a position in skills training."""
+    return StepRef(FlowName.TRAINING, step)
+
+
+def health(step: HealthStep) -> StepRef:
+    """Return a position in health talks and checks."""
+    return StepRef(FlowName.HEALTH, step)
+
+
+def apply(step: ApplyStep) -> StepRef:
+    """Return a position in the applications menu."""
+    return StepRef(FlowName.APPLY, step)
+
+
+def scholarship(step: ScholarshipStep) -> StepRef:
+    """Return a position in a scholarship application."""
+    return StepRef(FlowName.SCHOLARSHIP, step)
+
+
+def capital(step: CapitalStep) -> StepRef:
+    """Return a position in a business-capital application."""
+    return StepRef(FlowName.CAPITAL, step)

@@ -1,6 +1,7 @@
 """“My profile”: see and change what is stored, stop announcements, erase everything."""
 
 from handlers.messages import Incoming, Reply
+from handlers.notices import queue_promotion
 from handlers.positions import (
     CONSENT,
     ERASE,
@@ -14,7 +15,7 @@ from handlers.positions import (
 from handlers.registration import to_kelurahan
 from handlers.start import LANGUAGE_NAMES, REGISTER
 from handlers.steps import Context, Flow, Outcome, Step, options_of
-from storage import places, residents
+from storage import applications, health, places, residents, training
 from storage.erasure import erase_resident
 
 EDIT = "edit"
@@ -121,6 +122,18 @@ def stored_items(ctx: Context) -> list[str]:
         (resident.phone, _("phone number")),
     ]
     items += [label for value, label in named if value]
+    held = [
+        (
+            training.of_resident(db=ctx.db, resident_id=resident.id, now=ctx.now),
+            _("your course enrolments"),
+        ),
+        (
+            health.of_resident(db=ctx.db, resident_id=resident.id, now=ctx.now),
+            _("your health bookings"),
+        ),
+        (applications.of_resident(db=ctx.db, resident_id=resident.id), _("your applications")),
+    ]
+    items += [label for found, label in held if found]
     items.append(_("the conversation in progress"))
     return items
 
@@ -144,7 +157,15 @@ def take_erase(ctx: Context, msg: Incoming) -> Outcome:
     if msg.option != "erase:yes":
         return Outcome([Reply(_("Nothing was erased."))], goto=HOME)
     items = stored_items(ctx)
-    erase_resident(db=ctx.db, resident_id=ctx.resident.id)
+    erased = erase_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
+    for promoted, batch in erased.promoted:  # a seat they held goes to the next in line
+        queue_promotion(
+            db=ctx.db,
+            resident_id=promoted,
+            batch=batch,
+            now=ctx.now,
+            time_zone=ctx.config.time_zone,
+        )
     ctx.erased = True
     text = _(
         "Your data has been erased: {items}. Thank you for using this service. Type mulai "

@@ -6,7 +6,7 @@ import unicodedata
 from handlers.messages import Incoming, Kind, Option, Reply, Request
 from handlers.positions import HOME, PROFILE, FlowName, RegistrationStep, registration
 from handlers.start import REGISTER
-from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
+from handlers.steps import Context, Expect, Flow, Outcome, Step, StepRef, no_options, options_of
 from storage import places, residents
 
 NAME_MAX = 100
@@ -247,6 +247,9 @@ def finish(ctx: Context, phone: str | None) -> Outcome:
         rw=f"{ctx.data['rw']:03d}",
         phone=ctx.phone(phone),
     )
+    then = ctx.data.get("then")
+    if then:  # registration was asked for by a service: back to it
+        return Outcome([Reply(text)], goto=StepRef(then["flow"], then["step"]), data=then["data"])
     return Outcome([Reply(text)], goto=HOME)
 
 

@@ -1,11 +1,15 @@
 """Erasure of a resident's personal data (UU PDP 27/2022: the right to erase)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Connection, delete, update
 from sqlmodel import select
 
+from storage import health, training
+from storage.applications import Application, ApplicationEvent
 from storage.conversations import Conversation, ProcessedMessage
+from storage.outbox import Outbound
 from storage.registry import StatusCheck
 from storage.reminders import Reminder
 from storage.residents import ChannelIdentity, Resident
@@ -20,16 +24,32 @@ class Erased:
     conversation: bool
     message_ids: int
     reminders: int
+    # residents moved up from a waitlist into a seat the erased resident held, with the batch
+    promoted: list[tuple[int, training.Batch]] = field(default_factory=list)
 
 
-def erase_resident(*, db: Connection, resident_id: int) -> Erased:
-    """Delete a resident with every identity and record that points to them."""
+def erase_resident(*, db: Connection, resident_id: int, now: datetime) -> Erased:
+    """Delete a resident with every identity and record that points to them. Seats and slots
+    they held are freed first, and the next on a waitlist moves up (the caller tells them)."""
+    promoted = []
+    for item in training.of_resident(db=db, resident_id=resident_id, now=now):
+        done = training.cancel(db=db, enrolment_id=item.id, resident_id=resident_id, now=now)
+        if done is not None and done.promoted_resident_id is not None:
+            promoted.append((done.promoted_resident_id, done.batch))
+    for booking in health.of_resident(db=db, resident_id=resident_id, now=now):
+        health.cancel(db=db, booking_id=booking.id, resident_id=resident_id, now=now)
     # children first, so this holds on a database without ON DELETE CASCADE too
     identity_ids = select(ChannelIdentity.id).where(ChannelIdentity.resident_id == resident_id)
     messages = db.execute(
         delete(ProcessedMessage).where(ProcessedMessage.identity_id.in_(identity_ids))
     )
     reminders = db.execute(delete(Reminder).where(Reminder.resident_id == resident_id))
+    db.execute(delete(Outbound).where(Outbound.resident_id == resident_id))
+    db.execute(delete(training.Enrolment).where(training.Enrolment.resident_id == resident_id))
+    db.execute(delete(health.HealthBooking).where(health.HealthBooking.resident_id == resident_id))
+    filed = select(Application.id).where(Application.resident_id == resident_id)
+    db.execute(delete(ApplicationEvent).where(ApplicationEvent.application_id.in_(filed)))
+    db.execute(delete(Application).where(Application.resident_id == resident_id))
     # the audit of status checks keeps its figures, without the person
     db.execute(
         update(StatusCheck).where(StatusCheck.resident_id == resident_id).values(resident_id=None)
@@ -45,4 +65,5 @@ def erase_resident(*, db: Connection, resident_id: int) -> Erased:
         conversation=conversation.rowcount > 0,
         message_ids=messages.rowcount,
         reminders=reminders.rowcount,
+        promoted=promoted,
     )

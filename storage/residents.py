@@ -4,7 +4,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Connection, UniqueConstraint, Update, bindparam
+from sqlalchemy import Connection, UniqueConstraint, Update, bindparam, select
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -162,3 +162,8 @@ def set_unreachable(
 ) -> None:
     """Record that a chat identity cannot be reached since `at` (None: reachable again)."""
     db.execute(_SET_UNREACHABLE, {"b_channel": channel, "b_external_id": external_id, "b_at": at})
+
+
+def language_of(*, db: Connection, resident_id: int) -> str | None:
+    """Return the language a resident reads, or None when there is no such resident."""
+    return db.execute(select(_RESIDENTS.c.language).where(_RESIDENTS.c.id == resident_id)).scalar()

@@ -2,27 +2,46 @@
 
 from sqlmodel import SQLModel
 
+from storage.applications import Application, ApplicationEvent, ReferenceCounter
 from storage.conversations import Conversation, ProcessedMessage
+from storage.health import HealthBooking, HealthEvent, HealthSlot
+from storage.outbox import Outbound
 from storage.places import Kelurahan, RukunWarga
 from storage.registry import Beneficiary, Program, StatusCheck
 from storage.reminders import Reminder
 from storage.residents import ChannelIdentity, Resident
 from storage.schedules import Distribution, DistributionRw
+from storage.staff import Partner, StaffMember
+from storage.training import Attendance, BatchSession, Course, CourseBatch, Enrolment
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Application",
+    "ApplicationEvent",
+    "Attendance",
+    "BatchSession",
     "Beneficiary",
     "ChannelIdentity",
     "Conversation",
+    "Course",
+    "CourseBatch",
     "Distribution",
     "DistributionRw",
+    "Enrolment",
+    "HealthBooking",
+    "HealthEvent",
+    "HealthSlot",
     "Kelurahan",
+    "Outbound",
+    "Partner",
     "ProcessedMessage",
     "Program",
+    "ReferenceCounter",
     "Reminder",
     "Resident",
     "RukunWarga",
+    "StaffMember",
     "StatusCheck",
     "metadata",
 ]

@@ -86,7 +86,7 @@ async def test_consent_can_be_explained_first(chat: Chat) -> None:
 
 async def test_services_not_built_say_so(chat: Chat) -> None:
     await chat.run(HAPPY_ID)
-    await chat.send("Pelatihan keterampilan")
+    await chat.send("Masukan & pengaduan")
     assert "sedang kami siapkan dan segera hadir" in chat.text
     assert "Menu utama" in chat.text
 

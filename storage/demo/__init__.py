@@ -2,29 +2,36 @@
 
 Places come from wilayah.toml, the programs from storage/data/programs.toml (real programs),
 a few registry entries to try from registry.toml, about 2,000 generated households with
-fictitious NIKs (serials 9xxx), and sembako distributions for the coming weeks at the demo
-venues of venues.toml.
+fictitious NIKs (serials 9xxx), sembako distributions for the coming weeks at the demo
+venues of venues.toml, training courses and batches (training.toml), health talks and checks
+(health.toml), and the staff accounts of storage/data/partners.toml. Dates are relative to
+the day of seeding.
 """
 
 import random
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from storage import staff
+from storage.health import EventKind, HealthEvent, HealthSlot
 from storage.identity import check_nik, keyed_hash, name_key, nik_hash
 from storage.places import Kelurahan, load_places
 from storage.registry import PROGRAM_SEPARATOR, Beneficiary, Status, load_programs
 from storage.schedule_import import read_rws
 from storage.schedules import Distribution, replace_rws
+from storage.training import BatchSession, Course, CourseBatch
 
 HERE = Path(__file__).parent
 WILAYAH = HERE / "wilayah.toml"
 REGISTRY = HERE / "registry.toml"
 VENUES = HERE / "venues.toml"
+TRAINING = HERE / "training.toml"
+HEALTH = HERE / "health.toml"
 HOUSEHOLDS = 2_000
 ZONE = ZoneInfo("Asia/Jakarta")
 
@@ -118,6 +125,11 @@ class Seeded:
     programs: int = 0
     beneficiaries: int = 0
     distributions: int = 0
+    courses: int = 0
+    batches: int = 0
+    health_events: int = 0
+    health_slots: int = 0
+    staff: int = 0
 
 
 def seed_places(*, db: Connection, source: Path = WILAYAH) -> tuple[int, int]:
@@ -270,6 +282,139 @@ def seed_distributions(*, db: Connection, today: date, now: datetime) -> int:
     return added
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _at(day: date, clock: str) -> datetime:
+    """Return a local (WIB) day and HH:MM time as an aware UTC datetime."""
+    return datetime.combine(day, time.fromisoformat(clock), ZONE).astimezone(UTC)
+
+
+def _meeting_days(first: date, days: list[str], count: int) -> list[date]:
+    """Return the first `count` dates from `first` on that fall on the given weekdays."""
+    wanted = {WEEKDAYS.index(day) for day in days}
+    found, day = [], first
+    while len(found) < count:
+        if day.weekday() in wanted:
+            found.append(day)
+        day += timedelta(days=1)
+    return found
+
+
+def seed_training(*, db: Connection, now: datetime, source: Path = TRAINING) -> tuple[int, int]:
+    """Add the demo courses and their batches with sessions; return how many of each."""
+    data = tomllib.loads(source.read_text(encoding="utf-8"))
+    today = now.astimezone(ZONE).date()
+    course_ids = {}
+    for course in data["course"]:
+        created = db.execute(
+            Course.__table__.insert(), {**course, "demo": True, "updated_at": now}
+        )
+        course_ids[course["code"]] = created.inserted_primary_key[0]
+    for batch in data["batch"]:
+        days = _meeting_days(
+            today + timedelta(days=batch["start_in_days"]), batch["days"], batch["sessions"]
+        )
+        times = [(_at(day, batch["starts"]), _at(day, batch["ends"])) for day in days]
+        created = db.execute(
+            CourseBatch.__table__.insert(),
+            {
+                "code": f"{batch['prefix']}-{days[0]:%Y-%m}{batch['letter']}",
+                "course_id": course_ids[batch["course"]],
+                "organiser": batch["organiser"],
+                "place": batch["place"],
+                "address": batch["address"],
+                "quota": batch["quota"],
+                "min_age": batch["min_age"],
+                "residents_only": batch["residents_only"],
+                "priority_groups": batch["priority_groups"],
+                "starts_at": times[0][0],
+                "ends_at": times[-1][1],
+                "cancelled": False,
+                "demo": True,
+                "updated_at": now,
+            },
+        )
+        batch_id = created.inserted_primary_key[0]
+        db.execute(
+            BatchSession.__table__.insert(),
+            [
+                {"batch_id": batch_id, "number": number, "starts_at": start, "ends_at": end}
+                for number, (start, end) in enumerate(times, start=1)
+            ],
+        )
+    return len(data["course"]), len(data["batch"])
+
+
+def _slot_times(event: dict, day: date) -> list[tuple[datetime, datetime]]:
+    """Return the (start, end) of an event's slots: one for a talk, every N minutes for a check."""
+    start, end = _at(day, event["starts"]), _at(day, event["ends"])
+    if event["kind"] == EventKind.TALK:
+        return [(start, end)]
+    step = timedelta(minutes=event["every"])
+    slots = []
+    while start + step <= end:
+        slots.append((start, start + step))
+        start += step
+    return slots
+
+
+def seed_health(*, db: Connection, now: datetime, source: Path = HEALTH) -> tuple[int, int]:
+    """Add the demo health talks and check days with their slots; return how many of each."""
+    events = tomllib.loads(source.read_text(encoding="utf-8"))["event"]
+    today = now.astimezone(ZONE).date()
+    slots = 0
+    for event in events:
+        day = today + timedelta(days=event["in_days"])
+        if day.weekday() == 6:  # no events on a Sunday
+            day += timedelta(days=1)
+        created = db.execute(
+            HealthEvent.__table__.insert(),
+            {
+                "code": f"{event['key']}-{day:%Y%m%d}",
+                "kind": EventKind(event["kind"]),
+                **{
+                    name: event[name]
+                    for name in (
+                        "topic",
+                        "topic_en",
+                        "title",
+                        "title_en",
+                        "organiser",
+                        "place",
+                        "address",
+                        "bring",
+                        "bring_en",
+                    )
+                },
+                "cancelled": False,
+                "demo": True,
+                "updated_at": now,
+            },
+        )
+        event_id = created.inserted_primary_key[0]
+        special = event.get("capacity_at", {})
+        rows = [
+            {
+                "event_id": event_id,
+                "starts_at": start,
+                "ends_at": end,
+                "capacity": special.get(f"{start.astimezone(ZONE):%H:%M}", event["capacity"]),
+                "taken": 0,
+            }
+            for start, end in _slot_times(event, day)
+        ]
+        db.execute(HealthSlot.__table__.insert(), rows)
+        slots += len(rows)
+    return len(events), slots
+
+
+def seed_staff(*, db: Connection, now: datetime) -> int:
+    """Add the partners and staff accounts of storage/data/partners.toml; return the accounts."""
+    _partners, accounts = staff.load(db=db, now=now)
+    return accounts
+
+
 def seed_base(*, db: Connection) -> tuple[int, int, int]:
     """Add the places and the programs: what every installation needs to start."""
     kelurahan, rukun_warga = seed_places(db=db)
@@ -284,4 +429,17 @@ def seed_demo(
     beneficiaries = seed_registry(db=db, key=key, now=now, households=households)
     today = now.astimezone(ZONE).date()
     distributions = seed_distributions(db=db, today=today, now=now)
-    return Seeded(kelurahan, rukun_warga, programs, beneficiaries, distributions)
+    courses, batches = seed_training(db=db, now=now)
+    health_events, health_slots = seed_health(db=db, now=now)
+    return Seeded(
+        kelurahan,
+        rukun_warga,
+        programs,
+        beneficiaries,
+        distributions,
+        courses=courses,
+        batches=batches,
+        health_events=health_events,
+        health_slots=health_slots,
+        staff=seed_staff(db=db, now=now),
+    )

@@ -1,0 +1,36 @@
+"""Small pieces the service flows share: yes/no questions, a completed profile first."""
+
+from handlers.messages import Option, Reply
+from handlers.positions import RegistrationStep, registration
+from handlers.start import REGISTER, consent_then
+from handlers.steps import Context, Outcome, StepRef, options_of
+
+YES_WORDS = "ya|iya|y|yes|benar|betul|boleh|ok|oke|setuju|lanjut|jadi"
+NO_WORDS = "tidak|tdk|gak|nggak|enggak|ga|no|bukan|belum|jangan|tidak jadi"
+
+
+def yes_no(ctx: Context, prefix: str, yes: str, no: str) -> tuple[Option, ...]:
+    """Return two options, `{prefix}:yes` and `{prefix}:no`, with the words people use."""
+    return options_of((f"{prefix}:yes", yes, YES_WORDS), (f"{prefix}:no", no, NO_WORDS))
+
+
+def resume_after(then: StepRef, data: dict | None = None) -> dict:
+    """Return where to come back to, as kept in a position's data."""
+    return {"flow": then.flow, "step": then.step, "data": data or {}}
+
+
+def profile_first(ctx: Context, then: StepRef, data: dict | None = None) -> Outcome | None:
+    """Send a resident without a completed profile to consent and registration, and back to
+    `then` after; None when the profile is complete."""
+    if ctx.resident.registered:
+        return None
+    _ = ctx.gettext
+    text = _(
+        "For this we need your name, kelurahan and RW, so the organiser knows who is coming. "
+        "It takes a minute."
+    )
+    signup = {"mode": REGISTER, "then": resume_after(then, data)}
+    name = registration(RegistrationStep.NAME)
+    if ctx.resident.consent_at is None:
+        return consent_then(ctx, text, name, signup)
+    return Outcome([Reply(text)], goto=name, data=signup)

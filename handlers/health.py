@@ -1,0 +1,409 @@
+"""Kesehatan: health talks (penyuluhan) and free health checks. Browse by topic, book a
+place or a time slot, see what to bring, see and cancel one's bookings."""
+
+from handlers.answers import profile_first, yes_no
+from handlers.formatting import format_short_slot, format_window
+from handlers.formatting import shorten as short
+from handlers.messages import Incoming, Option, Reply
+from handlers.positions import HOME, FlowName, HealthStep, health
+from handlers.steps import Context, Flow, Outcome, Step, options_of
+from storage import health as clinics
+from storage.health import BookResult, Event, EventKind, Slot
+
+CANCEL_PREFIX = "health:cancel:"  # + the booking's id; works from any old message
+SLOTS_OFFERED = 9  # free slots offered as options at once
+
+
+def open_health(ctx: Context) -> Outcome:
+    """Opens health talks and checks."""
+    return Outcome(goto=health(HealthStep.KIND))
+
+
+def way_out(ctx: Context) -> list[tuple[str, str, str]]:
+    """Return the options every health screen ends with."""
+    _ = ctx.gettext
+    return [
+        ("health:mine", _("My bookings"), "booking saya|jadwal saya|my bookings"),
+        ("health:menu", _("Main menu"), "menu"),
+    ]
+
+
+def kind_options(ctx: Context) -> tuple[Option, ...]:
+    """Return talks, checks, my bookings and the menu."""
+    _ = ctx.gettext
+    return options_of(
+        ("kind:talk", _("Health talks"), "penyuluhan|talks|talk"),
+        ("kind:check", _("Free health checks"), "cek|cek kesehatan|check|checks|periksa"),
+        *way_out(ctx),
+    )
+
+
+def ask_kind(ctx: Context) -> Reply:
+    """Asks whether the resident looks for a talk or a check."""
+    _ = ctx.gettext
+    text = _(
+        "Free health services with the puskesmas and clinics of Duren Sawit:\n"
+        "• Health talks (penyuluhan): nutrition, stunting, high blood pressure and more.\n"
+        "• Free health checks: book a time slot at a puskesmas or clinic.\n"
+        "What are you looking for?"
+    )
+    return Reply(text, kind_options(ctx))
+
+
+def take_kind(ctx: Context, msg: Incoming) -> Outcome:
+    """Shows the topics of talks or of checks."""
+    key = msg.option or ""
+    if key == "health:mine":
+        return Outcome(goto=health(HealthStep.MINE))
+    if key == "health:menu":
+        return Outcome(goto=HOME)
+    return Outcome(goto=health(HealthStep.TOPIC), data={"kind": key.removeprefix("kind:")})
+
+
+def chosen_kind(ctx: Context) -> EventKind:
+    """Return the kind of event in the conversation."""
+    return EventKind.CHECK if ctx.data.get("kind") == EventKind.CHECK else EventKind.TALK
+
+
+def topic_options(ctx: Context) -> tuple[Option, ...]:
+    """Return the topics with something ahead."""
+    _ = ctx.gettext
+    found = clinics.topics(db=ctx.db, kind=chosen_kind(ctx), now=ctx.now)
+    language = ctx.language
+    choices = [
+        (f"topic:{topic}", short((topic_en if language == "en" else "") or topic))
+        for topic, topic_en in found
+    ]
+    choices.append(("health:back", _("Back"), "kembali|back"))
+    return options_of(*choices, *way_out(ctx))
+
+
+def ask_topic(ctx: Context) -> Reply:
+    """Asks for a topic."""
+    _ = ctx.gettext
+    options = topic_options(ctx)
+    if len(options) == 3:  # only the ways out
+        if chosen_kind(ctx) == EventKind.TALK:
+            text = _("No health talk is planned right now. Please look again later.")
+        else:
+            text = _("No free health check is planned right now. Please look again later.")
+        return Reply(text, options)
+    if chosen_kind(ctx) == EventKind.TALK:
+        return Reply(_("Which topic interests you?"), options)
+    return Reply(_("Which health check?"), options)
+
+
+def take_topic(ctx: Context, msg: Incoming) -> Outcome:
+    """Lists the events of a topic."""
+    key = msg.option or ""
+    if key == "health:back":
+        return Outcome(goto=health(HealthStep.KIND), data={})
+    if key == "health:mine":
+        return Outcome(goto=health(HealthStep.MINE), data={})
+    if key == "health:menu":
+        return Outcome(goto=HOME)
+    topic = key.removeprefix("topic:")
+    events = clinics.upcoming_events(db=ctx.db, kind=chosen_kind(ctx), now=ctx.now, topic=topic)
+    data = {"kind": chosen_kind(ctx).value, "topic": topic}
+    if len(events) == 1:  # one event: straight to its details
+        return Outcome(goto=health(HealthStep.SLOTS), data={**data, "event": events[0][0].id})
+    return Outcome(goto=health(HealthStep.EVENTS), data=data)
+
+
+def events_found(ctx: Context) -> list[tuple[Event, object]]:
+    """Return the events of the topic in the conversation."""
+    return clinics.upcoming_events(
+        db=ctx.db, kind=chosen_kind(ctx), now=ctx.now, topic=ctx.data.get("topic")
+    )
+
+
+def event_options(ctx: Context) -> tuple[Option, ...]:
+    """Return the events of the topic."""
+    _ = ctx.gettext
+    choices = [
+        (f"event:{event.id}", short(f"{event.place} · {format_short_slot(first, ctx.language)}"))
+        for event, first in events_found(ctx)
+    ]
+    choices.append(("health:back", _("Back"), "kembali|back"))
+    return options_of(*choices, *way_out(ctx))
+
+
+def ask_events(ctx: Context) -> Reply:
+    """Lists the events of a topic."""
+    _ = ctx.gettext
+    found = events_found(ctx)
+    if not found:
+        return Reply(_("Nothing is planned on this topic any more."), event_options(ctx))
+    lines = [_("Where and when:")]
+    for number, (event, first) in enumerate(found, 1):
+        lines.append(
+            _("{number}. {title}: {place}, from {day}").format(
+                number=number,
+                title=event.text("title", ctx.language),
+                place=event.place,
+                day=ctx.day(first),
+            )
+        )
+    shown = "\n".join(lines)
+    return Reply(shown, event_options(ctx))
+
+
+def take_events(ctx: Context, msg: Incoming) -> Outcome:
+    """Shows an event and its times."""
+    key = msg.option or ""
+    if key == "health:back":
+        return Outcome(goto=health(HealthStep.TOPIC), data={"kind": chosen_kind(ctx).value})
+    if key == "health:mine":
+        return Outcome(goto=health(HealthStep.MINE), data={})
+    if key == "health:menu":
+        return Outcome(goto=HOME)
+    return Outcome(goto=health(HealthStep.SLOTS), data={**ctx.data, "event": int(key[6:])})
+
+
+def free_slots(ctx: Context) -> list[Slot]:
+    """Return the slots of the event in the conversation that still have room."""
+    found = clinics.open_slots(db=ctx.db, event_id=ctx.data.get("event", 0), now=ctx.now)
+    return [slot for slot in found if slot.left]
+
+
+def slot_label(ctx: Context, slot: Slot) -> str:
+    """Name a slot on a button: its day and time, and the room left."""
+    left = ctx.ngettext("{count} left", "{count} left", slot.left).format(count=slot.left)
+    return short(f"{format_short_slot(slot.starts_at, ctx.language)} ({left})")
+
+
+def slot_options(ctx: Context) -> tuple[Option, ...]:
+    """Return the free slots, then the ways back."""
+    _ = ctx.gettext
+    choices = [(f"slot:{slot.id}", slot_label(ctx, slot)) for slot in free_slots(ctx)]
+    choices = choices[:SLOTS_OFFERED]
+    choices.append(("health:back", _("Back"), "kembali|back"))
+    return options_of(*choices, *way_out(ctx))
+
+
+def event_text(ctx: Context, event: Event) -> str:
+    """Describe an event: what, who, where, what to bring."""
+    _ = ctx.gettext
+    lines = [
+        event.text("title", ctx.language),
+        _("Organiser: {organiser}").format(organiser=event.organiser),
+        _("Place: {place}, {address}").format(place=event.place, address=event.address),
+        _("Cost: free of charge"),
+    ]
+    bring = event.text("bring", ctx.language)
+    if bring:
+        lines.append(_("Bring: {bring}").format(bring=bring))
+    return "\n".join(lines)
+
+
+def ask_slots(ctx: Context) -> Reply:
+    """Shows an event and asks for a time."""
+    _ = ctx.gettext
+    event = clinics.get_event(db=ctx.db, event_id=ctx.data.get("event", 0))
+    if event is None:
+        return Reply(_("Nothing is planned on this topic any more."), slot_options(ctx))
+    slots = free_slots(ctx)
+    if not slots:
+        text = _("All places are taken. Please choose another day or place.")
+        shown = f"{event_text(ctx, event)}\n\n{text}"
+        return Reply(shown, slot_options(ctx))
+    if event.kind == EventKind.TALK and len(slots) == 1:
+        slot = slots[0]
+        when = format_window(slot.starts_at, slot.ends_at, ctx.language, ctx.config.time_zone)
+        text = _("When: {when}. Choose the time below to book a place.").format(when=when)
+    else:
+        text = _("Choose a time to book:")
+    shown = f"{event_text(ctx, event)}\n\n{text}"
+    return Reply(shown, slot_options(ctx))
+
+
+def take_slots(ctx: Context, msg: Incoming) -> Outcome:
+    """Asks to confirm the chosen time, after the profile where it is missing."""
+    key = msg.option or ""
+    if key == "health:back":
+        back = {"kind": chosen_kind(ctx).value, "topic": ctx.data.get("topic")}
+        if len(events_found(ctx)) > 1:
+            return Outcome(goto=health(HealthStep.EVENTS), data=back)
+        return Outcome(goto=health(HealthStep.TOPIC), data={"kind": back["kind"]})
+    if key == "health:mine":
+        return Outcome(goto=health(HealthStep.MINE), data={})
+    if key == "health:menu":
+        return Outcome(goto=HOME)
+    data = {**ctx.data, "slot": int(key[5:])}
+    signup = profile_first(ctx, health(HealthStep.CONFIRM), data)
+    if signup is not None:
+        return signup
+    return Outcome(goto=health(HealthStep.CONFIRM), data=data)
+
+
+def confirm_options(ctx: Context) -> tuple[Option, ...]:
+    """Return yes and no to the booking."""
+    _ = ctx.gettext
+    return yes_no(ctx, "book", _("Yes, book it"), _("No"))
+
+
+def ask_confirm(ctx: Context) -> Reply:
+    """Asks to confirm the booking."""
+    _ = ctx.gettext
+    slot = clinics.get_slot(db=ctx.db, slot_id=ctx.data.get("slot", 0))
+    if slot is None:
+        return Reply(_("That time is no longer available."), confirm_options(ctx))
+    when = format_window(slot.starts_at, slot.ends_at, ctx.language, ctx.config.time_zone)
+    text = _("Book “{title}” for {name} on {when} at {place}?").format(
+        title=slot.event.text("title", ctx.language),
+        name=ctx.resident.name,
+        when=when,
+        place=slot.event.place,
+    )
+    return Reply(text, confirm_options(ctx))
+
+
+def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
+    """Books the slot and says what to bring, or why it could not."""
+    _ = ctx.gettext
+    back = {key: ctx.data[key] for key in ("kind", "topic", "event") if key in ctx.data}
+    if msg.option == "book:no":
+        return Outcome([Reply(_("Not booked."))], goto=health(HealthStep.SLOTS), data=back)
+    booked = clinics.book(
+        db=ctx.db, slot_id=ctx.data.get("slot", 0), resident_id=ctx.resident.id, now=ctx.now
+    )
+    if booked.result == BookResult.FULL:
+        text = _("Sorry, that time has just been taken. Please choose another.")
+        return Outcome([Reply(text)], goto=health(HealthStep.SLOTS), data=back)
+    if booked.result == BookResult.GONE:
+        text = _("Sorry, that time is no longer available.")
+        return Outcome([Reply(text)], goto=health(HealthStep.KIND), data={})
+    slot = booked.slot
+    when = format_window(slot.starts_at, slot.ends_at, ctx.language, ctx.config.time_zone)
+    if booked.result == BookResult.ALREADY:
+        text = _(
+            "You already have a booking for this: {when}. To change the time, cancel it in "
+            "“My bookings” and book again."
+        ).format(when=when)
+        return Outcome([Reply(text)], goto=health(HealthStep.MINE), data={})
+    lines = [
+        _("Booked: “{title}”, {when}, at {place}, {address}.").format(
+            title=slot.event.text("title", ctx.language),
+            when=when,
+            place=slot.event.place,
+            address=slot.event.address,
+        )
+    ]
+    bring = slot.event.text("bring", ctx.language)
+    if bring:
+        lines.append(_("Bring: {bring}").format(bring=bring))
+    lines.append(_("Please come 10 minutes early. If you cannot come, cancel in “My bookings”."))
+    shown = "\n".join(lines)
+    return Outcome([Reply(shown)], goto=health(HealthStep.MINE), data={})
+
+
+def mine_options(ctx: Context) -> tuple[Option, ...]:
+    """Return a cancel option per booking, then browsing and the menu."""
+    _ = ctx.gettext
+    found = clinics.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
+    choices = [
+        (
+            f"{CANCEL_PREFIX}{item.id}",
+            short(_("Cancel: {title}").format(title=item.slot.event.text("title", ctx.language))),
+        )
+        for item in found
+    ]
+    choices += [
+        ("health:browse", _("Talks and checks"), "penyuluhan|cek|browse"),
+        ("health:menu", _("Main menu"), "menu"),
+    ]
+    return options_of(*choices)
+
+
+def ask_mine(ctx: Context) -> Reply:
+    """Lists the resident's bookings."""
+    _ = ctx.gettext
+    found = clinics.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
+    if not found:
+        return Reply(_("You have no booking for a health talk or check."), mine_options(ctx))
+    lines = [_("Your bookings:")]
+    for item in found:
+        slot = item.slot
+        when = format_window(slot.starts_at, slot.ends_at, ctx.language, ctx.config.time_zone)
+        lines.append(f"• {slot.event.text('title', ctx.language)}\n  {when}\n  {slot.event.place}")
+        bring = slot.event.text("bring", ctx.language)
+        if bring:
+            lines.append("  " + _("Bring: {bring}").format(bring=bring))
+    shown = "\n".join(lines)
+    return Reply(shown, mine_options(ctx))
+
+
+def take_mine(ctx: Context, msg: Incoming) -> Outcome:
+    """Asks to confirm a cancellation, or browses."""
+    key = msg.option or ""
+    if key.startswith(CANCEL_PREFIX):
+        return cancel_asked(ctx, key)
+    if key == "health:browse":
+        return Outcome(goto=health(HealthStep.KIND), data={})
+    return Outcome(goto=HOME)
+
+
+def cancel_asked(ctx: Context, key: str) -> Outcome:
+    """Asks to confirm cancelling one of the resident's own bookings."""
+    _ = ctx.gettext
+    suffix = key.removeprefix(CANCEL_PREFIX)
+    found = clinics.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
+    mine = next((item for item in found if suffix.isdigit() and item.id == int(suffix)), None)
+    if mine is None:  # cancelled already, over, or not theirs: the same answer for all
+        text = _("That booking is not (or no longer) on your list.")
+        return Outcome([Reply(text)], goto=health(HealthStep.MINE), data={})
+    return Outcome(goto=health(HealthStep.CANCEL), data={"booking": mine.id})
+
+
+def cancel_anywhere(ctx: Context, msg: Incoming) -> Outcome:
+    """Takes a cancel button from an older message, wherever the resident is."""
+    return cancel_asked(ctx, msg.option or "")
+
+
+def cancel_options(ctx: Context) -> tuple[Option, ...]:
+    """Return yes and no to the cancellation."""
+    _ = ctx.gettext
+    return yes_no(ctx, "cancel", _("Yes, cancel it"), _("No, keep it"))
+
+
+def ask_cancel(ctx: Context) -> Reply:
+    """Asks to confirm the cancellation."""
+    _ = ctx.gettext
+    found = clinics.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
+    mine = next((item for item in found if item.id == ctx.data.get("booking")), None)
+    title = mine.slot.event.text("title", ctx.language) if mine else "-"
+    text = _("Cancel your booking for “{title}”? The place goes to someone else.").format(
+        title=title
+    )
+    return Reply(text, cancel_options(ctx))
+
+
+def take_cancel(ctx: Context, msg: Incoming) -> Outcome:
+    """Cancels the booking."""
+    _ = ctx.gettext
+    if msg.option == "cancel:no":
+        return Outcome([Reply(_("Your booking is kept."))], goto=health(HealthStep.MINE))
+    slot = clinics.cancel(
+        db=ctx.db, booking_id=ctx.data.get("booking", 0), resident_id=ctx.resident.id, now=ctx.now
+    )
+    if slot is None:
+        text = _("That booking is not (or no longer) on your list.")
+        return Outcome([Reply(text)], goto=health(HealthStep.MINE), data={})
+    text = _("Your booking for “{title}” is cancelled.").format(
+        title=slot.event.text("title", ctx.language)
+    )
+    return Outcome([Reply(text)], goto=health(HealthStep.MINE), data={})
+
+
+HEALTH = Flow(
+    FlowName.HEALTH,
+    {
+        HealthStep.KIND: Step(ask_kind, take_kind, options=kind_options),
+        HealthStep.TOPIC: Step(ask_topic, take_topic, options=topic_options),
+        HealthStep.EVENTS: Step(ask_events, take_events, options=event_options),
+        HealthStep.SLOTS: Step(ask_slots, take_slots, options=slot_options),
+        HealthStep.CONFIRM: Step(ask_confirm, take_confirm, options=confirm_options),
+        HealthStep.MINE: Step(ask_mine, take_mine, options=mine_options),
+        HealthStep.CANCEL: Step(ask_cancel, take_cancel, options=cancel_options),
+    },
+)

@@ -1,0 +1,105 @@
+"""Messages the bot sends on its own (a promotion from a waitlist, a status change), written
+in the addressee's language and queued in the outbound table with their cause."""
+
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from handlers.formatting import format_moment
+from handlers.i18n import translations
+from storage import outbox, residents
+from storage.applications import Filed, Kind, Status
+from storage.outbox import OutboundKind
+from storage.training import Batch
+
+
+def status_label(status: Status, language: str) -> str:
+    """Return an application status as residents read it."""
+    t = translations(language)
+    labels = {
+        Status.SUBMITTED: t.pgettext("application status", "Submitted"),
+        Status.VERIFIED: t.pgettext("application status", "Verified"),
+        Status.APPROVED: t.pgettext("application status", "Approved"),
+        Status.REJECTED: t.pgettext("application status", "Not approved"),
+    }
+    return labels[status]
+
+
+def kind_label(kind: Kind, language: str) -> str:
+    """Return what an application is for, as residents read it."""
+    t = translations(language)
+    if kind == Kind.SCHOLARSHIP:
+        return t.pgettext("application kind", "Scholarship")
+    return t.pgettext("application kind", "Business capital")
+
+
+def status_text(filed: Filed, language: str) -> str:
+    """Return the message that tells a resident their application's status changed."""
+    _ = translations(language).gettext
+    what = kind_label(filed.kind, language)
+    status = status_label(filed.status, language)
+    lines = [
+        _("Update on your application {ref} ({what}): {status}.").format(
+            ref=filed.ref, what=what, status=status
+        )
+    ]
+    note = filed.history[-1].note if filed.history else None
+    if note:
+        lines.append(_("Note from the officer: {note}").format(note=note))
+    if filed.status == Status.VERIFIED:
+        lines.append(_("Your documents have been checked. We will tell you the decision here."))
+    elif filed.status == Status.APPROVED:
+        lines.append(
+            _("The kelurahan office or the partner will contact you about the next steps.")
+        )
+    elif filed.status == Status.REJECTED:
+        lines.append(
+            _(
+                "If you think this is a mistake, please come to your kelurahan office with "
+                "this reference number."
+            )
+        )
+    lines.append(_("See all your applications in the menu: “Status of my applications”."))
+    return "\n".join(lines)
+
+
+def queue_status_change(*, db: Connection, filed: Filed, now: datetime) -> int | None:
+    """Queue the status-change message for the applicant; return its outbound id."""
+    language = residents.language_of(db=db, resident_id=filed.resident_id) or "id"
+    return outbox.enqueue(
+        db=db,
+        resident_id=filed.resident_id,
+        kind=OutboundKind.STATUS,
+        text=status_text(filed, language),
+        now=now,
+    )
+
+
+def promotion_text(batch: Batch, language: str, time_zone: str) -> str:
+    """Return the message that tells a resident a seat came free for them."""
+    _ = translations(language).gettext
+    return _(
+        "Good news: a place came free in “{course}” (batch {batch}) and it is now yours. "
+        "Your enrolment is confirmed. The first session is on {start} at {place}.\n"
+        "If you cannot come, please cancel in “Skills training” → “My enrolments”, so the "
+        "next person can take the place."
+    ).format(
+        course=batch.course_title(language),
+        batch=batch.code,
+        start=format_moment(batch.starts_at, language, time_zone),
+        place=batch.place,
+    )
+
+
+def queue_promotion(
+    *, db: Connection, resident_id: int, batch: Batch, now: datetime, time_zone: str
+) -> int | None:
+    """Queue the promotion message for a resident moved up from a waitlist."""
+    language = residents.language_of(db=db, resident_id=resident_id) or "id"
+    return outbox.enqueue(
+        db=db,
+        resident_id=resident_id,
+        kind=OutboundKind.PROMOTION,
+        text=promotion_text(batch, language, time_zone),
+        now=now,
+    )
