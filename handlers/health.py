@@ -71,7 +71,7 @@ def topic_options(ctx: Context) -> tuple[Option, ...]:
     found = clinics.topics(db=ctx.db, kind=chosen_kind(ctx), now=ctx.now)
     language = ctx.language
     choices = [
-        (f"topic:{topic}", short((topic_en if language == "en" else "") or topic))
+        (f"tp:{topic}", short((topic_en if language == "en" else "") or topic))
         for topic, topic_en in found
     ]
     choices.append(("health:back", _("Back"), "kembali|back"))
@@ -102,7 +102,7 @@ def take_topic(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=health(HealthStep.MINE), data={})
     if key == "health:menu":
         return Outcome(goto=HOME)
-    topic = key.removeprefix("topic:")
+    topic = key.removeprefix("tp:")
     events = clinics.upcoming_events(db=ctx.db, kind=chosen_kind(ctx), now=ctx.now, topic=topic)
     data = {"kind": chosen_kind(ctx).value, "topic": topic}
     if len(events) == 1:  # one event: straight to its details

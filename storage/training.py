@@ -321,7 +321,17 @@ def enrol(
             _ENROLMENTS.c.status == EnrolmentStatus.CONFIRMED,
         )
     ).scalar_one()
-    status = EnrolmentStatus.CONFIRMED if confirmed < quota else EnrolmentStatus.WAITLISTED
+    waiting = db.execute(
+        select(_ENROLMENTS.c.id)
+        .where(
+            _ENROLMENTS.c.batch_id == batch_id,
+            _ENROLMENTS.c.status == EnrolmentStatus.WAITLISTED,
+        )
+        .limit(1)
+    ).first()
+    # a free seat with people waiting (a quota just raised) is theirs: nobody jumps the queue
+    free = confirmed < quota and waiting is None
+    status = EnrolmentStatus.CONFIRMED if free else EnrolmentStatus.WAITLISTED
     created = db.execute(
         _ENROLMENTS.insert().values(
             batch_id=batch_id,
@@ -412,6 +422,13 @@ def cancel(
     promoted = _fill_seats(db, row.batch_id, quota or 0, now)
     batch = get_batch(db=db, batch_id=row.batch_id)
     return Cancelled(batch, EnrolmentStatus(row.status), promoted[0] if promoted else None)
+
+
+def fill_seats(*, db: Connection, batch_id: int, now: datetime) -> list[int]:
+    """Move the first on the waitlist into a batch's free seats (after its quota was raised);
+    return who moved up, for the caller to tell them."""
+    quota = _lock_batch(db, batch_id)
+    return _fill_seats(db, batch_id, quota or 0, now)
 
 
 def _fill_seats(db: Connection, batch_id: int, quota: int, now: datetime) -> list[int]:

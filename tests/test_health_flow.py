@@ -26,7 +26,7 @@ async def open_check(chat: Chat) -> None:
     await chat.send("Free health checks")
     await chat.tap("kind:check")
     assert "Which health check?" in chat.text
-    await chat.tap(f"topic:{CHECK}")
+    await chat.tap(f"tp:{CHECK}")
 
 
 async def test_book_a_talk(chat: Chat, clinics, database) -> None:
