@@ -11,7 +11,8 @@ from storage import health as clinics
 from storage.health import BookResult, Event, EventKind, Slot
 
 CANCEL_PREFIX = "health:cancel:"  # + the booking's id; works from any old message
-SLOTS_OFFERED = 9  # free slots offered as options at once
+# slots, topics or places offered at once: with the ways out, a WhatsApp list holds 10 rows
+SLOTS_OFFERED = 7
 
 
 def open_health(ctx: Context) -> Outcome:
@@ -72,7 +73,7 @@ def topic_options(ctx: Context) -> tuple[Option, ...]:
     language = ctx.language
     choices = [
         (f"tp:{topic}", short((topic_en if language == "en" else "") or topic))
-        for topic, topic_en in found
+        for topic, topic_en in found[:SLOTS_OFFERED]
     ]
     choices.append(("health:back", _("Back"), "kembali|back"))
     return options_of(*choices, *way_out(ctx))
@@ -122,7 +123,7 @@ def event_options(ctx: Context) -> tuple[Option, ...]:
     _ = ctx.gettext
     choices = [
         (f"event:{event.id}", short(f"{event.place} · {format_short_slot(first, ctx.language)}"))
-        for event, first in events_found(ctx)
+        for event, first in events_found(ctx)[:SLOTS_OFFERED]
     ]
     choices.append(("health:back", _("Back"), "kembali|back"))
     return options_of(*choices, *way_out(ctx))
@@ -135,7 +136,7 @@ def ask_events(ctx: Context) -> Reply:
     if not found:
         return Reply(_("Nothing is planned on this topic any more."), event_options(ctx))
     lines = [_("Where and when:")]
-    for number, (event, first) in enumerate(found, 1):
+    for number, (event, first) in enumerate(found[:SLOTS_OFFERED], 1):
         lines.append(
             _("{number}. {title}: {place}, from {day}").format(
                 number=number,

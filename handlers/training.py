@@ -24,6 +24,8 @@ from storage.training import Batch, EnrolmentStatus
 
 CANCEL_PREFIX = "training:cancel:"  # + the enrolment's id; works from any old message
 SESSIONS_SHOWN = 12
+# batches or categories offered at once: with the ways out, a WhatsApp list holds 10 rows
+LISTED = 7
 
 
 def open_training(ctx: Context) -> Outcome:
@@ -44,6 +46,7 @@ def category_options(ctx: Context) -> tuple[Option, ...]:
     """Return the categories with open batches, then my enrolments and the menu."""
     found = courses.categories(db=ctx.db, now=ctx.now)
     choices = [(f"cat:{category.name}", category.label(ctx.language)) for category in found]
+    choices = choices[:LISTED]
     return options_of(*choices, *way_out(ctx))
 
 
@@ -94,7 +97,7 @@ def batch_options(ctx: Context) -> tuple[Option, ...]:
     """Return the open batches of the chosen category."""
     _ = ctx.gettext
     found = courses.open_batches(db=ctx.db, now=ctx.now, category=ctx.data.get("category"))
-    choices = [(f"batch:{batch.id}", batch_label(ctx, batch)) for batch in found]
+    choices = [(f"batch:{batch.id}", batch_label(ctx, batch)) for batch in found[:LISTED]]
     choices.append(("training:back", _("Other courses"), "kembali|back|lain"))
     return options_of(*choices, *way_out(ctx))
 
@@ -107,7 +110,7 @@ def ask_batches(ctx: Context) -> Reply:
         text = _("There is no open batch in this category any more. Please choose another.")
         return Reply(text, batch_options(ctx))
     lines = [_("Open batches:")]
-    for number, batch in enumerate(found, 1):
+    for number, batch in enumerate(found[:LISTED], 1):
         lines.append(
             _("{number}. {course}: from {day}, at {place} ({seats})").format(
                 number=number,

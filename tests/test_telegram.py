@@ -12,7 +12,7 @@ from bot.http import HttpServer, build_app
 from handlers import flows
 from handlers.engine import Engine
 from handlers.steps import EngineConfig
-from storage.demo import seed_distributions, seed_registry
+from storage.demo import seed_distributions, seed_health, seed_registry, seed_training
 from tests import telegram_updates as tg
 from tests.conftest import TEST_KEY
 from tests.fake_telegram import FakeBotAPI
@@ -375,3 +375,29 @@ async def test_a_status_check_and_the_nearest_pickup_over_telegram(
     assert any(
         "Kantor Pos Klender" in text.split("\n\n")[1] for text in texts if "terdekat" in text
     )
+
+
+async def test_enrol_book_and_apply_over_telegram(telegram: Telegram, database, clock) -> None:
+    with database.begin() as db:
+        seed_training(db=db, now=clock())
+        seed_health(db=db, now=clock())
+    await register(telegram)
+    await telegram.send(tg.callback("svc:training"), "Pelatihan keterampilan gratis")
+    assert "cat:Menjahit" in inline_data(telegram.last_markup())
+    await telegram.send(tg.callback("cat:Menjahit"), "Angkatan yang masih dibuka")
+    batch = inline_data(telegram.last_markup())[0]
+    await telegram.send(tg.callback(batch), "Penyelenggara: Kelurahan Klender")
+    await telegram.send(tg.callback("training:enrol"), "usia 17 tahun ke atas")
+    await telegram.send(tg.callback("age:yes"), "memprioritaskan")
+    await telegram.send(tg.callback("prio:none"), "Daftarkan Bapak/Ibu Siti Aminah")
+    await telegram.send(tg.callback("enrol:yes"), "sudah terdaftar di “Menjahit Dasar”")
+    await telegram.send(tg.callback("enrol:yes"), "dari pesan lama")  # tapped twice
+    await telegram.send(tg.callback("svc:health"), "Cek kesehatan gratis")
+    await telegram.send(tg.callback("kind:check"), "Cek kesehatan yang mana?")
+    await telegram.send(tg.callback("tp:Cek kesehatan lansia"), "Pilih waktu")
+    slot = inline_data(telegram.last_markup())[0]
+    await telegram.send(tg.callback(slot), "Pesan jadwal")
+    texts = await telegram.send(tg.callback("book:yes"), "Yang dibawa")
+    assert any("Mohon datang 10 menit lebih awal" in text for text in texts)
+    await telegram.send(tg.callback("svc:apply"), "Di sini Bapak/Ibu bisa mengajukan")
+    await telegram.send(tg.callback("apply:status"), "Bapak/Ibu belum mengajukan apa pun")
