@@ -1,10 +1,12 @@
 """Command line: `python -m bot run | chat | seed-demo | reset-demo | migrate`, and the staff
 commands `import-registry`, `import-schedule`, `load-places`, `load-programs`,
-`plan-distributions`."""
+`plan-distributions`, `load-staff`, `import-courses`, `import-batches`, `import-health`,
+`batch list | attendance` and `application list | show | set-status`."""
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from bot.settings import Settings, explain, pepper
 from storage import database as storage_database
 from storage.demo import VENUES, WILAYAH, seed_demo
 from storage.registry import PROGRAMS_FILE
+from storage.staff import PARTNERS_FILE
 from storage.types import utcnow
 
 log = logging.getLogger("bot")
@@ -73,7 +76,139 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     plan.add_argument(
         "--places", type=Path, default=WILAYAH, metavar="FILE.toml", help="kelurahan and RWs"
     )
+    add_staff_commands(commands)
     return parser.parse_args(argv)
+
+
+def _login(command: argparse.ArgumentParser) -> None:
+    """Add the --as option every staff command checks."""
+    command.add_argument(
+        "--as",
+        dest="login",
+        metavar="LOGIN",
+        help="your staff login (default: the STAFF_LOGIN environment variable)",
+    )
+
+
+def add_staff_commands(commands) -> None:
+    """Add the commands for staff accounts, courses, health events and applications."""
+    load = commands.add_parser(
+        "load-staff", help="load or update partner organisations and staff accounts (TOML)"
+    )
+    load.add_argument("file", type=Path, nargs="?", default=PARTNERS_FILE, metavar="FILE")
+    imports = {
+        "import-courses": "load or update skills-training courses from a CSV file",
+        "import-batches": "load or update course batches from a CSV file, one row per session",
+        "import-health": "load or update health talks and checks from a CSV file, one row a slot",
+    }
+    for name, text in imports.items():
+        command = commands.add_parser(name, help=text, description=text)
+        command.add_argument("file", type=Path, metavar="FILE.csv")
+        command.add_argument("--dry-run", action="store_true", help="check and report only")
+        command.add_argument(
+            "--rejects", type=Path, metavar="FILE.csv", help="write every rejected line here"
+        )
+        _login(command)
+
+    batch = commands.add_parser("batch", help="list a course batch's enrolments, mark attendance")
+    batch_commands = batch.add_subparsers(dest="batch_command", required=True)
+    listing = batch_commands.add_parser(
+        "list",
+        help="the enrolments of a batch as CSV (confirmed, then the waitlist)",
+        description="Write the enrolments of a batch as CSV: confirmed first, then the "
+        "waitlist in order. The first column (no) is the number attendance takes.",
+    )
+    listing.add_argument("code", metavar="CODE", help="the batch code, e.g. MJH-2027-03A")
+    listing.add_argument("--output", type=Path, metavar="FILE.csv", help="default: the screen")
+    _login(listing)
+    attendance = batch_commands.add_parser(
+        "attendance",
+        help="mark who came to a session",
+        description="Mark the given enrolments present at one session and every other "
+        "confirmed enrolment of the batch absent. Running it again replaces the marks.",
+    )
+    attendance.add_argument("code", metavar="CODE", help="the batch code")
+    attendance.add_argument(
+        "--session", type=int, required=True, metavar="N", help="the session number, from 1"
+    )
+    attendance.add_argument(
+        "--present",
+        type=staff.enrolment_ids,
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="ID",
+        help="enrolment numbers (the no column of `batch list`): 12 15 16 or 12,15,16",
+    )
+    _login(attendance)
+
+    application = commands.add_parser(
+        "application", help="list, show and decide scholarship and business-capital applications"
+    )
+    application_commands = application.add_subparsers(dest="application_command", required=True)
+    listed = application_commands.add_parser(
+        "list", help="list applications (a partner sees only those routed to it)"
+    )
+    listed.add_argument(
+        "--kind", type=staff.read_kind, metavar="KIND", help="beasiswa or modal (default: both)"
+    )
+    listed.add_argument(
+        "--status",
+        type=staff.read_status,
+        metavar="STATUS",
+        help="diajukan, diverifikasi, disetujui or ditolak (or in English)",
+    )
+    listed.add_argument("--output", type=Path, metavar="FILE.csv", help="default: a table")
+    _login(listed)
+    show = application_commands.add_parser(
+        "show", help="an application's applicant, answers, pre-screen and history"
+    )
+    show.add_argument("ref", metavar="REF", help="the reference, e.g. BSW-2027-000123")
+    _login(show)
+    change = application_commands.add_parser(
+        "set-status",
+        help="move an application on and notify the applicant",
+        description="Move an application to a new status (diajukan → diverifikasi → "
+        "disetujui or ditolak) and queue a message to the applicant in their language.",
+    )
+    change.add_argument("ref", metavar="REF", help="the reference, e.g. BSW-2027-000123")
+    change.add_argument(
+        "status",
+        type=staff.read_status,
+        metavar="STATUS",
+        help="diverifikasi, disetujui or ditolak (verified, approved, rejected)",
+    )
+    change.add_argument(
+        "--note", metavar="TEXT", help="the reason, shown to the applicant (needed for ditolak)"
+    )
+    _login(change)
+
+
+def run_staff_command(settings: Settings, args: argparse.Namespace) -> int | None:
+    """Run a command for staff accounts, courses, health events or applications, if it is one."""
+    login = getattr(args, "login", None) or os.environ.get("STAFF_LOGIN")
+    command = args.command
+    if command == "load-staff":
+        return staff.load_staff(settings, args.file)
+    if command in ("import-courses", "import-batches", "import-health"):
+        run = {
+            "import-courses": staff.import_courses,
+            "import-batches": staff.import_batches,
+            "import-health": staff.import_health,
+        }[command]
+        return run(settings, args.file, args.dry_run, args.rejects, login)
+    if command == "batch" and args.batch_command == "list":
+        return staff.batch_list(settings, args.code, args.output, login)
+    if command == "batch":
+        present = [number for numbers in args.present for number in numbers]
+        return staff.batch_attendance(settings, args.code, args.session, present, login)
+    if command == "application" and args.application_command == "list":
+        return staff.application_list(settings, args.kind, args.status, args.output, login)
+    if command == "application" and args.application_command == "show":
+        return staff.application_show(settings, args.ref, login)
+    if command == "application":
+        return staff.application_set_status(settings, args.ref, args.status, args.note, login)
+    return None
 
 
 def run_console(settings: Settings, resident: str) -> int:
@@ -119,7 +254,10 @@ def seed(settings: Settings) -> int:
         print(
             f"Demo data added: {added.kelurahan} kelurahan, {added.rukun_warga} RWs, "
             f"{added.programs} programs, {added.beneficiaries} registry entries, "
-            f"{added.distributions} sembako distributions (all demo but the programs)."
+            f"{added.distributions} sembako distributions, {added.courses} courses in "
+            f"{added.batches} batches, {added.health_events} health talks and check days with "
+            f"{added.health_slots} slots, {added.staff} staff accounts (all demo but the "
+            "programs; the accounts are storage/data/partners.toml's)."
         )
         return 0
     finally:
@@ -190,6 +328,9 @@ def main(argv: list[str] | None = None) -> int:
         return staff.load_programs(settings, args.file)
     if args.command == "plan-distributions":
         return staff.plan(args.year, args.every_months, args.output, args.venues, args.places)
+    done = run_staff_command(settings, args)
+    if done is not None:
+        return done
     if args.command == "migrate":
         open_database(settings).dispose()
         print("The database schema is up to date.")

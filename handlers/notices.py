@@ -9,6 +9,7 @@ from handlers.formatting import format_moment
 from handlers.i18n import translations
 from storage import outbox, residents
 from storage.applications import Filed, Kind, Status
+from storage.health import Event
 from storage.outbox import OutboundKind
 from storage.training import Batch
 
@@ -101,5 +102,44 @@ def queue_promotion(
         resident_id=resident_id,
         kind=OutboundKind.PROMOTION,
         text=promotion_text(batch, language, time_zone),
+        now=now,
+    )
+
+
+def called_off_text(title: str, when: str, language: str) -> str:
+    """Return the message that tells a resident a course batch or health event was called off."""
+    _ = translations(language).gettext
+    return _(
+        "We are sorry: “{title}” ({when}) has been called off by the organiser, so your place "
+        "is cancelled. Other dates are in the menu; your kelurahan office can tell you more."
+    ).format(title=title, when=when)
+
+
+def queue_called_off_batch(
+    *, db: Connection, resident_id: int, batch: Batch, now: datetime, time_zone: str
+) -> int | None:
+    """Queue the message that a batch the resident was enrolled in was called off."""
+    language = residents.language_of(db=db, resident_id=resident_id) or "id"
+    when = format_moment(batch.starts_at, language, time_zone)
+    return outbox.enqueue(
+        db=db,
+        resident_id=resident_id,
+        kind=OutboundKind.CALLED_OFF,
+        text=called_off_text(batch.course_title(language), when, language),
+        now=now,
+    )
+
+
+def queue_called_off_event(
+    *, db: Connection, resident_id: int, event: Event, now: datetime, time_zone: str
+) -> int | None:
+    """Queue the message that a health event the resident booked was called off."""
+    language = residents.language_of(db=db, resident_id=resident_id) or "id"
+    title = event.text("title", language)
+    return outbox.enqueue(
+        db=db,
+        resident_id=resident_id,
+        kind=OutboundKind.CALLED_OFF,
+        text=called_off_text(title, event.place, language),
         now=now,
     )

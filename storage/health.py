@@ -307,3 +307,23 @@ def cancel(*, db: Connection, booking_id: int, resident_id: int, now: datetime) 
         .values(taken=_SLOTS.c.taken - 1)
     )
     return get_slot(db=db, slot_id=row.slot_id)
+
+
+def call_off(*, db: Connection, event_id: int, now: datetime) -> list[int]:
+    """Cancel the bookings of an event's slots still ahead, for an event called off; return
+    who held one, for the caller to tell them."""
+    ahead = select(_SLOTS.c.id).where(_SLOTS.c.event_id == event_id, _SLOTS.c.starts_at > now)
+    held = list(
+        db.execute(
+            select(_BOOKINGS.c.resident_id).where(
+                _BOOKINGS.c.slot_id.in_(ahead), _BOOKINGS.c.status == BookingStatus.BOOKED
+            )
+        ).scalars()
+    )
+    db.execute(
+        update(_BOOKINGS)
+        .where(_BOOKINGS.c.slot_id.in_(ahead), _BOOKINGS.c.status == BookingStatus.BOOKED)
+        .values(status=BookingStatus.CANCELLED, cancelled_at=now)
+    )
+    db.execute(update(_SLOTS).where(_SLOTS.c.id.in_(ahead)).values(taken=0))
+    return sorted(set(held))

@@ -16,6 +16,7 @@ class OutboundKind(StrEnum):
 
     PROMOTION = "promotion"  # a seat came free for someone on a waitlist
     STATUS = "status"  # an application's status changed
+    CALLED_OFF = "called_off"  # a course batch or health event the resident held was called off
     REMINDER = "reminder"
     ANNOUNCEMENT = "announcement"
 

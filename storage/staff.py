@@ -94,16 +94,26 @@ def load(*, db: Connection, source: Path = PARTNERS_FILE, now: datetime) -> tupl
 
     Accounts in the database but not in the file are deactivated, so the file is the list.
     """
-    data = tomllib.loads(source.read_text(encoding="utf-8"))
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as problem:
+        raise StaffFileProblem(f"not valid TOML ({problem})") from None
     partner_rows = data.get("partners", {})
+    staff_rows = data.get("staff", {})
+    if not isinstance(partner_rows, dict) or not isinstance(staff_rows, dict):
+        raise StaffFileProblem("[partners.CODE] and [staff.LOGIN] must be tables")
+    for code, entry in [*partner_rows.items(), *staff_rows.items()]:
+        if not isinstance(entry, dict):
+            raise StaffFileProblem(f"{code}: the entry must be a table")
     for code, entry in partner_rows.items():
+        if "name" not in entry:
+            raise StaffFileProblem(f"partner {code}: an entry has no 'name'")
         values = {"name": entry["name"], "contact": entry.get("contact", "")}
         if db.execute(select(_PARTNERS.c.code).where(_PARTNERS.c.code == code)).first():
             db.execute(_PARTNERS.update().where(_PARTNERS.c.code == code).values(**values))
         else:
             db.execute(_PARTNERS.insert().values(code=code, **values))
     known = set(partners(db=db))
-    staff_rows = data.get("staff", {})
     for login, entry in staff_rows.items():
         try:
             role = Role(entry["role"])

@@ -562,3 +562,22 @@ def mark_attendance(
         db.execute(_ATTENDANCE.insert(), rows)
     came = len(present & confirmed)
     return came, len(confirmed) - came, unknown
+
+
+def call_off(*, db: Connection, batch_id: int, now: datetime) -> list[int]:
+    """Cancel every active enrolment of a batch the organiser called off; return who held one,
+    for the caller to tell them."""
+    _lock_batch(db, batch_id)
+    held = list(
+        db.execute(
+            select(_ENROLMENTS.c.resident_id).where(
+                _ENROLMENTS.c.batch_id == batch_id, _ENROLMENTS.c.status.in_(ACTIVE)
+            )
+        ).scalars()
+    )
+    db.execute(
+        update(_ENROLMENTS)
+        .where(_ENROLMENTS.c.batch_id == batch_id, _ENROLMENTS.c.status.in_(ACTIVE))
+        .values(status=EnrolmentStatus.CANCELLED, cancelled_at=now)
+    )
+    return held
