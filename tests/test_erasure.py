@@ -1,6 +1,14 @@
 """«Hapus data»: erasure after confirmation leaves nothing personal behind."""
 
+from sqlalchemy import select
+
+from handlers.notices import queue_status_change
+from storage import applications
+from storage.applications import Status
+from storage.demo import seed_health
+from storage.health import HealthSlot
 from tests.helpers import Chat, all_rows
+from tests.test_applications_flow import SCHOLARSHIP_EN
 from tests.test_registration import HAPPY_EN, HAPPY_ID
 
 
@@ -60,3 +68,40 @@ async def test_unregistered_resident_can_erase_the_chat_id(chat: Chat, database)
     assert "nomor HP" not in chat.text and "persetujuan privasi" not in chat.text
     await chat.send("1")
     assert all_rows(database)["residents"] == []
+
+
+async def test_erasure_takes_applications_bookings_and_queued_messages(
+    engine, database, clock
+) -> None:
+    with database.begin() as db:
+        seed_health(db=db, now=clock())
+    budi = Chat(engine, "budi")
+    await budi.run(HAPPY_EN)
+    await budi.run(SCHOLARSHIP_EN)  # the child is Rina Marlina at SMPN 195 Jakarta
+    await budi.send("Submit")
+    await budi.send("Free health checks")
+    await budi.tap("kind:talk")
+    await budi.send("1")
+    await budi.send("1")
+    await budi.send("yes")
+    assert "Booked:" in budi.text
+    with database.begin() as db:
+        filed = applications.set_status(
+            db=db,
+            ref="BSW-2026-000001",
+            status=Status.VERIFIED,
+            note="Rapor Rina Marlina sudah dicek",
+            actor="petugas",
+            now=clock(),
+        )
+        queue_status_change(db=db, filed=filed, now=clock())
+    assert rows_mentioning(database, "Rina Marlina", "SMPN 195")
+    await budi.send("hapus data")
+    assert "your applications" in budi.text and "your health bookings" in budi.text
+    await budi.send("yes")
+    assert rows_mentioning(database, "Rina Marlina", "SMPN 195", "Budi Santoso") == []
+    tables = all_rows(database)
+    for table in ("applications", "application_events", "health_bookings", "outbound"):
+        assert tables[table] == [], table
+    with database.connect() as db:  # the place booked is free again
+        assert sum(db.execute(select(HealthSlot.taken)).scalars()) == 0
