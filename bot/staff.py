@@ -16,6 +16,7 @@ from bot import planning
 from bot.app import open_database
 from bot.settings import Settings, pepper
 from handlers import notices
+from handlers.formatting import format_phone
 from storage import applications, health, places, registry, training
 from storage import staff as accounts
 from storage.applications import Filed, Kind, Status, StatusProblem
@@ -417,7 +418,7 @@ def batch_list(settings: Settings, code: str, output: Path | None, login: str | 
                 _cell(enrolment.name),
                 enrolment.kelurahan or "",
                 enrolment.rw if enrolment.rw is not None else "",
-                enrolment.phone or "",
+                format_phone(enrolment.phone) if enrolment.phone else "",
                 enrolment.status.value,
                 waiting if waitlisted else "",
                 enrolment.priority_group or "",
@@ -449,10 +450,11 @@ def enrolment_ids(text: str) -> list[int]:
 def batch_attendance(
     settings: Settings, code: str, session: int, present: list[int], login: str | None
 ) -> int:
-    """Mark who came to one session of a batch: the given enrolments present, the rest absent."""
+    """Mark who came to one session of a batch: the given enrolments present, the rest absent.
+    A number that is not a confirmed enrolment of the batch changes nothing at all."""
     database = open_database(settings)
     try:
-        with database.begin() as db:
+        with database.connect() as db, db.begin() as transaction:
             if _member(db, login) is None:
                 return 2
             batch = _find_batch(db, code)
@@ -467,17 +469,19 @@ def batch_attendance(
             came, absent, unknown = training.mark_attendance(
                 db=db, batch_id=batch.id, session=session, present=set(present), now=utcnow()
             )
+            if unknown:  # a typo would mark the person meant absent: mark nobody
+                transaction.rollback()
+                print(
+                    f"Not confirmed in batch {batch.code}: {', '.join(map(str, unknown))}. "
+                    "Nothing was marked; correct the numbers (the first column of "
+                    f"python -m bot batch list {batch.code}) and run it again.",
+                    file=sys.stderr,
+                )
+                return 1
     finally:
         database.dispose()
     when = _local(sessions[session].starts_at, settings)
     print(f"Batch {batch.code}, session {session} ({when}): {came} present, {absent} absent.")
-    if unknown:
-        print(
-            f"Not confirmed in this batch, so not marked: {', '.join(map(str, unknown))}. "
-            f"The numbers are the first column of: python -m bot batch list {batch.code}",
-            file=sys.stderr,
-        )
-        return 1
     return 0
 
 
@@ -615,7 +619,7 @@ def _applicant(db: Connection, resident_id: int) -> str:
         parts.append(f"Kelurahan {row.kelurahan}")
     if row.rw is not None:
         parts.append(f"RW {row.rw}")
-    parts.append(f"phone {row.phone}" if row.phone else "no phone given")
+    parts.append(f"phone {format_phone(row.phone)}" if row.phone else "no phone given")
     return ", ".join(parts)
 
 

@@ -34,3 +34,15 @@ def profile_first(ctx: Context, then: StepRef, data: dict | None = None) -> Outc
     if ctx.resident.consent_at is None:
         return consent_then(ctx, text, name, signup)
     return Outcome([Reply(text)], goto=name, data=signup)
+
+
+def page_of(ctx: Context, found: list, listed: int) -> tuple[list, bool]:
+    """Return the page of a long list the resident is at (`page` in the data), and whether
+    there is more than one page; a list of at most `listed` items is one page."""
+    if len(found) <= listed:
+        return found, False
+    size = listed - 1  # one row goes to "More"
+    start = ctx.data.get("page", 0) * size
+    if start >= len(found):  # past the end: round again from the start
+        start = 0
+    return found[start : start + size], True

@@ -27,9 +27,21 @@ def go_home(ctx: Context) -> Outcome:
     return Outcome(goto=HOME)
 
 
+# questions about cancelling something, where "batal" could mean either answer
+ABOUT_CANCELLING = frozenset(
+    {
+        positions.training(positions.TrainingStep.CANCEL),
+        positions.health(positions.HealthStep.CANCEL),
+    }
+)
+
+
 def cancel(ctx: Context) -> Outcome:
     """Drops the current task and shows the menu."""
     _ = ctx.gettext
+    if ctx.position in ABOUT_CANCELLING:  # ask rather than guess which answer is meant
+        text = _("Nothing has been cancelled yet. Please choose one of the two answers.")
+        return Outcome([Reply(text)])
     if ctx.position == HOME:
         return Outcome([Reply(_("There is nothing to cancel."))], goto=HOME)
     return Outcome([Reply(_("Cancelled. Unfinished answers were not saved."))], goto=HOME)

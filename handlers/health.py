@@ -1,7 +1,7 @@
 """Kesehatan: health talks (penyuluhan) and free health checks. Browse by topic, book a
 place or a time slot, see what to bring, see and cancel one's bookings."""
 
-from handlers.answers import profile_first, yes_no
+from handlers.answers import page_of, profile_first, yes_no
 from handlers.formatting import format_short_slot, format_window
 from handlers.formatting import shorten as short
 from handlers.messages import Incoming, Option, Reply
@@ -176,8 +176,10 @@ def slot_label(ctx: Context, slot: Slot) -> str:
 def slot_options(ctx: Context) -> tuple[Option, ...]:
     """Return the free slots, then the ways back."""
     _ = ctx.gettext
-    choices = [(f"slot:{slot.id}", slot_label(ctx, slot)) for slot in free_slots(ctx)]
-    choices = choices[:SLOTS_OFFERED]
+    shown, more = page_of(ctx, free_slots(ctx), SLOTS_OFFERED)
+    choices = [(f"slot:{slot.id}", slot_label(ctx, slot)) for slot in shown]
+    if more:
+        choices.append(("health:more", _("Other times"), "lagi|jam lain|more|next|later"))
     choices.append(("health:back", _("Back"), "kembali|back"))
     return options_of(*choices, *way_out(ctx))
 
@@ -221,6 +223,8 @@ def ask_slots(ctx: Context) -> Reply:
 def take_slots(ctx: Context, msg: Incoming) -> Outcome:
     """Asks to confirm the chosen time, after the profile where it is missing."""
     key = msg.option or ""
+    if key == "health:more":
+        return Outcome(data={**ctx.data, "page": ctx.data.get("page", 0) + 1})
     if key == "health:back":
         back = {"kind": chosen_kind(ctx).value, "topic": ctx.data.get("topic")}
         if len(events_found(ctx)) > 1:
@@ -240,7 +244,8 @@ def take_slots(ctx: Context, msg: Incoming) -> Outcome:
 def confirm_options(ctx: Context) -> tuple[Option, ...]:
     """Return yes and no to the booking."""
     _ = ctx.gettext
-    return yes_no(ctx, "book", _("Yes, book it"), _("No"))
+    # the slot's id in the keys: a button of another slot's question is an old one
+    return yes_no(ctx, f"book:{ctx.data.get('slot', 0)}", _("Yes, book it"), _("No"))
 
 
 def ask_confirm(ctx: Context) -> Reply:
@@ -263,7 +268,7 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     """Books the slot and says what to bring, or why it could not."""
     _ = ctx.gettext
     back = {key: ctx.data[key] for key in ("kind", "topic", "event") if key in ctx.data}
-    if msg.option == "book:no":
+    if (msg.option or "").endswith(":no"):
         return Outcome([Reply(_("Not booked."))], goto=health(HealthStep.SLOTS), data=back)
     booked = clinics.book(
         db=ctx.db, slot_id=ctx.data.get("slot", 0), resident_id=ctx.resident.id, now=ctx.now

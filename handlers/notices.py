@@ -60,7 +60,9 @@ def status_text(filed: Filed, language: str) -> str:
                 "this reference number."
             )
         )
-    lines.append(_("See all your applications in the menu: “Status of my applications”."))
+    lines.append(
+        _("All your applications: menu “Scholarships & capital” → “Status of my applications”.")
+    )
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ flowchart LR
 ```
 """
 
-from handlers.answers import profile_first, yes_no
+from handlers.answers import page_of, profile_first, yes_no
 from handlers.formatting import format_window
 from handlers.formatting import shorten as short
 from handlers.messages import Incoming, Option, Reply
@@ -23,6 +23,7 @@ from storage.priorities import group_label
 from storage.training import Batch, EnrolmentStatus
 
 CANCEL_PREFIX = "training:cancel:"  # + the enrolment's id; works from any old message
+ENROL_PREFIX = "training:enrol:"  # + the batch's id
 SESSIONS_SHOWN = 12
 # batches or categories offered at once: with the ways out, a WhatsApp list holds 10 rows
 LISTED = 7
@@ -94,10 +95,13 @@ def seats_text(ctx: Context, batch: Batch) -> str:
 
 
 def batch_options(ctx: Context) -> tuple[Option, ...]:
-    """Return the open batches of the chosen category."""
+    """Return the open batches of the chosen category, a page at a time."""
     _ = ctx.gettext
     found = courses.open_batches(db=ctx.db, now=ctx.now, category=ctx.data.get("category"))
-    choices = [(f"batch:{batch.id}", batch_label(ctx, batch)) for batch in found[:LISTED]]
+    shown, more = page_of(ctx, found, LISTED)
+    choices = [(f"batch:{batch.id}", batch_label(ctx, batch)) for batch in shown]
+    if more:
+        choices.append(("training:more", _("More batches"), "lagi|lainnya|berikutnya|more|next"))
     choices.append(("training:back", _("Other courses"), "kembali|back|lain"))
     return options_of(*choices, *way_out(ctx))
 
@@ -109,8 +113,11 @@ def ask_batches(ctx: Context) -> Reply:
     if not found:
         text = _("There is no open batch in this category any more. Please choose another.")
         return Reply(text, batch_options(ctx))
+    shown, more = page_of(ctx, found, LISTED)
     lines = [_("Open batches:")]
-    for number, batch in enumerate(found[:LISTED], 1):
+    if more:
+        lines = [_("Open batches ({count} in all):").format(count=len(found))]
+    for number, batch in enumerate(shown, 1):
         lines.append(
             _("{number}. {course}: from {day}, at {place} ({seats})").format(
                 number=number,
@@ -128,6 +135,8 @@ def ask_batches(ctx: Context) -> Reply:
 def take_batches(ctx: Context, msg: Incoming) -> Outcome:
     """Shows the chosen batch."""
     key = msg.option or ""
+    if key == "training:more":
+        return Outcome(data={**ctx.data, "page": ctx.data.get("page", 0) + 1})
     if key == "training:back":
         return Outcome(goto=training(TrainingStep.CATEGORY), data={})
     if key == "training:mine":
@@ -197,10 +206,16 @@ def detail_options(ctx: Context) -> tuple[Option, ...]:
         if mine is not None:
             choices.append((f"{CANCEL_PREFIX}{mine.id}", _("Cancel my enrolment"), "batalkan"))
         elif batch.seats_left:
-            choices.append(("training:enrol", _("Enrol"), "daftar|ikut|enrol|enroll|register"))
+            choices.append(
+                (f"{ENROL_PREFIX}{batch.id}", _("Enrol"), "daftar|ikut|enrol|enroll|register")
+            )
         else:
             choices.append(
-                ("training:enrol", _("Join the waiting list"), "daftar|antri|tunggu|waitlist")
+                (
+                    f"{ENROL_PREFIX}{batch.id}",
+                    _("Join the waiting list"),
+                    "daftar|antri|tunggu|waitlist",
+                )
             )
     choices.append(("training:back", _("Other courses"), "kembali|back|lain"))
     return options_of(*choices, *way_out(ctx))
@@ -346,7 +361,8 @@ def take_priority(ctx: Context, msg: Incoming) -> Outcome:
 def confirm_options(ctx: Context) -> tuple[Option, ...]:
     """Return yes and no to the enrolment."""
     _ = ctx.gettext
-    return yes_no(ctx, "enrol", _("Yes, enrol me"), _("No"))
+    # the batch's id in the keys: a button of another batch's question is an old one
+    return yes_no(ctx, f"enrol:{ctx.data.get('batch', 0)}", _("Yes, enrol me"), _("No"))
 
 
 def ask_confirm(ctx: Context) -> Reply:
@@ -382,7 +398,7 @@ def ask_confirm(ctx: Context) -> Reply:
 def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     """Enrols, or puts on the waitlist, and says which."""
     _ = ctx.gettext
-    if msg.option == "enrol:no":
+    if (msg.option or "").endswith(":no"):
         return Outcome([Reply(_("Not enrolled."))], goto=training(TrainingStep.DETAIL))
     batch = open_batch(ctx)
     if batch is None:
@@ -395,8 +411,9 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
         now=ctx.now,
         priority_group=ctx.data.get("priority"),
     )
-    if enrolled is None:
-        return Outcome(goto=training(TrainingStep.CATEGORY), data={})
+    if enrolled is None:  # called off or begun while the resident was deciding
+        text = _("Sorry, this batch is no longer open for enrolment.")
+        return Outcome([Reply(text)], goto=training(TrainingStep.CATEGORY), data={})
     course = batch.course_title(ctx.language)
     if enrolled.existing:
         text = _("You are already on this batch's list. {status}").format(
@@ -450,7 +467,11 @@ def ask_mine(ctx: Context) -> Reply:
             f"• {batch.course_title(ctx.language)} ({batch.code})\n  "
             + _("From {day} at {place}").format(day=ctx.day(batch.starts_at), place=batch.place)
             + "\n  "
-            + enrolment_status(ctx, item.status, item.position)
+            + (
+                _("The batch has begun, so its waiting list is closed.")
+                if item.status == EnrolmentStatus.WAITLISTED and batch.starts_at <= ctx.now
+                else enrolment_status(ctx, item.status, item.position)
+            )
         )
     shown = "\n".join(lines)
     return Reply(shown, mine_options(ctx))
@@ -516,10 +537,10 @@ def take_cancel(ctx: Context, msg: Incoming) -> Outcome:
     if done is None:
         text = _("That enrolment is not (or no longer) on your list.")
         return Outcome([Reply(text)], goto=training(TrainingStep.MINE), data={})
-    if done.promoted_resident_id is not None:
+    for moved in done.promoted:  # the first on the waiting list takes the seat
         queue_promotion(
             db=ctx.db,
-            resident_id=done.promoted_resident_id,
+            resident_id=moved,
             batch=done.batch,
             now=ctx.now,
             time_zone=ctx.config.time_zone,
@@ -528,22 +549,6 @@ def take_cancel(ctx: Context, msg: Incoming) -> Outcome:
         course=done.batch.course_title(ctx.language)
     )
     return Outcome([Reply(text)], goto=training(TrainingStep.MINE), data={})
-
-
-def cancel_all(ctx: Context) -> None:
-    """Cancel every enrolment of the resident (before erasure), promoting whoever is next."""
-    for item in courses.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now):
-        done = courses.cancel(
-            db=ctx.db, enrolment_id=item.id, resident_id=ctx.resident.id, now=ctx.now
-        )
-        if done is not None and done.promoted_resident_id is not None:
-            queue_promotion(
-                db=ctx.db,
-                resident_id=done.promoted_resident_id,
-                batch=done.batch,
-                now=ctx.now,
-                time_zone=ctx.config.time_zone,
-            )
 
 
 TRAINING = Flow(

@@ -34,8 +34,8 @@ def erase_resident(*, db: Connection, resident_id: int, now: datetime) -> Erased
     promoted = []
     for item in training.of_resident(db=db, resident_id=resident_id, now=now):
         done = training.cancel(db=db, enrolment_id=item.id, resident_id=resident_id, now=now)
-        if done is not None and done.promoted_resident_id is not None:
-            promoted.append((done.promoted_resident_id, done.batch))
+        if done is not None:
+            promoted += [(moved, done.batch) for moved in done.promoted]
     for booking in health.of_resident(db=db, resident_id=resident_id, now=now):
         health.cancel(db=db, booking_id=booking.id, resident_id=resident_id, now=now)
     # children first, so this holds on a database without ON DELETE CASCADE too

@@ -228,7 +228,13 @@ class Booked:
 def book(*, db: Connection, slot_id: int, resident_id: int, now: datetime) -> Booked:
     """Book a slot for a resident: one booking per event, never more than the capacity."""
     slot = get_slot(db=db, slot_id=slot_id)
-    if slot is None or slot.starts_at <= now or _cancelled(db, slot.event.id):
+    if slot is None:
+        return Booked(BookResult.GONE)
+    # lock the event: calling it off (an import) waits for this booking, or this for it
+    cancelled = db.execute(
+        select(_EVENTS.c.cancelled).where(_EVENTS.c.id == slot.event.id).with_for_update()
+    ).scalar()
+    if cancelled or slot.starts_at <= now:
         return Booked(BookResult.GONE)
     held = db.execute(
         select(_BOOKINGS.c.id, _BOOKINGS.c.slot_id)
@@ -254,10 +260,6 @@ def book(*, db: Connection, slot_id: int, resident_id: int, now: datetime) -> Bo
         )
     )
     return Booked(BookResult.BOOKED, created.inserted_primary_key[0], slot)
-
-
-def _cancelled(db: Connection, event_id: int) -> bool:
-    return bool(db.execute(select(_EVENTS.c.cancelled).where(_EVENTS.c.id == event_id)).scalar())
 
 
 @dataclass(frozen=True)

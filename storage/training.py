@@ -271,10 +271,13 @@ class Enrolled:
 
 
 def _lock_batch(db: Connection, batch_id: int):
-    """Lock a batch's row until the transaction ends, and return its quota (None: gone)."""
+    """Lock a batch's row until the transaction ends; return its quota, whether it is called
+    off and when it starts (None: no such batch). Read after the lock, these are current."""
     return db.execute(
-        select(_BATCHES.c.quota).where(_BATCHES.c.id == batch_id).with_for_update()
-    ).scalar()
+        select(_BATCHES.c.quota, _BATCHES.c.cancelled, _BATCHES.c.starts_at)
+        .where(_BATCHES.c.id == batch_id)
+        .with_for_update()
+    ).first()
 
 
 def waitlist_position(*, db: Connection, batch_id: int, enrolment_id: int) -> int:
@@ -296,10 +299,12 @@ def enrol(
     now: datetime,
     priority_group: str | None = None,
 ) -> Enrolled | None:
-    """Take a seat, or a place on the waitlist when the batch is full (None: no such batch)."""
-    quota = _lock_batch(db, batch_id)
-    if quota is None:
+    """Take a seat, or a place on the waitlist when the batch is full (None: no such batch,
+    or it was called off or has begun, perhaps while the resident was deciding)."""
+    locked = _lock_batch(db, batch_id)
+    if locked is None or locked.cancelled or locked.starts_at <= now:
         return None
+    quota = locked.quota
     existing = db.execute(
         select(_ENROLMENTS.c.id, _ENROLMENTS.c.status).where(
             _ENROLMENTS.c.batch_id == batch_id,
@@ -394,7 +399,7 @@ class Cancelled:
 
     batch: Batch
     was: EnrolmentStatus
-    promoted_resident_id: int | None = None
+    promoted: tuple[int, ...] = ()  # residents moved up into the freed seats
 
 
 def cancel(
@@ -411,7 +416,7 @@ def cancel(
     ).first()
     if row is None:
         return None
-    quota = _lock_batch(db, row.batch_id)
+    locked = _lock_batch(db, row.batch_id)
     changed = db.execute(
         update(_ENROLMENTS)
         .where(_ENROLMENTS.c.id == enrolment_id, _ENROLMENTS.c.status.in_(ACTIVE))
@@ -419,16 +424,16 @@ def cancel(
     )
     if changed.rowcount != 1:  # cancelled meanwhile by another process
         return None
-    promoted = _fill_seats(db, row.batch_id, quota or 0, now)
+    promoted = _fill_seats(db, row.batch_id, locked.quota if locked else 0, now)
     batch = get_batch(db=db, batch_id=row.batch_id)
-    return Cancelled(batch, EnrolmentStatus(row.status), promoted[0] if promoted else None)
+    return Cancelled(batch, EnrolmentStatus(row.status), tuple(promoted))
 
 
 def fill_seats(*, db: Connection, batch_id: int, now: datetime) -> list[int]:
     """Move the first on the waitlist into a batch's free seats (after its quota was raised);
     return who moved up, for the caller to tell them."""
-    quota = _lock_batch(db, batch_id)
-    return _fill_seats(db, batch_id, quota or 0, now)
+    locked = _lock_batch(db, batch_id)
+    return _fill_seats(db, batch_id, locked.quota, now) if locked else []
 
 
 def _fill_seats(db: Connection, batch_id: int, quota: int, now: datetime) -> list[int]:

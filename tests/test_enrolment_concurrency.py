@@ -163,7 +163,7 @@ def test_seats_freed_at_once_go_to_the_waitlist_in_order(
 
     found = together(wide, 2 * QUOTA, leave_or_arrive)
 
-    promoted = [item.promoted_resident_id for item in found[:QUOTA]]
+    promoted = [moved for item in found[:QUOTA] for moved in item.promoted]
     assert all(item.was == EnrolmentStatus.CONFIRMED for item in found[:QUOTA])
     assert sorted(promoted) == sorted(crowd[10:20])
     arrived = found[QUOTA:]

@@ -1,12 +1,14 @@
 """Health talks and free checks as transcripts: browse, book, what to bring, see, cancel,
 full slots, stale buttons."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from handlers.engine import Engine
 from storage.demo import seed_health
-from storage.health import BookingStatus, HealthBooking, HealthSlot
+from storage.health import BookingStatus, HealthBooking, HealthEvent, HealthSlot
 from tests.helpers import Chat
 from tests.test_registration import HAPPY_EN
 from tests.test_training_flow import english
@@ -132,3 +134,37 @@ async def test_nothing_planned(chat: Chat, database) -> None:
     await chat.tap("kind:talk")
     assert "No health talk is planned right now." in chat.text
     assert chat.labels == ["Back", "My bookings", "Main menu"]
+
+
+async def test_many_times_come_a_page_at_a_time(chat: Chat, clinics, database) -> None:
+    await chat.run(HAPPY_EN)
+    await open_check(chat)
+    with database.begin() as db:  # three more half hours after the last slot
+        table = HealthSlot.__table__
+        event = db.execute(select(HealthEvent.id).where(HealthEvent.topic == CHECK)).scalar_one()
+        last = (
+            db.execute(
+                select(table).where(table.c.event_id == event).order_by(table.c.starts_at.desc())
+            )
+            .mappings()
+            .first()
+        )
+        slots = db.execute(select(table).where(table.c.event_id == last["event_id"])).all()
+        assert len(slots) == 7
+        for step in range(1, 4):
+            db.execute(
+                table.insert().values(
+                    event_id=last["event_id"],
+                    starts_at=last["starts_at"] + timedelta(minutes=30 * step),
+                    ends_at=last["ends_at"] + timedelta(minutes=30 * step),
+                    capacity=5,
+                    taken=0,
+                )
+            )
+    await open_check(chat)
+    assert len(chat.keys) <= 10
+    assert "Other times" in chat.labels
+    first = [key for key in chat.keys if key.startswith("slot:")]
+    await chat.send("Other times")
+    later = [key for key in chat.keys if key.startswith("slot:")]
+    assert len(first) + len(later) == 10 and not set(first) & set(later)

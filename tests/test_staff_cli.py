@@ -242,7 +242,7 @@ def enrolled(settings, staffed) -> dict[str, int]:
     assert cli(settings, "import-batches", str(FIXTURES / "batches.csv"), "--as", "petugas") == 0
     ids = {}
     for name, phone, group in (
-        ("Siti Aminah", "081234567890", "kpm"),
+        ("Siti Aminah", "+6281234567890", "kpm"),
         ("=Ani", None, None),
         ("Rina", "081298765432", None),
         ("Budi", None, "perempuan_kepala_keluarga"),
@@ -274,7 +274,7 @@ def test_batch_list_writes_the_enrolments_as_csv(settings, enrolled, capsys) -> 
             "Siti Aminah",
             "Klender",
             "5",
-            "081234567890",
+            "0812-3456-7890",
             "confirmed",
             "",
             "kpm",
@@ -366,8 +366,12 @@ def test_attendance_names_ids_not_confirmed_in_the_batch(settings, enrolled, cap
     ids = [str(enrolled["Siti Aminah"]), str(waiting), "999"]
     assert cli(settings, *command, *ids, "--as", "petugas") == 1
     captured = capsys.readouterr()
-    assert "1 present, 1 absent" in captured.out
-    assert f"Not confirmed in this batch, so not marked: {waiting}, 999." in captured.err
+    assert captured.out == ""
+    assert f"Not confirmed in batch MJH-2027-03A: {waiting}, 999. Nothing was marked" in (
+        captured.err
+    )
+    cli(settings, "batch", "list", "MJH-2027-03A", "--as", "petugas")
+    assert {row["sessions_attended"] for row in _rows(capsys)} == {"0"}
 
 
 def test_attendance_of_a_session_or_batch_that_does_not_exist(settings, enrolled, capsys):
@@ -399,7 +403,7 @@ def filed(staffed) -> dict[str, str]:
         ("ppkukm", Kind.CAPITAL, "PPKUKM", "Budi", "id"),
     )
     for key, kind, partner, name, language in wanted:
-        resident_id = resident(staffed, name, language=language, phone="081234567890")
+        resident_id = resident(staffed, name, language=language, phone="+6281234567890")
         details = (
             {"level": "SMP", "grade": 8} if kind == Kind.SCHOLARSHIP else {"amount": 3_000_000}
         )
@@ -471,7 +475,7 @@ def test_show_prints_the_details(settings, filed, capsys) -> None:
     out = capsys.readouterr().out
     assert f"{filed['ypp']}: modal usaha (capital)" in out
     assert "Partner:    YPP (Yayasan Pemberdayaan Perempuan Duren Sawit)" in out
-    assert "Applicant:  Ani, Kelurahan Klender, RW 5, phone 081234567890" in out
+    assert "Applicant:  Ani, Kelurahan Klender, RW 5, phone 0812-3456-7890" in out
     assert "  amount: 3000000" in out
     assert "Pre-screen (indicative):\n  checks:\n    - rule: months\n      passed: yes\n" in out
     assert "2027-01-10 10:00  diajukan  by warga" in out

@@ -387,17 +387,21 @@ async def test_enrol_book_and_apply_over_telegram(telegram: Telegram, database, 
     await telegram.send(tg.callback("cat:Menjahit"), "Angkatan yang masih dibuka")
     batch = inline_data(telegram.last_markup())[0]
     await telegram.send(tg.callback(batch), "Penyelenggara: Kelurahan Klender")
-    await telegram.send(tg.callback("training:enrol"), "usia 17 tahun ke atas")
+    enrol = inline_data(telegram.last_markup())[0]
+    assert enrol == f"training:enrol:{batch.removeprefix('batch:')}"
+    await telegram.send(tg.callback(enrol), "usia 17 tahun ke atas")
     await telegram.send(tg.callback("age:yes"), "memprioritaskan")
     await telegram.send(tg.callback("prio:none"), "Daftarkan Bapak/Ibu Siti Aminah")
-    await telegram.send(tg.callback("enrol:yes"), "sudah terdaftar di “Menjahit Dasar”")
-    await telegram.send(tg.callback("enrol:yes"), "dari pesan lama")  # tapped twice
+    yes = inline_data(telegram.last_markup())[0]
+    await telegram.send(tg.callback(yes), "sudah terdaftar di “Menjahit Dasar”")
+    await telegram.send(tg.callback(yes), "dari pesan lama")  # tapped twice
     await telegram.send(tg.callback("svc:health"), "Cek kesehatan gratis")
     await telegram.send(tg.callback("kind:check"), "Cek kesehatan yang mana?")
     await telegram.send(tg.callback("tp:Cek kesehatan lansia"), "Pilih waktu")
     slot = inline_data(telegram.last_markup())[0]
     await telegram.send(tg.callback(slot), "Pesan jadwal")
-    texts = await telegram.send(tg.callback("book:yes"), "Yang dibawa")
+    yes = inline_data(telegram.last_markup())[0]
+    texts = await telegram.send(tg.callback(yes), "Yang dibawa")
     assert any("Mohon datang 10 menit lebih awal" in text for text in texts)
     await telegram.send(tg.callback("svc:apply"), "Di sini Bapak/Ibu bisa mengajukan")
     await telegram.send(tg.callback("apply:status"), "Bapak/Ibu belum mengajukan apa pun")

@@ -43,7 +43,7 @@ async def enrol_in_small(chat: Chat, database) -> None:
     await chat.send("Skills training")
     await chat.tap("cat:Menjahit")
     await chat.tap(f"batch:{batch_id(database, SMALL)}")
-    await chat.tap("training:enrol")
+    await chat.tap(f"training:enrol:{batch_id(database, SMALL)}")
     assert "Are you 17 or older?" in chat.text
     await chat.send("yes")
     assert "Do you belong to one of them?" in chat.text
@@ -66,7 +66,7 @@ async def test_browse_and_enrol(chat: Chat, courses, database) -> None:
     assert "For: residents of Kecamatan Duren Sawit, aged 17 or over" in text
     assert "Cost: free of charge" in text
     assert chat.labels[0] == "Enrol"
-    await chat.tap("training:enrol")
+    await chat.tap(f"training:enrol:{batch_id(database, SMALL)}")
     await chat.send("ya")
     await chat.send("1")  # the first priority group
     assert "Enrol Budi Santoso in" in chat.text
@@ -133,7 +133,7 @@ async def test_enrolling_twice_changes_nothing(chat: Chat, courses, database) ->
     await chat.tap(f"batch:{batch_id(database, SMALL)}")
     assert "You are enrolled in this batch." in chat.text
     assert "Enrol" not in chat.labels and "Cancel my enrolment" in chat.labels
-    await chat.tap("training:enrol")  # the enrol button of an older message
+    await chat.tap(f"training:enrol:{batch_id(database, SMALL)}")  # from an older message
     assert "That button is from an old message" in chat.text
     assert "You are enrolled in this batch." in chat.text
     with database.connect() as db:
@@ -143,12 +143,13 @@ async def test_enrolling_twice_changes_nothing(chat: Chat, courses, database) ->
 async def test_an_old_confirm_button_does_not_enrol_twice(chat: Chat, courses, database) -> None:
     await chat.run(HAPPY_EN)
     await enrol_in_small(chat, database)
-    tap = chat.message(kind=Kind.OPTION, option="enrol:yes")
+    yes = f"enrol:{batch_id(database, SMALL)}:yes"
+    tap = chat.message(kind=Kind.OPTION, option=yes)
     await chat.deliver(tap)
     assert "Done: you are enrolled in" in chat.text
     await chat.deliver(tap)  # the same update delivered again by the platform
     assert chat.replies == []
-    await chat.tap("enrol:yes")  # the button tapped again on the old message
+    await chat.tap(yes)  # the button tapped again on the old message
     assert "That button is from an old message" in chat.text
     with database.connect() as db:
         assert len(db.execute(select(Enrolment)).all()) == 1
@@ -195,7 +196,7 @@ async def test_too_young_is_told_kindly(chat: Chat, courses, database) -> None:
     await chat.send("Skills training")
     await chat.tap("cat:Menjahit")
     await chat.tap(f"batch:{batch_id(database, SMALL)}")
-    await chat.tap("training:enrol")
+    await chat.tap(f"training:enrol:{batch_id(database, SMALL)}")
     await chat.send("no")
     assert "Sorry, this course is for people aged 17 or over." in chat.text
     assert "Which kind of course?" in chat.text
@@ -214,7 +215,7 @@ async def test_an_unregistered_resident_registers_then_returns_to_the_batch(
     await chat.send("Skills training")
     await chat.tap("cat:Menjahit")
     await chat.tap(f"batch:{batch_id(database, SMALL)}")
-    await chat.tap("training:enrol")
+    await chat.tap(f"training:enrol:{batch_id(database, SMALL)}")
     assert "we need your name, kelurahan and RW" in chat.text
     assert "Do you agree?" in chat.text
     await chat.run(
@@ -227,7 +228,7 @@ async def test_an_unregistered_resident_registers_then_returns_to_the_batch(
         ]
     )
     assert "Organiser: Kelurahan Klender" in chat.text  # back at the batch
-    await chat.tap("training:enrol")
+    await chat.tap(f"training:enrol:{batch_id(database, SMALL)}")
     assert "Are you 17 or older?" in chat.text
 
 
@@ -282,3 +283,83 @@ async def test_erasing_frees_the_seat_for_the_next_in_line(
         left = db.execute(select(Enrolment.status)).scalars().all()
     assert "a place came free" in queued.text
     assert sorted(left) == [EnrolmentStatus.CONFIRMED] * 3  # nothing of the erased is kept
+
+
+async def test_batal_at_the_cancel_question_asks_which_answer(chat: Chat, courses, database):
+    await chat.run(HAPPY_ID)
+    await chat.send("Pelatihan keterampilan")
+    await chat.tap("cat:Menjahit")
+    await chat.tap(f"batch:{batch_id(database, SMALL)}")
+    await chat.tap(f"training:enrol:{batch_id(database, SMALL)}")
+    await chat.run([("ya", "memprioritaskan"), ("Tidak ada", "Daftarkan"), ("ya", "Selesai")])
+    cancel_key = next(key for key in chat.keys if key.startswith("training:cancel:"))
+    await chat.tap(cancel_key)
+    await chat.send("batal")
+    assert "Belum ada yang dibatalkan" in chat.text
+    assert chat.labels == ["Ya, batalkan", "Tidak, simpan saja"]
+    with database.connect() as db:
+        assert db.execute(select(Enrolment.status)).scalar_one() == EnrolmentStatus.CONFIRMED
+    await chat.send("Ya, batalkan")
+    assert "sudah dibatalkan" in chat.text
+
+
+async def test_buttons_of_another_batch_are_old_ones(chat: Chat, courses, database) -> None:
+    await chat.run(HAPPY_EN)
+    await chat.send("Skills training")
+    await chat.tap("cat:Menjahit")
+    small, other = chat.keys[0], chat.keys[1]
+    await chat.tap(small)
+    enrol_small = chat.keys[0]
+    await chat.tap("training:back")
+    await chat.tap(other)  # now looking at the other sewing batch
+    await chat.tap(enrol_small)  # the enrol button of the first batch's message
+    assert "That button is from an old message" in chat.text
+    await chat.tap(chat.keys[0])
+    await chat.send("yes")  # age
+    await chat.send("None of these")
+    assert "MJH-2026-12A" in chat.text
+    await chat.tap(f"enrol:{batch_id(database, SMALL)}:yes")  # a confirm of the small batch
+    assert "That button is from an old message" in chat.text
+    with database.connect() as db:
+        assert db.execute(select(Enrolment)).all() == []
+
+
+async def test_a_waitlist_closes_when_the_batch_begins(engine: Engine, courses, database, clock):
+    people = [Chat(engine, f"warga-{number}") for number in range(4)]
+    names = ["Ani Lestari", "Budi Hartono", "Citra Dewi", "Dedi Kurniawan"]
+    for chat, name in zip(people, names, strict=True):
+        await chat.run(english(engine, name))
+        await enrol_in_small(chat, database)
+        await chat.send("yes")
+    with database.begin() as db:  # the first session began an hour ago
+        db.execute(
+            CourseBatch.__table__.update()
+            .where(CourseBatch.code == SMALL)
+            .values(starts_at=clock.now - timedelta(hours=1))
+        )
+    await people[3].send("Skills training")
+    await people[3].tap("training:mine")
+    assert "The batch has begun, so its waiting list is closed." in people[3].text
+
+
+async def test_a_long_list_of_batches_comes_a_page_at_a_time(
+    chat: Chat, courses, database
+) -> None:
+    with database.begin() as db:  # eight more sewing batches: ten in all
+        table = CourseBatch.__table__
+        model = db.execute(select(table).where(table.c.code == SMALL)).mappings().one()
+        for number in range(8):
+            copy = {**model, "code": f"MJH-EXTRA-{number}"}
+            copy.pop("id")
+            db.execute(table.insert().values(**copy))
+    await chat.run(HAPPY_EN)
+    await chat.send("Skills training")
+    await chat.tap("cat:Menjahit")
+    assert "Open batches (10 in all):" in chat.text
+    first = [key for key in chat.keys if key.startswith("batch:")]
+    assert len(first) == 6 and len(chat.keys) == 10
+    await chat.send("More batches")
+    second = [key for key in chat.keys if key.startswith("batch:")]
+    assert len(second) == 4 and not set(first) & set(second)
+    await chat.send("more")
+    assert [key for key in chat.keys if key.startswith("batch:")] == first  # round again

@@ -187,7 +187,7 @@ def test_cancelling_a_seat_promotes_the_first_on_the_waitlist(database, clock, b
             db=db, enrolment_id=found[0].enrolment_id, resident_id=people[0], now=clock.now
         )
     assert done.was == CONFIRMED
-    assert done.promoted_resident_id == people[2]
+    assert done.promoted == (people[2],)
     assert (done.batch.confirmed, done.batch.waitlisted) == (2, 2)
     assert positions(database, people[:5], clock.now) == {
         people[1]: (CONFIRMED, 0),
@@ -213,7 +213,7 @@ def test_cancelling_a_waitlist_place_promotes_nobody(database, clock, batch, peo
         done = training.cancel(
             db=db, enrolment_id=found[2].enrolment_id, resident_id=people[2], now=clock.now
         )
-    assert (done.was, done.promoted_resident_id) == (WAITLISTED, None)
+    assert (done.was, done.promoted) == (WAITLISTED, ())
     assert (done.batch.confirmed, done.batch.waitlisted) == (2, 2)
     assert positions(database, people[:5], clock.now) == {
         people[0]: (CONFIRMED, 0),
@@ -238,12 +238,12 @@ def test_nobody_cancels_someone_elses_enrolment(database, clock, batch, people) 
 
 def test_cancelling_twice_does_nothing_the_second_time(database, clock, batch, people) -> None:
     found = enrol_all(database, batch, people[:4], clock.now)
-    for expected in (people[2], None):
+    for expected in ((people[2],), None):
         with database.begin() as db:
             done = training.cancel(
                 db=db, enrolment_id=found[0].enrolment_id, resident_id=people[0], now=clock.now
             )
-        assert (done.promoted_resident_id if done else None) == expected
+        assert (done.promoted if done else None) == expected
     assert done is None
     with database.connect() as db:
         assert statuses(db, batch) == {
@@ -272,7 +272,7 @@ def test_no_promotion_once_the_batch_has_begun(database, clock, batch, people) -
         done = training.cancel(
             db=db, enrolment_id=found[1].enrolment_id, resident_id=people[1], now=clock.now
         )
-    assert (done.was, done.promoted_resident_id) == (CONFIRMED, None)
+    assert (done.was, done.promoted) == (CONFIRMED, ())
     assert (done.batch.confirmed, done.batch.waitlisted) == (1, 2)
     assert positions(database, people[:4], clock.now) == {
         people[0]: (CONFIRMED, 0),
@@ -292,7 +292,7 @@ def test_no_promotion_into_a_cancelled_batch(database, clock, batch, people) -> 
         done = training.cancel(
             db=db, enrolment_id=found[0].enrolment_id, resident_id=people[0], now=clock.now
         )
-    assert (done.was, done.promoted_resident_id) == (CONFIRMED, None)
+    assert (done.was, done.promoted) == (CONFIRMED, ())
 
 
 def test_own_enrolments_are_the_active_ones_in_batches_not_over(database, clock, people):
@@ -487,3 +487,22 @@ def test_a_raised_quota_goes_to_the_waitlist_first(database, clock, batch, peopl
     assert shown[people[2]] == (CONFIRMED, 0)
     assert shown[people[3]] == (WAITLISTED, 1)
     assert shown[people[4]] == (WAITLISTED, 2)
+
+
+def test_no_enrolment_in_a_batch_called_off_or_begun(database, clock, batch, people) -> None:
+    with database.begin() as db:
+        db.execute(
+            training.CourseBatch.__table__.update()
+            .where(training.CourseBatch.id == batch)
+            .values(cancelled=True)
+        )
+    assert enrol_all(database, batch, people[:1], clock.now) == [None]
+    with database.begin() as db:
+        db.execute(
+            training.CourseBatch.__table__.update()
+            .where(training.CourseBatch.id == batch)
+            .values(cancelled=False, starts_at=clock.now)
+        )
+    assert enrol_all(database, batch, people[:1], clock.now) == [None]
+    with database.connect() as db:
+        assert statuses(db, batch) == {}
