@@ -65,12 +65,31 @@ def take_choose(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=apply(ApplyStep.STATUS))
     if key == "apply:menu":
         return Outcome(goto=HOME)
+    if key == "apply:capital":
+        running = in_progress(ctx, Kind.CAPITAL)
+        if running:  # one business-capital application at a time
+            _ = ctx.gettext
+            text = _(
+                "You already have a business capital application in progress: {ref}. Please "
+                "wait for its decision; you can follow it here."
+            ).format(ref=running[0].ref)
+            return Outcome([Reply(text)], goto=apply(ApplyStep.STATUS))
     target = (
         scholarship(ScholarshipStep.CHILD)
         if key == "apply:scholarship"
         else capital(CapitalStep.TYPE)
     )
     return profile_first(ctx, target) or Outcome(goto=target)
+
+
+def in_progress(ctx: Context, kind: Kind) -> list[Filed]:
+    """Return the resident's applications of a kind that await a decision."""
+    final = (filing.Status.APPROVED, filing.Status.REJECTED)
+    return [
+        filed
+        for filed in filing.of_resident(db=ctx.db, resident_id=ctx.resident.id)
+        if filed.kind == kind and filed.status not in final
+    ]
 
 
 def subject(ctx: Context, filed: Filed) -> str:

@@ -6,13 +6,14 @@ from zoneinfo import ZoneInfo
 
 from handlers.answers import yes_no
 from handlers.application_rules import rules
-from handlers.applications import submitted_text
+from handlers.applications import in_progress, submitted_text
 from handlers.messages import Incoming, Option, Reply
-from handlers.positions import HOME, FlowName, ScholarshipStep, scholarship
+from handlers.positions import HOME, ApplyStep, FlowName, ScholarshipStep, apply, scholarship
 from handlers.registration import clean_name
 from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
 from storage import applications as filing
 from storage.applications import Kind
+from storage.identity import name_key
 
 SCHOOL_MAX = 120
 _NUMBERS = re.compile(r"\d+")
@@ -36,6 +37,16 @@ def take_child(ctx: Context, msg: Incoming) -> Outcome:
     if name is None:
         text = _("Please write the child's name with letters only, for example: Dewi Lestari.")
         return Outcome([Reply(text)])
+    same = [
+        filed
+        for filed in in_progress(ctx, Kind.SCHOLARSHIP)
+        if name_key(filed.details.get("child", "")) == name_key(name)
+    ]
+    if same:  # one application per child at a time
+        text = _(
+            "You already applied for {child}: {ref}, awaiting a decision. You can follow it here."
+        ).format(child=name, ref=same[0].ref)
+        return Outcome([Reply(text)], goto=apply(ApplyStep.STATUS))
     ctx.data["child"] = name
     return Outcome(goto=scholarship(ScholarshipStep.LEVEL))
 

@@ -205,3 +205,39 @@ async def test_the_applicants_language_is_used(engine: Engine, database, clock) 
     with database.connect() as db:
         text = db.execute(select(Outbound.text)).scalar_one()
     assert text.startswith("Update on your application BSW-2026-000001 (Scholarship): Verified.")
+
+
+async def test_one_application_per_child_and_one_for_capital_at_a_time(
+    chat: Chat, database, clock
+) -> None:
+    load_partners(database, clock)
+    await chat.run(HAPPY_EN)
+    await chat.run(SCHOLARSHIP_EN)
+    await chat.send("Submit")
+    await chat.run(SCHOLARSHIP_EN[:2])
+    await chat.send("rina  MARLINA")
+    assert "You already applied for rina MARLINA: BSW-2026-000001" in chat.text
+    assert "Your applications:" in chat.text
+    await chat.run(SCHOLARSHIP_EN[:2])
+    await chat.send("Dimas Marlina")  # a brother may apply
+    assert "At which level does Dimas Marlina study?" in chat.text
+    await chat.run(CAPITAL_EN)
+    await chat.send("yes")
+    await chat.send("Submit")
+    await chat.send("Scholarships & capital")
+    await chat.send("Business capital")
+    assert "You already have a business capital application in progress: MDL-2026-000001" in (
+        chat.text
+    )
+    with database.begin() as db:
+        applications.set_status(
+            db=db,
+            ref="MDL-2026-000001",
+            status=Status.REJECTED,
+            note="Usaha belum berjalan",
+            actor="ypp",
+            now=clock(),
+        )
+    await chat.send("Scholarships & capital")
+    await chat.send("Business capital")  # after a decision, a new application is possible
+    assert "What kind of business do you run?" in chat.text
