@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot import staff
+from bot import accounts, applications, courses, staff
 from bot.app import conversation_engine, open_database
 from bot.serve import StartupError, serve_channels, serve_console
 from bot.settings import Settings, explain, pepper
@@ -133,7 +133,7 @@ def add_staff_commands(commands) -> None:
     )
     attendance.add_argument(
         "--present",
-        type=staff.enrolment_ids,
+        type=courses.enrolment_ids,
         nargs="+",
         action="extend",
         default=[],
@@ -150,11 +150,14 @@ def add_staff_commands(commands) -> None:
         "list", help="list applications (a partner sees only those routed to it)"
     )
     listed.add_argument(
-        "--kind", type=staff.read_kind, metavar="KIND", help="beasiswa or modal (default: both)"
+        "--kind",
+        type=applications.read_kind,
+        metavar="KIND",
+        help="beasiswa or modal (default: both)",
     )
     listed.add_argument(
         "--status",
-        type=staff.read_status,
+        type=applications.read_status,
         metavar="STATUS",
         help="diajukan, diverifikasi, disetujui or ditolak (or in English)",
     )
@@ -174,7 +177,7 @@ def add_staff_commands(commands) -> None:
     change.add_argument("ref", metavar="REF", help="the reference, e.g. BSW-2027-000123")
     change.add_argument(
         "status",
-        type=staff.read_status,
+        type=applications.read_status,
         metavar="STATUS",
         help="diverifikasi, disetujui or ditolak (verified, approved, rejected)",
     )
@@ -189,25 +192,27 @@ def run_staff_command(settings: Settings, args: argparse.Namespace) -> int | Non
     login = getattr(args, "login", None) or os.environ.get("STAFF_LOGIN")
     command = args.command
     if command == "load-staff":
-        return staff.load_staff(settings, args.file)
+        return accounts.load_staff(settings, args.file)
     if command in ("import-courses", "import-batches", "import-health"):
         run = {
-            "import-courses": staff.import_courses,
-            "import-batches": staff.import_batches,
-            "import-health": staff.import_health,
+            "import-courses": courses.import_courses,
+            "import-batches": courses.import_batches,
+            "import-health": courses.import_health,
         }[command]
         return run(settings, args.file, args.dry_run, args.rejects, login)
     if command == "batch" and args.batch_command == "list":
-        return staff.batch_list(settings, args.code, args.output, login)
+        return courses.batch_list(settings, args.code, args.output, login)
     if command == "batch":
         present = [number for numbers in args.present for number in numbers]
-        return staff.batch_attendance(settings, args.code, args.session, present, login)
+        return courses.batch_attendance(settings, args.code, args.session, present, login)
     if command == "application" and args.application_command == "list":
-        return staff.application_list(settings, args.kind, args.status, args.output, login)
+        return applications.application_list(settings, args.kind, args.status, args.output, login)
     if command == "application" and args.application_command == "show":
-        return staff.application_show(settings, args.ref, login)
+        return applications.application_show(settings, args.ref, login)
     if command == "application":
-        return staff.application_set_status(settings, args.ref, args.status, args.note, login)
+        return applications.application_set_status(
+            settings, args.ref, args.status, args.note, login
+        )
     return None
 
 
