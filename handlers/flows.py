@@ -3,8 +3,10 @@
 from handlers import (
     applications,
     bansos,
+    bookings,
     capital,
     eligibility,
+    enrolments,
     health,
     menu,
     positions,
@@ -111,8 +113,8 @@ def build() -> Conversations:
             "lang:": start.language_anywhere,
             "consent:": start.consent_anywhere,
             sembako.REMIND_PREFIX: sembako.remind_anywhere,
-            training.CANCEL_PREFIX: training.cancel_anywhere,
-            health.CANCEL_PREFIX: health.cancel_anywhere,
+            enrolments.CANCEL_PREFIX: enrolments.cancel_anywhere,
+            bookings.CANCEL_PREFIX: bookings.cancel_anywhere,
         },
         keywords={
             Keyword.MENU: go_home,

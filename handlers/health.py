@@ -2,6 +2,14 @@
 place or a time slot, see what to bring, see and cancel one's bookings."""
 
 from handlers.answers import page_of, profile_first, yes_no
+from handlers.bookings import (
+    ask_cancel,
+    ask_mine,
+    cancel_options,
+    mine_options,
+    take_cancel,
+    take_mine,
+)
 from handlers.formatting import format_short_slot, format_window
 from handlers.formatting import shorten as short
 from handlers.messages import Incoming, Option, Reply
@@ -10,7 +18,6 @@ from handlers.steps import Context, Flow, Outcome, Step, options_of
 from storage import health as clinics
 from storage.health import BookResult, Event, EventKind, Slot
 
-CANCEL_PREFIX = "health:cancel:"  # + the booking's id; works from any old message
 # slots, topics or places offered at once: with the ways out, a WhatsApp list holds 10 rows
 SLOTS_OFFERED = 7
 
@@ -301,104 +308,6 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     lines.append(_("Please come 10 minutes early. If you cannot come, cancel in “My bookings”."))
     shown = "\n".join(lines)
     return Outcome([Reply(shown)], goto=health(HealthStep.MINE), data={})
-
-
-def mine_options(ctx: Context) -> tuple[Option, ...]:
-    """Return a cancel option per booking, then browsing and the menu."""
-    _ = ctx.gettext
-    found = clinics.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
-    choices = [
-        (
-            f"{CANCEL_PREFIX}{item.id}",
-            short(_("Cancel: {title}").format(title=item.slot.event.text("title", ctx.language))),
-        )
-        for item in found
-    ]
-    choices += [
-        ("health:browse", _("Talks and checks"), "penyuluhan|cek|browse"),
-        ("health:menu", _("Main menu"), "menu"),
-    ]
-    return options_of(*choices)
-
-
-def ask_mine(ctx: Context) -> Reply:
-    """Lists the resident's bookings."""
-    _ = ctx.gettext
-    found = clinics.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
-    if not found:
-        return Reply(_("You have no booking for a health talk or check."), mine_options(ctx))
-    lines = [_("Your bookings:")]
-    for item in found:
-        slot = item.slot
-        when = format_window(slot.starts_at, slot.ends_at, ctx.language, ctx.config.time_zone)
-        lines.append(f"• {slot.event.text('title', ctx.language)}\n  {when}\n  {slot.event.place}")
-        bring = slot.event.text("bring", ctx.language)
-        if bring:
-            lines.append("  " + _("Bring: {bring}").format(bring=bring))
-    shown = "\n".join(lines)
-    return Reply(shown, mine_options(ctx))
-
-
-def take_mine(ctx: Context, msg: Incoming) -> Outcome:
-    """Asks to confirm a cancellation, or browses."""
-    key = msg.option or ""
-    if key.startswith(CANCEL_PREFIX):
-        return cancel_asked(ctx, key)
-    if key == "health:browse":
-        return Outcome(goto=health(HealthStep.KIND), data={})
-    return Outcome(goto=HOME)
-
-
-def cancel_asked(ctx: Context, key: str) -> Outcome:
-    """Asks to confirm cancelling one of the resident's own bookings."""
-    _ = ctx.gettext
-    suffix = key.removeprefix(CANCEL_PREFIX)
-    found = clinics.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
-    mine = next((item for item in found if suffix.isdigit() and item.id == int(suffix)), None)
-    if mine is None:  # cancelled already, over, or not theirs: the same answer for all
-        text = _("That booking is not (or no longer) on your list.")
-        return Outcome([Reply(text)], goto=health(HealthStep.MINE), data={})
-    return Outcome(goto=health(HealthStep.CANCEL), data={"booking": mine.id})
-
-
-def cancel_anywhere(ctx: Context, msg: Incoming) -> Outcome:
-    """Takes a cancel button from an older message, wherever the resident is."""
-    return cancel_asked(ctx, msg.option or "")
-
-
-def cancel_options(ctx: Context) -> tuple[Option, ...]:
-    """Return yes and no to the cancellation."""
-    _ = ctx.gettext
-    return yes_no(ctx, "cancel", _("Yes, cancel it"), _("No, keep it"))
-
-
-def ask_cancel(ctx: Context) -> Reply:
-    """Asks to confirm the cancellation."""
-    _ = ctx.gettext
-    found = clinics.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
-    mine = next((item for item in found if item.id == ctx.data.get("booking")), None)
-    title = mine.slot.event.text("title", ctx.language) if mine else "-"
-    text = _("Cancel your booking for “{title}”? The place goes to someone else.").format(
-        title=title
-    )
-    return Reply(text, cancel_options(ctx))
-
-
-def take_cancel(ctx: Context, msg: Incoming) -> Outcome:
-    """Cancels the booking."""
-    _ = ctx.gettext
-    if msg.option == "cancel:no":
-        return Outcome([Reply(_("Your booking is kept."))], goto=health(HealthStep.MINE))
-    slot = clinics.cancel(
-        db=ctx.db, booking_id=ctx.data.get("booking", 0), resident_id=ctx.resident.id, now=ctx.now
-    )
-    if slot is None:
-        text = _("That booking is not (or no longer) on your list.")
-        return Outcome([Reply(text)], goto=health(HealthStep.MINE), data={})
-    text = _("Your booking for “{title}” is cancelled.").format(
-        title=slot.event.text("title", ctx.language)
-    )
-    return Outcome([Reply(text)], goto=health(HealthStep.MINE), data={})
 
 
 HEALTH = Flow(
