@@ -1,13 +1,21 @@
 """The outbound queue: what the bot sends on its own, written in the same transaction as its
-cause (a waitlist promotion, a status change). Draining it is the sender's job (issue 6)."""
+cause (a waitlist promotion, a status change, a reminder falling due). bot/outbound.py drains it.
 
+A row goes pending → sending (committed before the platform is called) → sent, or back to
+pending with a later `not_before` (a retry), or failed with the reason. A row still `sending`
+when the program starts was in flight when it stopped: it is sent again, so at most the
+messages in flight at that moment (one per channel worker) can arrive twice; a row recorded as
+sent is never sent again.
+"""
+
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, Text, select
+from sqlalchemy import Connection, Text, or_, select, update
 from sqlmodel import Field, SQLModel
 
-from storage.residents import ChannelIdentity
+from storage.residents import ChannelIdentity, Resident
 from storage.types import UTCDateTime
 
 
@@ -19,12 +27,20 @@ class OutboundKind(StrEnum):
     CALLED_OFF = "called_off"  # a course batch or health event the resident held was called off
     REMINDER = "reminder"
     ANNOUNCEMENT = "announcement"
+    SURVEY = "survey"
+    FEEDBACK = "feedback"  # the invitation to rate a pickup, a course or a health check
+
+
+# what quiet hours hold back, and what a resident who said "berhenti" does not get; everything
+# else answers something the resident did or asked for
+UNASKED = frozenset({OutboundKind.ANNOUNCEMENT, OutboundKind.SURVEY, OutboundKind.FEEDBACK})
 
 
 class OutboundStatus(StrEnum):
     """Where an outbound message stands."""
 
     PENDING = "pending"
+    SENDING = "sending"  # handed to the platform; not yet recorded as sent
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -45,12 +61,14 @@ class Outbound(SQLModel, table=True):
     status: str = Field(default=OutboundStatus.PENDING, max_length=12, index=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=200)
+    sending_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 _OUTBOUND = Outbound.__table__
 _IDENTITIES = ChannelIdentity.__table__
+_RESIDENTS = Resident.__table__
 
 
 def reach(*, db: Connection, resident_id: int) -> tuple[int, str] | None:
@@ -105,3 +123,115 @@ def pending_for(*, db: Connection, resident_id: int) -> list[Outbound]:
         .order_by(_OUTBOUND.c.id)
     ).all()
     return [Outbound.model_validate(row._asdict()) for row in rows]
+
+
+@dataclass(frozen=True)
+class Due:
+    """A message to send now: where to, and what."""
+
+    id: int
+    resident_id: int
+    identity_id: int
+    external_id: str
+    kind: str
+    text: str
+    attempts: int
+
+
+def claim(
+    *, db: Connection, channel: str, now: datetime, quiet: bool, limit: int = 50
+) -> list[Due]:
+    """Take the due messages of a channel, oldest first, and mark them `sending`; commit before
+    sending them. In quiet hours, and for residents who said "berhenti", what they did not ask
+    for (announcements, surveys, feedback invitations) waits."""
+    unasked = [kind.value for kind in UNASKED]
+    query = (
+        select(
+            _OUTBOUND.c.id,
+            _OUTBOUND.c.resident_id,
+            _OUTBOUND.c.identity_id,
+            _IDENTITIES.c.external_id,
+            _OUTBOUND.c.kind,
+            _OUTBOUND.c.text,
+            _OUTBOUND.c.attempts,
+        )
+        .join(_IDENTITIES, _IDENTITIES.c.id == _OUTBOUND.c.identity_id)
+        .join(_RESIDENTS, _RESIDENTS.c.id == _OUTBOUND.c.resident_id)
+        .where(
+            _OUTBOUND.c.channel == channel,
+            _OUTBOUND.c.status == OutboundStatus.PENDING,
+            _OUTBOUND.c.not_before <= now,
+            _IDENTITIES.c.unreachable_at.is_(None),
+            or_(_OUTBOUND.c.kind.not_in(unasked), _RESIDENTS.c.opted_out.is_(False)),
+        )
+        .order_by(_OUTBOUND.c.not_before, _OUTBOUND.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=_OUTBOUND)
+    )
+    if quiet:
+        query = query.where(_OUTBOUND.c.kind.not_in(unasked))
+    rows = db.execute(query).all()
+    if rows:
+        db.execute(
+            update(_OUTBOUND)
+            .where(_OUTBOUND.c.id.in_([row.id for row in rows]))
+            .values(status=OutboundStatus.SENDING, sending_at=now)
+        )
+    return [Due(**row._asdict()) for row in rows]
+
+
+def mark_sent(*, db: Connection, outbound_id: int, now: datetime) -> None:
+    """Record that a message was delivered."""
+    db.execute(
+        update(_OUTBOUND)
+        .where(_OUTBOUND.c.id == outbound_id)
+        .values(status=OutboundStatus.SENT, sent_at=now, attempts=_OUTBOUND.c.attempts + 1)
+    )
+
+
+def retry_later(
+    *, db: Connection, outbound_id: int, at: datetime, error: str, counts: bool = True
+) -> None:
+    """Put a message back in the queue until `at`; `counts` adds the try to its attempts (a
+    platform asking us to slow down does not count as a failed try)."""
+    values = {"status": OutboundStatus.PENDING, "not_before": at, "last_error": error[:200]}
+    if counts:
+        values["attempts"] = _OUTBOUND.c.attempts + 1
+    db.execute(update(_OUTBOUND).where(_OUTBOUND.c.id == outbound_id).values(**values))
+
+
+def mark_failed(*, db: Connection, outbound_id: int, error: str) -> None:
+    """Give a message up, with the reason."""
+    db.execute(
+        update(_OUTBOUND)
+        .where(_OUTBOUND.c.id == outbound_id)
+        .values(
+            status=OutboundStatus.FAILED,
+            last_error=error[:200],
+            attempts=_OUTBOUND.c.attempts + 1,
+        )
+    )
+
+
+def fail_unreachable(*, db: Connection, identity_id: int, error: str) -> int:
+    """Give up every waiting message to a chat identity that cannot be reached; return how many."""
+    done = db.execute(
+        update(_OUTBOUND)
+        .where(
+            _OUTBOUND.c.identity_id == identity_id,
+            _OUTBOUND.c.status.in_((OutboundStatus.PENDING, OutboundStatus.SENDING)),
+        )
+        .values(status=OutboundStatus.FAILED, last_error=error[:200])
+    )
+    return done.rowcount
+
+
+def resume_in_flight(*, db: Connection, channel: str) -> int:
+    """Put messages left `sending` by a stopped program back in the queue; return how many (the
+    only ones that may arrive twice)."""
+    done = db.execute(
+        update(_OUTBOUND)
+        .where(_OUTBOUND.c.channel == channel, _OUTBOUND.c.status == OutboundStatus.SENDING)
+        .values(status=OutboundStatus.PENDING)
+    )
+    return done.rowcount

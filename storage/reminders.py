@@ -19,6 +19,9 @@ class ReminderStatus(StrEnum):
     """Where a reminder stands."""
 
     PENDING = "pending"  # waiting for its time
+    QUEUED = "queued"  # its time came: the message is in the outbound queue
+    EXPIRED = "expired"  # its event began before it could be sent: never sent
+    CANCELLED = "cancelled"  # the resident, or a cancelled enrolment, called it off
 
 
 class Reminder(SQLModel, table=True):

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from storage.applications import Application, ApplicationEvent, ReferenceCounter
 from storage.conversations import Conversation, ProcessedMessage
 from storage.health import HealthBooking, HealthEvent, HealthSlot
+from storage.leases import Lease
 from storage.outbox import Outbound
 from storage.places import Kelurahan, RukunWarga
 from storage.registry import Beneficiary, Program, StatusCheck
@@ -33,6 +34,7 @@ __all__ = [
     "HealthEvent",
     "HealthSlot",
     "Kelurahan",
+    "Lease",
     "Outbound",
     "Partner",
     "ProcessedMessage",

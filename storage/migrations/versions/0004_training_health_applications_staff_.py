@@ -1,8 +1,8 @@
-"""training, health, applications, staff, outbound
+"""training, health, applications, staff, outbound, leases
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-28 07:39:56.292238
+Create Date: 2026-11-28 08:42:27.295462
 """
 
 from collections.abc import Sequence
@@ -55,6 +55,13 @@ def upgrade() -> None:
         sa.Column("updated_at", storage.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_health_events")),
         sa.UniqueConstraint("code", name=op.f("uq_health_events_code")),
+    )
+    op.create_table(
+        "leases",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("holder", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("expires_at", storage.types.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_leases")),
     )
     op.create_table(
         "partners",
@@ -319,6 +326,7 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("sending_at", storage.types.UTCDateTime(), nullable=True),
         sa.Column("sent_at", storage.types.UTCDateTime(), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -401,6 +409,7 @@ def downgrade() -> None:
     op.drop_table("course_batches")
     op.drop_table("reference_counters")
     op.drop_table("partners")
+    op.drop_table("leases")
     op.drop_table("health_events")
     op.drop_table("courses")
     # ### end Alembic commands ###
