@@ -17,7 +17,7 @@ from bot.settings import Settings
 from bot.staff import finish, readable
 from handlers import notices
 from handlers.formatting import format_phone
-from storage import health, training
+from storage import health, reminders, training
 from storage.course_import import import_batches as run_batch_import
 from storage.course_import import import_courses as run_course_import
 from storage.csvfile import FileProblem, Report
@@ -65,19 +65,33 @@ def import_batches(
     """Import a course batches CSV (one row per session); move waitlists into added seats."""
     now = utcnow()
     promoted: list[int] = []
-
     told: list[int] = []
+    moved: list[int] = []
 
     def more_seats(db: Connection, batch_id: int) -> None:
         promoted.extend(_promote(db, batch_id, now, settings.tz_name))
 
     def called_off(db: Connection, batch_id: int) -> None:
         batch = training.get_batch(db=db, batch_id=batch_id)
+        reminders.cancel_batch(db=db, batch_id=batch_id)
         for resident_id in training.call_off(db=db, batch_id=batch_id, now=now):
             notices.queue_called_off_batch(
                 db=db, resident_id=resident_id, batch=batch, now=now, time_zone=settings.tz_name
             )
             told.append(resident_id)
+
+    def rescheduled(db: Connection, batch_id: int) -> None:
+        batch = training.get_batch(db=db, batch_id=batch_id)
+        for listed in training.list_batch(db=db, batch_id=batch_id):
+            if listed.status == EnrolmentStatus.CONFIRMED:
+                notices.queue_batch_rescheduled(
+                    db=db,
+                    resident_id=listed.resident_id,
+                    batch=batch,
+                    now=now,
+                    time_zone=settings.tz_name,
+                )
+                moved.append(listed.resident_id)
 
     report = _import(
         settings,
@@ -91,12 +105,18 @@ def import_batches(
             dry_run=dry_run,
             more_seats=more_seats,
             called_off=called_off,
+            rescheduled=rescheduled,
         ),
     )
     if report is None:
         return 2
     code = finish(report, dry_run, rejects)
     print("Added, updated and unchanged count batches; a batch has one row per session.")
+    if moved:
+        print(
+            f"{len(moved)} enrolled resident(s) of batches with a new schedule or place; "
+            "their reminders follow and a message to each is queued."
+        )
     if promoted:
         print(
             f"{len(promoted)} on a waitlist moved up into the added seats; "
@@ -131,12 +151,22 @@ def import_health(
 
     def called_off(db: Connection, event_id: int) -> None:
         event = health.get_event(db=db, event_id=event_id)
+        reminders.cancel_event(db=db, event_id=event_id)
         for resident_id in health.call_off(db=db, event_id=event_id, now=now):
             notices.queue_called_off_event(
                 db=db, resident_id=resident_id, event=event, now=now, time_zone=settings.tz_name
             )
             told.append(resident_id)
 
+    def moved(db: Connection, event_id: int) -> None:
+        for resident_id, slot_id in reminders.booked_ahead(db=db, event_id=event_id, now=now):
+            slot = health.get_slot(db=db, slot_id=slot_id)
+            notices.queue_event_moved(
+                db=db, resident_id=resident_id, slot=slot, now=now, time_zone=settings.tz_name
+            )
+            changed.append(resident_id)
+
+    changed: list[int] = []
     report = _import(
         settings,
         path,
@@ -148,11 +178,16 @@ def import_health(
             zone=settings.tz_name,
             dry_run=dry_run,
             called_off=called_off,
+            moved=moved,
         ),
     )
     if report is None:
         return 2
     code = finish(report, dry_run, rejects)
+    if changed:
+        print(
+            f"{len(changed)} booking(s) of events that changed place; a message to each is queued."
+        )
     if told:
         print(
             f"{len(told)} booking(s) of called-off events cancelled; a message to each is queued."

@@ -2,18 +2,24 @@
 
 import asyncio
 import logging
+import os
 import secrets
 import signal
-from datetime import UTC, datetime
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine as Database
 from telegram.error import TelegramError
 
+from bot import reminding
 from bot.channels import console, telegram
 from bot.housekeeping import sweep
 from bot.http import HttpServer, build_app
+from bot.outbound import Beat, Drainer, Limits, QuietHours, Sender
 from bot.settings import Settings
 from handlers.engine import Engine
 from storage.types import utcnow
@@ -25,12 +31,27 @@ class StartupError(Exception):
     """A channel could not start; the message says why, for the operator."""
 
 
-def start_clock(settings: Settings, database: Database) -> AsyncIOScheduler:
-    """Start the scheduler with its periodic jobs (housekeeping every 10 minutes)."""
-    # jobs run in the scheduler's own thread, off the event loop; shutdown waits for them
-    scheduler = AsyncIOScheduler(
-        timezone=settings.tz_name, executors={"default": ThreadPoolExecutor(1)}
-    )
+def start_clock(
+    settings: Settings, database: Database, beat: Beat | None = None
+) -> AsyncIOScheduler:
+    """Start the scheduler with its periodic jobs: housekeeping every 10 minutes and, given a
+    beat, the clock's beat every third of its lease term."""
+    # jobs run in the scheduler's own threads, off the event loop; shutdown waits for them.
+    # The beat has a thread of its own, so that a long housekeeping round never lets the
+    # leases run out.
+    executors = {"default": ThreadPoolExecutor(1), "clock": ThreadPoolExecutor(1)}
+    scheduler = AsyncIOScheduler(timezone=settings.tz_name, executors=executors)
+    if beat is not None:
+        scheduler.add_job(
+            beat,
+            "interval",
+            seconds=beat.interval.total_seconds(),
+            next_run_time=datetime.now(UTC),
+            id="beat",
+            executor="clock",
+            coalesce=True,
+            max_instances=1,
+        )
     scheduler.add_job(
         housekeeping,
         "interval",
@@ -59,13 +80,73 @@ def housekeeping(settings: Settings, database: Database) -> None:
         log.exception("housekeeping failed")
 
 
+def holder_name() -> str:
+    """Name this process for the leases: host, process id and a random part."""
+    return f"{socket.gethostname()[:50]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def quiet_hours(settings: Settings) -> QuietHours:
+    """Return the quiet hours from the settings."""
+    return QuietHours(settings.quiet_hours_start, settings.quiet_hours_end, settings.tz_name)
+
+
+def drain_limits(settings: Settings, channel: str) -> Limits:
+    """Return how a channel's queue is drained: its rates, and the retry rules of all."""
+    common = {
+        "in_flight": settings.outbound_in_flight,
+        "max_attempts": settings.outbound_max_attempts,
+        "backoff": timedelta(seconds=settings.outbound_backoff_seconds),
+        "backoff_cap": timedelta(seconds=settings.outbound_backoff_cap_seconds),
+    }
+    if channel == telegram.CHANNEL:
+        chat_interval = timedelta(seconds=1 / settings.telegram_chat_rate)
+        return Limits(rate=settings.telegram_rate, chat_interval=chat_interval, **common)
+    return Limits(rate=100, chat_interval=timedelta(0), **common)  # the console: no platform
+
+
+def tick_reminders(settings: Settings, database: Database, now: datetime) -> int:
+    """Queue the reminders that fell due; return how many."""
+    return reminding.tick(database, now=now, time_zone=settings.tz_name)
+
+
+@asynccontextmanager
+async def running_clock(
+    settings: Settings, database: Database, senders: list[Sender]
+) -> AsyncIterator[Beat]:
+    """Run the scheduler, the clock's beat and a drain for each sender; at the end stop the
+    drains (sends in flight are recorded) and give the leases up."""
+    drainers = [
+        Drainer(sender, database, drain_limits(settings, sender.channel), quiet_hours(settings))
+        for sender in senders
+    ]
+    beat = Beat(
+        database,
+        drainers,
+        tick=lambda now: tick_reminders(settings, database, now),
+        holder=holder_name(),
+        term=settings.clock_lease,
+    )
+    tasks = [asyncio.create_task(drainer.run()) for drainer in drainers]
+    scheduler = start_clock(settings, database, beat)
+    try:
+        yield beat
+    finally:
+        scheduler.shutdown(wait=True)  # no beat any more: nothing permits a drain again
+        for drainer in drainers:
+            drainer.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await asyncio.to_thread(beat.release)
+        except Exception:  # they run out by themselves
+            log.warning("could not give the clock's leases up", exc_info=True)
+        for drainer in drainers:
+            drainer.close()
+
+
 async def serve_console(settings: Settings, database: Database, engine: Engine, resident: str):
     """Chat on the console, with the clock running, until the input ends."""
-    scheduler = start_clock(settings, database)
-    try:
+    async with running_clock(settings, database, [console.ConsoleSender()]):
         await console.chat(engine, resident=resident)
-    finally:
-        scheduler.shutdown(wait=True)
 
 
 def telegram_settings(settings: Settings) -> telegram.Settings:
@@ -91,25 +172,26 @@ async def serve_channels(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    scheduler = start_clock(settings, database)
     channel = telegram.TelegramChannel(telegram_settings(settings), engine, database)
     server = None
     if channel.settings.webhook_url:  # webhooks need our HTTP server; polling does not
         app = build_app(database, telegram=channel)
         server = HttpServer(app, settings.http_host, settings.http_port)
     try:
-        if server is not None:
-            await server.start()
-            log.info("HTTP server on %s:%d", settings.http_host, server.port)
-        try:
-            await channel.start()
-        except TelegramError as error:
-            raise StartupError(f"Could not start Telegram: {error}") from error
-        await stop.wait()
+        async with AsyncExitStack() as running:
+            # stopped in reverse: the clock and the drain first (they send through the
+            # channel), then the webhook (no new updates), then the channel (those in hand)
+            running.push_async_callback(channel.stop)
+            if server is not None:
+                await server.start()
+                running.push_async_callback(server.stop)
+                log.info("HTTP server on %s:%d", settings.http_host, server.port)
+            try:
+                await channel.start()
+            except TelegramError as error:
+                raise StartupError(f"Could not start Telegram: {error}") from error
+            await running.enter_async_context(running_clock(settings, database, [channel]))
+            await stop.wait()
     finally:
-        if server is not None:  # first stop taking webhook updates, then finish those in hand
-            await server.stop()
-        await channel.stop()
-        scheduler.shutdown(wait=True)
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

@@ -2,7 +2,7 @@
 
 import os
 import secrets
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     inactivity_timeout_minutes: int = Field(30, ge=1, le=24 * 60)
     retention_days: int = Field(730, ge=365)  # erase residents silent this long
     status_checks_per_day: int = Field(5, ge=1, le=100)  # bansos status checks per resident
+    quiet_hours_start: time = time(21, 0)  # local time (TZ_NAME); announcements wait until
+    quiet_hours_end: time = time(6, 0)
+    telegram_rate: float = Field(25, gt=0, le=1000)  # queued messages a second, all chats
+    telegram_chat_rate: float = Field(1, gt=0, le=100)  # queued messages a second, one chat
+    outbound_max_attempts: int = Field(5, ge=1, le=100)
+    outbound_backoff_seconds: float = Field(30, gt=0)  # after the first failed try, doubled
+    outbound_backoff_cap_seconds: float = Field(3600, gt=0)
+    outbound_in_flight: int = Field(8, ge=1, le=32)  # sends at once; the most that can repeat
+    clock_lease_seconds: int = Field(90, ge=3, le=3600)  # a dead process blocks the clock
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("admin_telegram_ids", "admin_whatsapp_numbers", mode="before")
@@ -53,6 +62,14 @@ class Settings(BaseSettings):
         """Accept a comma-separated list: `ADMIN_TELEGRAM_IDS=123,456`."""
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("quiet_hours_start", "quiet_hours_end", mode="before")
+    @classmethod
+    def _clock_time(cls, value: object) -> object:
+        """Accept 21:00 and the Indonesian way of writing it, 21.00."""
+        if isinstance(value, str):
+            return value.strip().replace(".", ":")
         return value
 
     @field_validator("tz_name")
@@ -100,6 +117,11 @@ class Settings(BaseSettings):
     def retention(self) -> timedelta:
         """Return how long a silent resident's data is kept."""
         return timedelta(days=self.retention_days)
+
+    @property
+    def clock_lease(self) -> timedelta:
+        """Return the term of the clock's leases; the clock beats every third of it."""
+        return timedelta(seconds=self.clock_lease_seconds)
 
     @property
     def channels(self) -> list[str]:

@@ -4,14 +4,17 @@ programs; draft a year's distributions."""
 import sys
 from pathlib import Path
 
+from sqlalchemy import Connection
 from tqdm import tqdm
 
 from bot import planning
 from bot.app import open_database
 from bot.settings import Settings, pepper
+from handlers import notices
 from storage import places, registry
 from storage.csvfile import FileProblem, Report, print_report
 from storage.registry_import import import_registry as run_registry_import
+from storage.schedule_import import Change
 from storage.schedule_import import import_schedule as run_schedule_import
 from storage.types import utcnow
 
@@ -68,16 +71,57 @@ def import_schedule(settings: Settings, path: Path, dry_run: bool, rejects: Path
     if not readable(path):
         return 2
     database = open_database(settings)
+    now, zone = utcnow(), settings.tz_name
+    told: list[int] = []
+
+    def moved(db: Connection, change: Change) -> None:
+        for resident_id in change.residents:
+            notices.queue_distribution_moved(
+                db=db,
+                resident_id=resident_id,
+                distribution_id=change.distribution_id,
+                now=now,
+                time_zone=zone,
+            )
+        told.extend(change.residents)
+
+    def called_off(db: Connection, change: Change) -> None:
+        before = change.before
+        for resident_id in change.residents:
+            notices.queue_distribution_called_off(
+                db=db,
+                resident_id=resident_id,
+                program_code=before["program_code"],
+                starts_at=before["starts_at"],
+                ends_at=before["ends_at"],
+                place=before["place"],
+                now=now,
+                time_zone=zone,
+            )
+        told.extend(change.residents)
+
     try:
         report = run_schedule_import(
-            database=database, path=path, now=utcnow(), zone=settings.tz_name, dry_run=dry_run
+            database=database,
+            path=path,
+            now=now,
+            zone=zone,
+            dry_run=dry_run,
+            moved=moved,
+            called_off=called_off,
         )
     except FileProblem as problem:
         print(f"Cannot import {path}: {problem}", file=sys.stderr)
         return 2
     finally:
         database.dispose()
-    return finish(report, dry_run, rejects)
+    code = finish(report, dry_run, rejects)
+    if told:
+        print(
+            f"{len(told)} resident(s) with reminders of moved or called-off distributions; "
+            "their reminders follow and a message to each is queued."
+        )
+    return code
 
 
 def load_places(settings: Settings, path: Path) -> int:

@@ -8,6 +8,8 @@ from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, HealthStep, health
 from handlers.steps import Context, Outcome, options_of
 from storage import health as clinics
+from storage import reminders
+from storage.reminders import Subject
 
 CANCEL_PREFIX = "health:cancel:"  # + the booking's id; works from any old message
 
@@ -104,6 +106,9 @@ def take_cancel(ctx: Context, msg: Incoming) -> Outcome:
     if slot is None:
         text = _("That booking is not (or no longer) on your list.")
         return Outcome([Reply(text)], goto=health(HealthStep.MINE), data={})
+    reminders.cancel(
+        db=ctx.db, subject=Subject.SLOT, subject_ids=[slot.id], resident_id=ctx.resident.id
+    )
     text = _("Your booking for “{title}” is cancelled.").format(
         title=slot.event.text("title", ctx.language)
     )

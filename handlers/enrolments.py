@@ -7,6 +7,7 @@ from handlers.messages import Incoming, Option, Reply
 from handlers.notices import queue_promotion
 from handlers.positions import HOME, TrainingStep, training
 from handlers.steps import Context, Outcome, options_of
+from storage import reminders
 from storage import training as courses
 from storage.training import EnrolmentStatus
 
@@ -122,7 +123,9 @@ def take_cancel(ctx: Context, msg: Incoming) -> Outcome:
     if done is None:
         text = _("That enrolment is not (or no longer) on your list.")
         return Outcome([Reply(text)], goto=training(TrainingStep.MINE), data={})
-    for moved in done.promoted:  # the first on the waiting list takes the seat
+    reminders.cancel_batch(db=ctx.db, batch_id=done.batch.id, resident_id=ctx.resident.id)
+    # the first on the waiting list takes the seat; their reminders come with the notice
+    for moved in done.promoted:
         queue_promotion(
             db=ctx.db,
             resident_id=moved,

@@ -7,11 +7,13 @@ from handlers import (
     capital,
     eligibility,
     enrolments,
+    feedback,
     health,
     menu,
     positions,
     profile,
     registration,
+    reminders,
     scholarship,
     sembako,
     start,
@@ -34,6 +36,7 @@ ABOUT_CANCELLING = frozenset(
     {
         positions.training(positions.TrainingStep.CANCEL),
         positions.health(positions.HealthStep.CANCEL),
+        positions.reminders(positions.ReminderStep.CANCEL_ALL),
     }
 )
 
@@ -104,6 +107,8 @@ def build() -> Conversations:
         applications.APPLY,
         scholarship.SCHOLARSHIP,
         capital.CAPITAL,
+        reminders.REMINDERS,
+        feedback.FEEDBACK,
     )
     return Conversations(
         flows={flow.name: flow for flow in flows},
@@ -115,6 +120,8 @@ def build() -> Conversations:
             sembako.REMIND_PREFIX: sembako.remind_anywhere,
             enrolments.CANCEL_PREFIX: enrolments.cancel_anywhere,
             bookings.CANCEL_PREFIX: bookings.cancel_anywhere,
+            reminders.CANCEL_PREFIX: reminders.cancel_anywhere,
+            feedback.RATE_PREFIX: feedback.rate_anywhere,
         },
         keywords={
             Keyword.MENU: go_home,

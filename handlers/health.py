@@ -16,6 +16,7 @@ from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, FlowName, HealthStep, health
 from handlers.steps import Context, Flow, Outcome, Step, options_of
 from storage import health as clinics
+from storage import reminders
 from storage.health import BookResult, Event, EventKind, Slot
 
 # slots, topics or places offered at once: with the ways out, a WhatsApp list holds 10 rows
@@ -306,6 +307,17 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     if bring:
         lines.append(_("Bring: {bring}").format(bring=bring))
     lines.append(_("Please come 10 minutes early. If you cannot come, cancel in “My bookings”."))
+    made = reminders.remind_slot(
+        db=ctx.db,
+        resident_id=ctx.resident.id,
+        slot_id=slot.id,
+        starts_at=slot.starts_at,
+        now=ctx.now,
+        zone=ctx.config.time_zone,
+    )
+    if made:
+        moments = _(" and ").join(ctx.moment(at) for at in made)
+        lines.append(_("We will remind you here on {moments}.").format(moments=moments))
     shown = "\n".join(lines)
     return Outcome([Reply(shown)], goto=health(HealthStep.MINE), data={})
 

@@ -3,7 +3,16 @@
 from collections.abc import Callable
 from functools import cache
 
-from handlers import applications, bansos, eligibility, health, sembako, training
+from handlers import (
+    applications,
+    bansos,
+    eligibility,
+    feedback,
+    health,
+    reminders,
+    sembako,
+    training,
+)
 from handlers.i18n import N_, translations
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import CONSENT, PROFILE, FlowName, MenuStep, RegistrationStep, registration
@@ -25,6 +34,7 @@ ALIASES = {
     "svc:health": "kesehatan|penyuluhan|puskesmas|health",
     "svc:apply": "beasiswa|modal usaha|modal|pengajuan|status pengajuan|scholarship|capital",
 }
+REMINDER_WORDS = "pengingat|pengingat saya|reminder|reminders"
 # services that later issues build; until then the menu says so honestly
 COMING = {
     "svc:feedback": N_("Feedback & complaints"),
@@ -51,6 +61,8 @@ def _menu(language: str, stage: str) -> tuple[Option, ...]:
         for key, (label, _open) in SERVICES.items()
     ]
     choices += [(key, _(label)) for key, label in COMING.items()]
+    if stage == "registered":  # ten rows, as many as a WhatsApp list holds; others: in the profile
+        choices.append(("svc:reminders", _("My reminders"), REMINDER_WORDS))
     choices += [("svc:profile", _("My profile")), ("svc:help", _("Help"))]
     return options_of(*choices)
 
@@ -98,6 +110,12 @@ def take_menu(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=PROFILE)
     if key == "svc:help":
         return Outcome([Reply(help_text(ctx))])
+    if key == "svc:reminders":
+        return reminders.open_reminders(ctx)
+    if key == "svc:feedback":  # until the feedback conversation comes: an open rating, if any
+        opened = feedback.open_rating(ctx)
+        if opened is not None:
+            return opened
     if key in SERVICES:
         return SERVICES[key][1](ctx)
     if key not in COMING:

@@ -5,13 +5,16 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from handlers.formatting import format_moment
+from handlers.formatting import format_moment, format_window
 from handlers.i18n import translations
-from storage import outbox, residents
+from storage import outbox, registry, reminders, residents, schedules
 from storage.applications import Filed, Kind, Status
-from storage.health import Event
+from storage.health import Event, Slot
 from storage.outbox import OutboundKind
+from storage.reminders import Subject
 from storage.training import Batch
+
+SESSIONS_SHOWN = 12  # sessions listed in a changed schedule
 
 
 def status_label(status: Status, language: str) -> str:
@@ -97,7 +100,11 @@ def promotion_text(batch: Batch, language: str, time_zone: str) -> str:
 def queue_promotion(
     *, db: Connection, resident_id: int, batch: Batch, now: datetime, time_zone: str
 ) -> int | None:
-    """Queue the promotion message for a resident moved up from a waitlist."""
+    """Queue the promotion message for a resident moved up from a waitlist, and record the
+    reminders of the sessions their seat now holds."""
+    reminders.remind_sessions(
+        db=db, resident_id=resident_id, batch_id=batch.id, now=now, zone=time_zone
+    )
     language = residents.language_of(db=db, resident_id=resident_id) or "id"
     return outbox.enqueue(
         db=db,
@@ -144,4 +151,117 @@ def queue_called_off_event(
         kind=OutboundKind.CALLED_OFF,
         text=called_off_text(title, event.place, language),
         now=now,
+    )
+
+
+def program_name(db: Connection, code: str) -> str:
+    """Return a program's name by its code."""
+    found = registry.programs(db=db, codes=(code,))
+    return found[0].name if found else code
+
+
+def queue_distribution_moved(
+    *, db: Connection, resident_id: int, distribution_id: int, now: datetime, time_zone: str
+) -> int | None:
+    """Queue the message that a pickup the resident asked to be reminded of changed time or
+    place, with its new time and place."""
+    pickup = schedules.get(db=db, distribution_id=distribution_id)
+    if pickup is None:
+        return None
+    language = residents.language_of(db=db, resident_id=resident_id) or "id"
+    _ = translations(language).gettext
+    lines = [
+        _(
+            "Change of schedule: the sembako pickup ({program}) you asked to be reminded of is "
+            "now on {when} at {place}, {address}."
+        ).format(
+            program=program_name(db, pickup.program_code),
+            when=format_window(pickup.starts_at, pickup.ends_at, language, time_zone),
+            place=pickup.place,
+            address=pickup.address,
+        )
+    ]
+    mine = reminders.pending_of(db=db, resident_id=resident_id)
+    if any(item.subject == Subject.DISTRIBUTION and item.subject_id == pickup.id for item in mine):
+        lines.append(_("Your reminders follow the new time (menu → “My reminders”)."))
+    return outbox.enqueue(
+        db=db, resident_id=resident_id, kind=OutboundKind.REMINDER, text="\n".join(lines), now=now
+    )
+
+
+def queue_distribution_called_off(
+    *,
+    db: Connection,
+    resident_id: int,
+    program_code: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    place: str,
+    now: datetime,
+    time_zone: str,
+) -> int | None:
+    """Queue the message that a pickup the resident asked to be reminded of was called off."""
+    language = residents.language_of(db=db, resident_id=resident_id) or "id"
+    _ = translations(language).gettext
+    text = _(
+        "We are sorry: the sembako pickup ({program}) on {when} at {place} has been called "
+        "off, so its reminders are cancelled. The new date will be in “Sembako schedule”; your "
+        "RT/RW can tell you more."
+    ).format(
+        program=program_name(db, program_code),
+        when=format_window(starts_at, ends_at, language, time_zone),
+        place=place,
+    )
+    return outbox.enqueue(
+        db=db, resident_id=resident_id, kind=OutboundKind.CALLED_OFF, text=text, now=now
+    )
+
+
+def rescheduled_text(batch: Batch, language: str, time_zone: str) -> str:
+    """Return the message that a course batch's sessions or place changed: all of it anew."""
+    _ = translations(language).gettext
+    lines = [
+        _("The schedule of “{course}” ({batch}) has changed. The sessions are now:").format(
+            course=batch.course_title(language), batch=batch.code
+        )
+    ]
+    for session in batch.sessions[:SESSIONS_SHOWN]:
+        window = format_window(session.starts_at, session.ends_at, language, time_zone)
+        lines.append(f"  {session.number}. {window}")
+    if len(batch.sessions) > SESSIONS_SHOWN:
+        lines.append("  …")
+    lines.append(_("Place: {place}, {address}").format(place=batch.place, address=batch.address))
+    lines.append(_("Your reminders follow the new times."))
+    return "\n".join(lines)
+
+
+def queue_batch_rescheduled(
+    *, db: Connection, resident_id: int, batch: Batch, now: datetime, time_zone: str
+) -> int | None:
+    """Queue the message that a batch the resident is enrolled in has a new schedule."""
+    language = residents.language_of(db=db, resident_id=resident_id) or "id"
+    return outbox.enqueue(
+        db=db,
+        resident_id=resident_id,
+        kind=OutboundKind.REMINDER,
+        text=rescheduled_text(batch, language, time_zone),
+        now=now,
+    )
+
+
+def queue_event_moved(
+    *, db: Connection, resident_id: int, slot: Slot, now: datetime, time_zone: str
+) -> int | None:
+    """Queue the message that a health talk or check the resident booked changed its place."""
+    language = residents.language_of(db=db, resident_id=resident_id) or "id"
+    _ = translations(language).gettext
+    event = slot.event
+    text = _("Change for your booking: “{title}” on {when} is now at {place}, {address}.").format(
+        title=event.text("title", language),
+        when=format_window(slot.starts_at, slot.ends_at, language, time_zone),
+        place=event.place,
+        address=event.address,
+    )
+    return outbox.enqueue(
+        db=db, resident_id=resident_id, kind=OutboundKind.REMINDER, text=text, now=now
     )

@@ -25,6 +25,8 @@ class FlowName(StrEnum):
     APPLY = "apply"
     SCHOLARSHIP = "scholarship"
     CAPITAL = "capital"
+    REMINDERS = "reminders"
+    FEEDBACK = "feedback"
 
 
 class StartStep(StrEnum):
@@ -152,6 +154,19 @@ class CapitalStep(StrEnum):
     CONFIRM = "confirm"
 
 
+class ReminderStep(StrEnum):
+    """Pengingat saya: see and cancel one's reminders."""
+
+    LIST = "list"
+    CANCEL_ALL = "cancel_all"
+
+
+class FeedbackStep(StrEnum):
+    """A rating 1–5 of something the resident took part in."""
+
+    RATE = "rate"
+
+
 ENTRY = StepRef(FlowName.START, StartStep.LANGUAGE)
 HOME = StepRef(FlowName.MENU, MenuStep.MAIN)
 CONSENT = StepRef(FlowName.START, StartStep.CONSENT)
@@ -203,3 +218,13 @@ def scholarship(step: ScholarshipStep) -> StepRef:
 def capital(step: CapitalStep) -> StepRef:
     """Return a position in a business-capital application."""
     return StepRef(FlowName.CAPITAL, step)
+
+
+def reminders(step: ReminderStep) -> StepRef:
+    """Return a position in the resident's reminders."""
+    return StepRef(FlowName.REMINDERS, step)
+
+
+def feedback(step: FeedbackStep) -> StepRef:
+    """Return a position in a rating."""
+    return StepRef(FlowName.FEEDBACK, step)

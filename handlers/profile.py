@@ -13,9 +13,10 @@ from handlers.positions import (
     registration,
 )
 from handlers.registration import to_kelurahan
+from handlers.reminders import open_reminders
 from handlers.start import LANGUAGE_NAMES, REGISTER
 from handlers.steps import Context, Flow, Outcome, Step, options_of
-from storage import applications, health, places, residents, training
+from storage import applications, health, places, reminders, residents, training
 from storage.erasure import erase_resident
 
 EDIT = "edit"
@@ -40,6 +41,7 @@ def ask_profile(ctx: Context) -> Reply:
         label = _("Continue sign-up") if resident.consent_at else _("Register")
         choices = [
             ("profile:register", label),
+            ("profile:reminders", _("My reminders")),
             ("profile:erase", _("Erase my data")),
             ("profile:menu", _("Back to menu")),
         ]
@@ -68,6 +70,7 @@ def ask_profile(ctx: Context) -> Reply:
         ("profile:kelurahan", _("Change kelurahan/RW")),
         ("profile:phone", _("Change phone number")),
         ("profile:announcements", toggle),
+        ("profile:reminders", _("My reminders")),
         ("profile:erase", _("Erase my data")),
         ("profile:menu", _("Back to menu")),
     ]
@@ -92,6 +95,8 @@ def take_profile(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=registration(RegistrationStep.NAME), data={"mode": REGISTER})
     if key == "profile:announcements":
         return Outcome([Reply(set_announcements(ctx, on=ctx.resident.opted_out))])
+    if key == "profile:reminders":
+        return open_reminders(ctx)
     if key == "profile:erase":
         return Outcome(goto=ERASE)
     return Outcome(goto=HOME)
@@ -132,6 +137,7 @@ def stored_items(ctx: Context) -> list[str]:
             _("your health bookings"),
         ),
         (applications.of_resident(db=ctx.db, resident_id=resident.id), _("your applications")),
+        (reminders.pending_of(db=ctx.db, resident_id=resident.id), _("your reminders")),
     ]
     items += [label for found, label in held if found]
     items.append(_("the conversation in progress"))

@@ -1,7 +1,6 @@
 """Jadwal sembako: the next pickups for the resident's RW, the nearest places, reminders."""
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from handlers.formatting import format_distance, format_window
 from handlers.messages import Incoming, Kind, Option, Reply, Request
@@ -16,9 +15,6 @@ from storage.schedules import Pickup
 SHOWN = 3  # pickups listed for an RW
 NEAR = frozenset({Kind.LOCATION})  # steps offering "Nearest location" take a location too
 NEAR_HORIZON = timedelta(days=60)  # how far ahead "nearest places" looks
-# when reminders go out, in local time: the evening before and the morning of the pickup
-REMIND_EVENING_BEFORE = time(18, 0)
-REMIND_MORNING_OF = time(6, 30)
 REMIND_PREFIX = "sembako:remind:"  # + the distribution's id; works from any old message
 MAP_LINK = "https://www.google.com/maps/search/?api=1&query={latitude:.6f},{longitude:.6f}"
 
@@ -175,14 +171,9 @@ def remind_list(ctx: Context) -> Reply:
 
 
 def reminder_times(ctx: Context, pickup: Pickup) -> list[datetime]:
-    """Return when to remind: the evening before and the morning of, those still ahead."""
-    zone = ZoneInfo(ctx.config.time_zone)
-    day = pickup.starts_at.astimezone(zone).date()
-    candidates = [
-        datetime.combine(day - timedelta(days=1), REMIND_EVENING_BEFORE, zone),
-        datetime.combine(day, REMIND_MORNING_OF, zone),
-    ]
-    return [at for at in candidates if ctx.now < at < pickup.starts_at]
+    """Return when to remind (the evening before and the morning of), those still ahead."""
+    zone = ctx.config.time_zone
+    return reminders.times_ahead(Subject.DISTRIBUTION, pickup.starts_at, zone, ctx.now)
 
 
 def remind(ctx: Context, distribution_id: int) -> Reply | Outcome:
@@ -212,7 +203,10 @@ def remind(ctx: Context, distribution_id: int) -> Reply | Outcome:
     moments = _(" and ").join(ctx.moment(at) for at in times)
     if not new:
         return Reply(_("You already asked for this reminder: {moments}.").format(moments=moments))
-    return Reply(_("Noted. We will remind you on {moments}.").format(moments=moments))
+    text = _("Noted. We will remind you on {moments}.").format(moments=moments)
+    where = _("You can see or cancel your reminders in “My reminders” in the menu.")
+    shown = f"{text}\n{where}"
+    return Reply(shown)
 
 
 def remind_from_list(ctx: Context, distribution_id: int) -> Outcome:

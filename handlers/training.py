@@ -27,7 +27,7 @@ from handlers.formatting import shorten as short
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, FlowName, TrainingStep, training
 from handlers.steps import Context, Flow, Outcome, Step, options_of
-from storage import places
+from storage import places, reminders
 from storage import training as courses
 from storage.priorities import group_label
 from storage.training import Batch, EnrolmentStatus
@@ -428,6 +428,15 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
         ).format(
             course=course, code=batch.code, start=ctx.moment(batch.starts_at), place=batch.place
         )
+        made = reminders.remind_sessions(
+            db=ctx.db,
+            resident_id=ctx.resident.id,
+            batch_id=batch.id,
+            now=ctx.now,
+            zone=ctx.config.time_zone,
+        )
+        if made:
+            text += "\n" + _("We will remind you here the evening before each session.")
     else:
         text = _(
             "The batch is full, so you are on the waiting list of “{course}” as number "

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Column, Connection, Engine, Table, func, select
 
+from storage import reminders
 from storage.csvfile import (
     FileProblem,
     Rejected,
@@ -420,11 +421,14 @@ def import_batches(
     groups: Path = PRIORITY_FILE,
     more_seats: Callable[[Connection, int], None] | None = None,
     called_off: Callable[[Connection, int], None] | None = None,
+    rescheduled: Callable[[Connection, int], None] | None = None,
 ) -> Report:
     """Import a batches CSV (one row per session) in one transaction; raise FileProblem when it
     is unusable. Added, updated and unchanged count batches, rejected counts rows.
-    `more_seats(db, batch_id)` is called, in the transaction, for a batch whose quota rose, and
-    `called_off(db, batch_id)` for a batch just called off (status batal)."""
+    `more_seats(db, batch_id)` is called, in the transaction, for a batch whose quota rose,
+    `called_off(db, batch_id)` for a batch just called off (status batal), and
+    `rescheduled(db, batch_id)` for a batch whose sessions moved or whose place changed (the
+    reminders of its sessions have followed by then)."""
     report = Report()
     with open_text(path) as file, database.begin() as db:
         rows = read_rows(file)
@@ -447,7 +451,18 @@ def import_batches(
                 continue
             batches.setdefault(code, []).append((line, checker.check(line, cells, columns)))
         for code, found in batches.items():
-            _import_batch(db, code, found, report, now, dry_run, more_seats, called_off)
+            _import_batch(
+                db,
+                code,
+                found,
+                report,
+                now,
+                dry_run,
+                more_seats,
+                called_off,
+                zone=zone,
+                rescheduled=rescheduled,
+            )
         report.rejected.sort(key=lambda rejected: rejected.line)
     return report
 
@@ -493,6 +508,9 @@ def _import_batch(
     dry_run: bool,
     more_seats: Callable[[Connection, int], None] | None,
     called_off: Callable[[Connection, int], None] | None = None,
+    *,
+    zone: str = "Asia/Jakarta",
+    rescheduled: Callable[[Connection, int], None] | None = None,
 ) -> None:
     """Check one batch's rows together and store the batch with its sessions."""
     good, bad = _agreeing(code, found)
@@ -539,7 +557,16 @@ def _import_batch(
         db.execute(
             _BATCHES.update().where(_BATCHES.c.id == batch_id).values(updated_at=now, **values)
         )
+    before = reminders.sessions_of(db=db, batch_id=batch_id)
     replace_sessions(db, batch_id, numbered)
+    if stored is not None and not values["cancelled"]:
+        # the reminders of moved sessions move; confirmed residents are told the new schedule
+        moved = reminders.follow_sessions(
+            db=db, batch_id=batch_id, before=before, now=now, zone=zone
+        )
+        place = (stored["place"], stored["address"]) != (values["place"], values["address"])
+        if (moved or place) and rescheduled is not None and values["ends_at"] > now:
+            rescheduled(db, batch_id)
     if stored is not None and values["quota"] > stored["quota"] and more_seats is not None:
         more_seats(db, batch_id)
     if values["cancelled"] and not (stored or {}).get("cancelled") and called_off is not None:

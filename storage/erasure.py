@@ -10,6 +10,7 @@ from storage import health, training
 from storage.applications import Application, ApplicationEvent
 from storage.conversations import Conversation, ProcessedMessage
 from storage.outbox import Outbound
+from storage.ratings import Rating
 from storage.registry import StatusCheck
 from storage.reminders import Reminder
 from storage.residents import ChannelIdentity, Resident
@@ -50,6 +51,9 @@ def erase_resident(*, db: Connection, resident_id: int, now: datetime) -> Erased
     filed = select(Application.id).where(Application.resident_id == resident_id)
     db.execute(delete(ApplicationEvent).where(ApplicationEvent.application_id.in_(filed)))
     db.execute(delete(Application).where(Application.resident_id == resident_id))
+    # ratings given keep their figures, without the person; ratings only asked for go
+    db.execute(delete(Rating).where(Rating.resident_id == resident_id, Rating.score.is_(None)))
+    db.execute(update(Rating).where(Rating.resident_id == resident_id).values(resident_id=None))
     # the audit of status checks keeps its figures, without the person
     db.execute(
         update(StatusCheck).where(StatusCheck.resident_id == resident_id).values(resident_id=None)

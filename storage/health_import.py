@@ -171,10 +171,13 @@ def import_health(
     zone: str,
     dry_run: bool = False,
     called_off: Callable[[Connection, int], None] | None = None,
+    moved: Callable[[Connection, int], None] | None = None,
 ) -> NotedReport:
     """Import a health events CSV (one row per slot) in one transaction; raise FileProblem when
     it is unusable. Added, updated, unchanged and rejected count slots (rows).
-    `called_off(db, event_id)` is called, in the transaction, for an event just called off."""
+    `called_off(db, event_id)` is called, in the transaction, for an event just called off, and
+    `moved(db, event_id)` for one whose place changed. (Slots are matched by their start, so a
+    slot never moves in time: a booked one left out of the file stays, with a note.)"""
     report = NotedReport()
     local = ZoneInfo(zone)
     with open_text(path) as file, database.begin() as db:
@@ -195,7 +198,7 @@ def import_health(
                 continue
             events.setdefault(code, []).append((line, _check(line, cells, columns, local)))
         for code, found in events.items():
-            _import_event(db, code, found, report, now, local, dry_run, called_off)
+            _import_event(db, code, found, report, now, local, dry_run, called_off, moved)
         report.rejected.sort(key=lambda rejected: rejected.line)
     return report
 
@@ -209,6 +212,7 @@ def _import_event(
     zone: ZoneInfo,
     dry_run: bool,
     called_off: Callable[[Connection, int], None] | None = None,
+    moved: Callable[[Connection, int], None] | None = None,
 ) -> None:
     """Check one event's rows together and store the event with its slots."""
     good, bad = _agreeing(code, found)
@@ -283,6 +287,9 @@ def _import_event(
             )
         if values["cancelled"] and not stored["cancelled"] and called_off is not None:
             called_off(db, event_id)
+        where = (stored["place"], stored["address"]) != (values["place"], values["address"])
+        if where and not values["cancelled"] and moved is not None:
+            moved(db, event_id)
     for slot in removed:
         # only cancelled bookings can be left on an unbooked slot
         db.execute(

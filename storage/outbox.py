@@ -3,16 +3,16 @@ cause (a waitlist promotion, a status change, a reminder falling due). bot/outbo
 
 A row goes pending → sending (committed before the platform is called) → sent, or back to
 pending with a later `not_before` (a retry), or failed with the reason. A row still `sending`
-when the program starts was in flight when it stopped: it is sent again, so at most the
-messages in flight at that moment (one per channel worker) can arrive twice; a row recorded as
-sent is never sent again.
+when a drain takes over was in flight when the last one stopped: it is sent again, so at most
+the messages in flight at that moment (OUTBOUND_IN_FLIGHT per channel, 8 by default) can
+arrive twice; a row recorded as sent is never sent again.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, Text, or_, select, update
+from sqlalchemy import JSON, Connection, Text, or_, select, update
 from sqlmodel import Field, SQLModel
 
 from storage.residents import ChannelIdentity, Resident
@@ -25,7 +25,7 @@ class OutboundKind(StrEnum):
     PROMOTION = "promotion"  # a seat came free for someone on a waitlist
     STATUS = "status"  # an application's status changed
     CALLED_OFF = "called_off"  # a course batch or health event the resident held was called off
-    REMINDER = "reminder"
+    REMINDER = "reminder"  # a reminder, or word that what it reminds of moved
     ANNOUNCEMENT = "announcement"
     SURVEY = "survey"
     FEEDBACK = "feedback"  # the invitation to rate a pickup, a course or a health check
@@ -57,6 +57,8 @@ class Outbound(SQLModel, table=True):
     channel: str = Field(max_length=16)
     kind: str = Field(max_length=16)
     text: str = Field(sa_type=Text)  # finished, in the resident's language
+    # buttons to show with the text: [{"key": …, "label": …}], labels in the resident's language
+    options: list | None = Field(default=None, sa_type=JSON)
     not_before: datetime = Field(sa_type=UTCDateTime, index=True)
     status: str = Field(default=OutboundStatus.PENDING, max_length=12, index=True)
     attempts: int = 0
@@ -90,8 +92,10 @@ def enqueue(
     text: str,
     now: datetime,
     not_before: datetime | None = None,
+    options: list[dict[str, str]] | None = None,
 ) -> int | None:
-    """Queue a message for a resident; return its id, or None when they cannot be reached."""
+    """Queue a message for a resident, with buttons (`options`: key and label) if it has any;
+    return its id, or None when they cannot be reached."""
     target = reach(db=db, resident_id=resident_id)
     if target is None:
         return None
@@ -103,6 +107,7 @@ def enqueue(
             channel=channel,
             kind=kind,
             text=text,
+            options=options,
             not_before=not_before or now,
             status=OutboundStatus.PENDING,
             attempts=0,
@@ -136,6 +141,7 @@ class Due:
     kind: str
     text: str
     attempts: int
+    options: list | None = None  # [{"key", "label"}]: buttons to send with the text
 
 
 def claim(
@@ -154,6 +160,7 @@ def claim(
             _OUTBOUND.c.kind,
             _OUTBOUND.c.text,
             _OUTBOUND.c.attempts,
+            _OUTBOUND.c.options,
         )
         .join(_IDENTITIES, _IDENTITIES.c.id == _OUTBOUND.c.identity_id)
         .join(_RESIDENTS, _RESIDENTS.c.id == _OUTBOUND.c.resident_id)

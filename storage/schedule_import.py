@@ -1,10 +1,13 @@
 """Import of sembako distributions from a CSV file (the format `plan-distributions` drafts).
 
 Rows are matched by their `ref`: a new ref is added, a changed row updated, an unchanged one
-left alone, so importing the same file twice changes nothing.
+left alone, so importing the same file twice changes nothing. When a distribution moves, its
+pending reminders move with it; when it is called off (status batal), they are cancelled; in
+both cases the caller is handed who held a reminder, to tell them, in the same transaction.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -12,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
 
+from storage import reminders
 from storage.csvfile import (
     FileProblem,
     Rejected,
@@ -25,6 +29,7 @@ from storage.csvfile import (
 from storage.places import RukunWarga, kelurahan_finder
 from storage.registry import program_codes, resolve_program
 from storage.registry_import import check_ready
+from storage.reminders import Subject
 from storage.schedules import Distribution, DistributionRw, replace_rws
 
 COLUMNS = {
@@ -236,10 +241,70 @@ def _stored(db: Connection, ref: str) -> tuple[int, dict, tuple[int, ...]] | Non
     return row["id"], {name: row[name] for name in _FIELDS}, rws
 
 
+@dataclass(frozen=True)
+class Change:
+    """A distribution that moved or was called off, for the residents who held a reminder."""
+
+    distribution_id: int
+    before: dict  # its values before the import: program_code, starts_at, ends_at, place, …
+    residents: list[int]
+
+
+Told = Callable[[Connection, Change], None]
+
+
+def _follow(
+    db: Connection,
+    distribution_id: int,
+    before: dict,
+    after: dict,
+    now: datetime,
+    zone: str,
+    moved: Told | None,
+    called_off: Told | None,
+) -> None:
+    """Move or cancel the reminders of a changed distribution, and hand who held one over."""
+    if after["cancelled"]:
+        if before["cancelled"]:
+            return
+        held = reminders.cancel(db=db, subject=Subject.DISTRIBUTION, subject_ids=[distribution_id])
+        if held and called_off is not None and before["ends_at"] > now:
+            called_off(db, Change(distribution_id, before, held))
+        return
+    if before["cancelled"]:  # back on: its reminders were cancelled, residents ask anew
+        return
+    if before["starts_at"] != after["starts_at"]:
+        held = reminders.move(
+            db=db,
+            subject=Subject.DISTRIBUTION,
+            subject_id=distribution_id,
+            old_start=before["starts_at"],
+            new_start=after["starts_at"],
+            zone=zone,
+            now=now,
+        )
+    elif (before["place"], before["address"]) != (after["place"], after["address"]):
+        held = reminders.holders(db=db, subject=Subject.DISTRIBUTION, subject_id=distribution_id)
+    else:
+        return
+    if held and moved is not None and after["ends_at"] > now:
+        moved(db, Change(distribution_id, before, held))
+
+
 def import_schedule(
-    *, database: Engine, path: Path, now: datetime, zone: str, dry_run: bool = False
+    *,
+    database: Engine,
+    path: Path,
+    now: datetime,
+    zone: str,
+    dry_run: bool = False,
+    moved: Told | None = None,
+    called_off: Told | None = None,
 ) -> Report:
-    """Import a schedule CSV in one transaction; raise FileProblem when it is unusable."""
+    """Import a schedule CSV in one transaction; raise FileProblem when it is unusable.
+    `moved(db, change)` is called, in the transaction, for a distribution whose time or place
+    changed, and `called_off(db, change)` for one just called off, when someone held a
+    reminder of it."""
     report = Report()
     with open_text(path) as file, database.begin() as db:
         rows = read_rows(file)
@@ -280,4 +345,6 @@ def import_schedule(
                 distribution_id = stored[0]
                 db.execute(_TABLE.update().where(_TABLE.c.id == distribution_id).values(values))
             replace_rws(db=db, distribution_id=distribution_id, rws=row.rws)
+            if stored is not None:
+                _follow(db, distribution_id, stored[1], row.values, now, zone, moved, called_off)
     return report

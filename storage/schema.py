@@ -8,6 +8,7 @@ from storage.health import HealthBooking, HealthEvent, HealthSlot
 from storage.leases import Lease
 from storage.outbox import Outbound
 from storage.places import Kelurahan, RukunWarga
+from storage.ratings import Rating
 from storage.registry import Beneficiary, Program, StatusCheck
 from storage.reminders import Reminder
 from storage.residents import ChannelIdentity, Resident
@@ -39,6 +40,7 @@ __all__ = [
     "Partner",
     "ProcessedMessage",
     "Program",
+    "Rating",
     "ReferenceCounter",
     "Reminder",
     "Resident",

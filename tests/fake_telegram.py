@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import copy
 import json
+import math
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterator
@@ -70,6 +71,27 @@ class _Failure:
     description: str
     retry_after: int | None
     times: int
+    chat_id: int | str | None = None  # only calls to this chat; None: any call
+
+
+@dataclass
+class _Bucket:
+    """A token bucket: `rate` calls a second, up to `burst` at once."""
+
+    rate: float
+    burst: float
+    tokens: float
+    at: float  # time.monotonic() of the last refill
+
+    def take(self) -> int | None:
+        """Take a token; None when one was there, else the seconds to wait (at least 1)."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return None
+        return max(1, math.ceil((1 - self.tokens) / self.rate))
 
 
 @dataclass
@@ -137,6 +159,8 @@ class FakeBotAPI:
         self._pushed = asyncio.Event()
         self._closing = False
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._buckets: dict[str, _Bucket] = {}
+        self.rate_limited = 0  # calls answered 429 by a rate limit (not scripted failures)
         self._message_ids: dict[Any, int] = defaultdict(int)
         self._messages: dict[tuple[Any, int], dict[str, Any]] = {}
         self._server: _Server | None = None
@@ -217,11 +241,22 @@ class FakeBotAPI:
         description: str,
         retry_after: int | None = None,
         times: int = 1,
+        chat_id: int | str | None = None,
     ) -> None:
-        """Make the next `times` calls of `method` answer with this error."""
+        """Make the next `times` calls of `method` (to `chat_id`, if given) answer with this
+        error."""
         self._failures[method.lower()].append(
-            _Failure(error_code, description, retry_after, times)
+            _Failure(error_code, description, retry_after, times, chat_id)
         )
+
+    def limit_rate(
+        self, per_second: float, *, method: str = "sendMessage", burst: float | None = None
+    ) -> None:
+        """Answer calls of `method` beyond `per_second` with 429 and retry_after, as
+        Telegram's flood control does; a token bucket holding `burst` (one second's worth
+        unless given)."""
+        burst = per_second if burst is None else burst
+        self._buckets[method.lower()] = _Bucket(per_second, burst, burst, time.monotonic())
 
     # --- inspection ------------------------------------------------------------------------
 
@@ -282,14 +317,27 @@ class FakeBotAPI:
             return self._error(call, 401, "Unauthorized")
         if handler is None:
             return self._error(call, 404, "Not Found: method not found")
-        failures = self._failures.get(method.lower())
-        if failures:
-            failure = failures[0]
-            failure.times -= 1
-            if failure.times <= 0:
-                failures.popleft()
+        failure = self._scripted_failure(method, call.params)
+        if failure is not None:
             return self._error(call, failure.error_code, failure.description, failure.retry_after)
+        bucket = self._buckets.get(method.lower())
+        wait = bucket.take() if bucket is not None else None
+        if wait is not None:
+            self.rate_limited += 1
+            return self._error(call, 429, f"Too Many Requests: retry after {wait}", wait)
         return JSONResponse({"ok": True, "result": await handler(call.params)})
+
+    def _scripted_failure(self, method: str, params: Params) -> _Failure | None:
+        """Take the first scripted failure that applies to this call, if any."""
+        failures = self._failures.get(method.lower()) or ()
+        chat = str(params.get("chat_id"))
+        for failure in failures:
+            if failure.chat_id is None or str(failure.chat_id) == chat:
+                failure.times -= 1
+                if failure.times <= 0:
+                    failures.remove(failure)
+                return failure
+        return None
 
     @staticmethod
     def _error(

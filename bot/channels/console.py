@@ -9,7 +9,7 @@ import asyncio
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from handlers.engine import Engine
@@ -23,6 +23,26 @@ SIMPLE_KINDS = {
     "video": Kind.VIDEO,
     "document": Kind.DOCUMENT,
 }
+
+
+class ConsoleSender:
+    """The outbound queue's console side: a message for a console resident is printed, so
+    whoever chats sees their reminders and notices between the answers."""
+
+    channel = CHANNEL
+
+    def __init__(self, stdout: TextIO | None = None) -> None:
+        self.stdout = stdout
+
+    async def deliver(
+        self, external_id: str, text: str, options: Sequence[dict[str, str]] | None = None
+    ) -> None:
+        """Print one queued message, its options numbered."""
+        lines = [f"[message for {external_id}] {text}"]
+        lines += [
+            f"  {number}. {option['label']}" for number, option in enumerate(options or (), 1)
+        ]
+        print("\n".join(lines), file=self.stdout or sys.stdout, flush=True)
 
 
 def to_incoming(line: str, resident: str) -> Incoming:

@@ -7,11 +7,14 @@ updates in (bot/http.py). Nothing here knows what a step or a service is.
 import asyncio
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import Engine as Database
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -24,12 +27,14 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
 
+from bot.outbound import RetryLater, SendFailed, Unreachable
 from handlers import hints
 from handlers.engine import Engine
 from handlers.i18n import LANGUAGES, normalise_language, translations
 from handlers.locks import KeyedLocks
-from handlers.messages import Incoming, Kind, Reply, Request
+from handlers.messages import Incoming, Kind, Option, Reply, Request
 from storage import residents
 from storage.types import utcnow
 
@@ -46,6 +51,9 @@ SEND_ATTEMPTS = 3  # tries of one request on a network error; 429s are the rate 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 CONNECTIONS = 32  # HTTP connections to the Bot API for sending
 CONCURRENT_UPDATES = 1024  # updates in hand at once, across all chats
+OUTBOUND_CONNECTIONS = 32  # HTTP connections for the queue's sends (OUTBOUND_IN_FLIGHT at most)
+# what Telegram says of an account that is gone for good (it never gets a message again)
+GONE = ("chat not found", "user is deactivated", "user not found")
 
 
 def to_incoming(update: Update) -> Incoming | None:
@@ -150,7 +158,10 @@ class Settings:
 
 
 class TelegramChannel:
-    """One bot: receives updates, asks the engine, sends the replies."""
+    """One bot: receives updates, asks the engine, sends the replies; and the outbound
+    queue's sender for Telegram (`deliver`)."""
+
+    channel = CHANNEL
 
     def __init__(self, settings: Settings, engine: Engine, database: Database) -> None:
         self.settings = settings
@@ -180,6 +191,20 @@ class TelegramChannel:
         self.application = builder.build()
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
+        # The queue's sends (bot/outbound.py) go through a bot of their own, without
+        # python-telegram-bot's AIORateLimiter: that limiter answers a 429 by sleeping
+        # retry_after and trying again (and its rate_limit_args cannot ask for no retries: 0
+        # counts as unset), which would keep the row `sending` and its slot taken, hide the 429
+        # from the queue and forget it at a restart. Here the 429 reaches the queue, which puts
+        # the row back until retry_after without counting a try and pauses the whole channel;
+        # the queue's own limiter keeps the pace (TELEGRAM_RATE, below Telegram's 30/s, so the
+        # direct replies keep some room).
+        where = {"base_url": settings.base_url} if settings.base_url else {}
+        self.outbound_bot = Bot(
+            settings.token,
+            request=HTTPXRequest(connection_pool_size=OUTBOUND_CONNECTIONS, pool_timeout=30),
+            **where,
+        )
 
     @property
     def bot(self):
@@ -189,6 +214,7 @@ class TelegramChannel:
     async def start(self) -> None:
         """Connect, register the commands, and start polling or set the webhook."""
         await self.application.initialize()
+        await self.outbound_bot.initialize()
         await self.register_commands()
         if self.settings.webhook_url:
             await self.bot.set_webhook(
@@ -214,6 +240,7 @@ class TelegramChannel:
         if self._side_jobs:  # buttons being answered
             await asyncio.gather(*self._side_jobs, return_exceptions=True)
         await self.application.shutdown()
+        await self.outbound_bot.shutdown()
 
     async def register_commands(self) -> None:
         """List the commands in Telegram's menu, in Indonesian (default) and English."""
@@ -365,6 +392,36 @@ class TelegramChannel:
                 await asyncio.sleep(0.5 * 2**attempt)
         raise AssertionError("unreachable")
 
+    async def deliver(
+        self, external_id: str, text: str, options: Sequence[dict[str, str]] | None = None
+    ) -> None:
+        """Send one message of the outbound queue, its options as buttons; Telegram's errors
+        become the queue's."""
+        chat_id = int(external_id)  # a resident's private chat has their user id
+        reply = Reply(text, tuple(Option(o["key"], o["label"]) for o in options or ()))
+        inline = inline_keyboard(reply)
+        chunks = split_text(reply.text if inline or not reply.options else reply.numbered())
+        markups = [None] * (len(chunks) - 1) + [inline]
+        # after the chat's update in hand and its replies, never in the middle of them
+        async with self._chats.hold(chat_id):
+            try:
+                await self.outbound_bot.send_message(chat_id, chunks[0], reply_markup=markups[0])
+            except TelegramError as error:
+                raise queue_error(error) from error
+            for number, chunk in enumerate(chunks[1:], 2):
+                # the first part is out: the rest goes like a reply (429s waited out, network
+                # errors retried when safe), since a retry of the row would repeat the first
+                try:
+                    await self._call(
+                        self.bot.send_message, chat_id, chunk, reply_markup=markups[number - 1]
+                    )
+                except TelegramError as error:
+                    failure = queue_error(error)
+                    if isinstance(failure, Unreachable):
+                        raise failure from error
+                    reason = f"parts 1-{number - 1} of {len(chunks)} sent; then {error.message}"
+                    raise SendFailed(reason, transient=False) from error
+
     async def _apologise(self, update: Update) -> None:
         """Tell a resident that something went wrong on our side, and what to do."""
         _ = translations(self._language(update)).gettext
@@ -388,3 +445,22 @@ def never_arrived(error: NetworkError) -> bool:
     if cause is None:  # Telegram itself answered with a server error (502, 504...)
         return not isinstance(error, TimedOut)
     return isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def queue_error(error: TelegramError) -> Exception:
+    """Turn a failed send into what the outbound queue does next."""
+    if isinstance(error, RetryAfter):
+        wait = error.retry_after
+        return RetryLater(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
+    if isinstance(error, Forbidden):  # blocked by the user, or kicked out
+        return Unreachable(error.message)
+    if isinstance(error, BadRequest):  # before NetworkError: BadRequest is one
+        if any(words in error.message.lower() for words in GONE):
+            return Unreachable(error.message)
+        return SendFailed(error.message, transient=False)  # the same request fails again
+    if isinstance(error, NetworkError) and not never_arrived(error):
+        # it may have been delivered: another try could be a second copy
+        return SendFailed(
+            f"no answer, it may have arrived ({type(error).__name__})", transient=False
+        )
+    return SendFailed(error.message, transient=True)  # a server or network error, retried

@@ -1,8 +1,8 @@
-"""training, health, applications, staff, outbound, leases
+"""training, health, applications, staff, outbound, leases, ratings
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-28 08:42:27.295462
+Create Date: 2026-11-28 08:50:32.015953
 """
 
 from collections.abc import Sequence
@@ -274,6 +274,33 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "ratings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resident_id", sa.Integer(), nullable=True),
+        sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("subject_id", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=True),
+        sa.Column("invited_at", storage.types.UTCDateTime(), nullable=False),
+        sa.Column("rated_at", storage.types.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["resident_id"],
+            ["residents.id"],
+            name=op.f("fk_ratings_resident_id_residents"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ratings")),
+        sa.UniqueConstraint(
+            "resident_id",
+            "subject",
+            "subject_id",
+            name=op.f("uq_ratings_resident_id_subject_subject_id"),
+        ),
+    )
+    with op.batch_alter_table("ratings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ratings_invited_at"), ["invited_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ratings_resident_id"), ["resident_id"], unique=False)
+
+    op.create_table(
         "application_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("application_id", sa.Integer(), nullable=False),
@@ -322,6 +349,7 @@ def upgrade() -> None:
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=True),
         sa.Column("not_before", storage.types.UTCDateTime(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -364,6 +392,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_application_events_application_id"))
 
     op.drop_table("application_events")
+    with op.batch_alter_table("ratings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ratings_resident_id"))
+        batch_op.drop_index(batch_op.f("ix_ratings_invited_at"))
+
+    op.drop_table("ratings")
     with op.batch_alter_table("health_bookings", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_health_bookings_active",

@@ -1,0 +1,483 @@
+"""The outbound queue's drain: rows go out through the real Telegram adapter to the fake Bot
+API server and are recorded; 429s, blocked accounts, network errors, quiet hours, opt-outs, the
+per-chat pace, a restart and the lease. Time is the test's clock: every step is one
+`drain_once()` at a moment the test chose."""
+
+import io
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.channels.console import ConsoleSender
+from bot.channels.telegram import Settings, TelegramChannel, queue_error
+from bot.outbound import (
+    Beat,
+    Drainer,
+    Limits,
+    QuietHours,
+    RetryLater,
+    SendFailed,
+    Unreachable,
+)
+from storage import leases, outbox, residents
+from storage.outbox import Outbound, OutboundKind, OutboundStatus
+from storage.residents import ChannelIdentity
+from tests.fake_telegram import FakeBotAPI
+from tests.helpers import Clock
+
+SITI, BUDI, ANI = 1001, 1002, 1003
+LIMITS = Limits(
+    rate=1000,  # the overall rate is real time; these tests are about the clock's rules
+    chat_interval=timedelta(seconds=1),
+    in_flight=8,
+    max_attempts=5,
+    backoff=timedelta(seconds=30),
+    backoff_cap=timedelta(hours=1),
+)
+BLOCKED = "Forbidden: bot was blocked by the user"
+
+
+@dataclass
+class Queue:
+    """A drain on the Telegram channel, the fake server behind it and the test's clock."""
+
+    fake: FakeBotAPI
+    channel: TelegramChannel
+    drainer: Drainer
+    database: object
+    clock: Clock
+
+    def resident(self, user_id: int, *, opted_out: bool = False) -> int:
+        """Create a resident who uses Telegram; return their id."""
+        with self.database.begin() as db:
+            profile, _identity = residents.create_resident(
+                db=db,
+                channel="telegram",
+                external_id=str(user_id),
+                language="id",
+                now=self.clock(),
+            )
+            if opted_out:
+                residents.update_profile(db=db, profile=profile, now=self.clock(), opted_out=True)
+        return profile.id
+
+    def put(
+        self,
+        resident_id: int,
+        text: str,
+        kind: OutboundKind = OutboundKind.REMINDER,
+        **fields,
+    ) -> int:
+        """Queue a message, as a conversation or the reminders' tick does."""
+        with self.database.begin() as db:
+            return outbox.enqueue(
+                db=db, resident_id=resident_id, kind=kind, text=text, now=self.clock(), **fields
+            )
+
+    def row(self, outbound_id: int) -> Outbound:
+        """Read a queued message back."""
+        table = Outbound.__table__
+        with self.database.connect() as db:
+            found = db.execute(select(table).where(table.c.id == outbound_id)).one()
+        return Outbound.model_validate(found._asdict())
+
+    def texts(self, user_id: int) -> list[str]:
+        """Return what the fake server delivered to one chat."""
+        return self.fake.sent_texts(user_id)
+
+
+def new_drainer(channel, database, clock: Clock, limits: Limits = LIMITS, **kwargs) -> Drainer:
+    """Return a drain allowed to run for a day of the test's clock."""
+    drainer = Drainer(channel, database, limits, QuietHours(), clock=clock, **kwargs)
+    drainer.permit(clock() + timedelta(days=1))
+    return drainer
+
+
+@pytest.fixture
+async def queue(engine, database, clock) -> AsyncIterator[Queue]:
+    """A running Telegram channel on a fresh fake server, and a drain on it."""
+    async with FakeBotAPI() as fake:
+        channel = TelegramChannel(
+            Settings(token=fake.token, base_url=fake.base_url), engine, database
+        )
+        await channel.start()
+        drainer = new_drainer(channel, database, clock)
+        try:
+            yield Queue(fake, channel, drainer, database, clock)
+        finally:
+            drainer.close()
+            await channel.stop()
+
+
+async def test_a_queued_message_is_sent_and_recorded(queue: Queue) -> None:
+    siti = queue.resident(SITI)
+    first = queue.put(siti, "Pengingat: besok pengambilan sembako di Kantor Kelurahan Klender.")
+    assert await queue.drainer.drain_once() == 1
+    assert queue.texts(SITI) == [
+        "Pengingat: besok pengambilan sembako di Kantor Kelurahan Klender."
+    ]
+    row = queue.row(first)
+    assert (row.status, row.sent_at, row.attempts) == (OutboundStatus.SENT, queue.clock(), 1)
+    assert await queue.drainer.drain_once() == 0  # sent is sent
+    assert len(queue.texts(SITI)) == 1
+
+
+async def test_a_message_waits_for_its_time(queue: Queue) -> None:
+    siti = queue.resident(SITI)
+    later = queue.put(siti, "Nanti", not_before=queue.clock() + timedelta(minutes=5))
+    assert await queue.drainer.drain_once() == 0
+    queue.clock.advance(minutes=5)
+    assert await queue.drainer.drain_once() == 1
+    assert queue.row(later).status == OutboundStatus.SENT
+
+
+async def test_after_a_restart_what_was_in_flight_goes_again_and_sent_never(
+    queue: Queue, engine, database, clock
+) -> None:
+    siti, budi, ani = queue.resident(SITI), queue.resident(BUDI), queue.resident(ANI)
+    done = queue.put(siti, "Sudah terkirim")
+    in_flight = queue.put(budi, "Sedang dikirim")
+    waiting = queue.put(ani, "Belum diambil", not_before=clock() + timedelta(minutes=1))
+    # the program that stopped had claimed two and recorded one as sent when it died
+    with database.begin() as db:
+        claimed = outbox.claim(db=db, channel="telegram", now=clock(), quiet=False)
+        assert sorted(row.id for row in claimed) == [done, in_flight]
+        outbox.mark_sent(db=db, outbound_id=done, now=clock())
+    assert queue.row(in_flight).status == OutboundStatus.SENDING
+    # a new program (a new drain on the same database) starts
+    restarted = new_drainer(queue.channel, database, clock)
+    try:
+        assert await restarted.drain_once() == 1
+        clock.advance(minutes=1)
+        assert await restarted.drain_once() == 1
+        assert await restarted.drain_once() == 0
+    finally:
+        restarted.close()
+    assert queue.texts(SITI) == []  # recorded as sent: never again
+    assert queue.texts(BUDI) == ["Sedang dikirim"]  # may have arrived before: at most twice
+    assert queue.texts(ANI) == ["Belum diambil"]
+    assert {queue.row(i).status for i in (done, in_flight, waiting)} == {OutboundStatus.SENT}
+
+
+@pytest.mark.parametrize(
+    ("local", "quiet"),
+    [("20:59", False), ("21:00", True), ("23:30", True), ("03:00", True), ("05:59", True),
+     ("06:00", False), ("12:00", False)],
+)  # fmt: skip
+def test_quiet_hours_are_local_and_cross_midnight(local: str, quiet: bool) -> None:
+    moment = datetime.fromisoformat(f"2026-11-28T{local}:00+07:00")
+    assert QuietHours(time(21), time(6), "Asia/Jakarta").covers(moment) is quiet
+    assert not QuietHours(time(9), time(9)).covers(moment)  # start = end: never quiet
+    assert QuietHours(time(9), time(17)).covers(moment) is ("09:00" <= local < "17:00")
+
+
+async def test_quiet_hours_hold_back_what_nobody_asked_for(queue: Queue) -> None:
+    queue.clock.now = datetime.fromisoformat("2026-11-28T21:30:00+07:00")
+    kinds = list(OutboundKind)
+    ids = {}
+    for number, kind in enumerate(kinds):
+        resident = queue.resident(2000 + number)  # one chat each: no per-chat waiting
+        ids[kind] = queue.put(resident, f"{kind} malam", kind)
+    assert await queue.drainer.drain_once() == 4
+    sent = {kind for kind, i in ids.items() if queue.row(i).status == OutboundStatus.SENT}
+    assert sent == {
+        OutboundKind.REMINDER,
+        OutboundKind.STATUS,
+        OutboundKind.PROMOTION,
+        OutboundKind.CALLED_OFF,
+    }
+    queue.clock.now = datetime.fromisoformat("2026-11-29T05:59:00+07:00")
+    assert await queue.drainer.drain_once() == 0
+    queue.clock.now = datetime.fromisoformat("2026-11-29T06:00:00+07:00")
+    assert await queue.drainer.drain_once() == 3  # announcement, survey, feedback: morning
+    assert {queue.row(i).status for i in ids.values()} == {OutboundStatus.SENT}
+
+
+async def test_who_said_berhenti_gets_reminders_but_no_announcements(queue: Queue) -> None:
+    siti = queue.resident(SITI, opted_out=True)
+    news = queue.put(siti, "Pengumuman: pasar murah", OutboundKind.ANNOUNCEMENT)
+    survey = queue.put(siti, "Survei kepuasan", OutboundKind.SURVEY)
+    reminder = queue.put(siti, "Pengingat: pemeriksaan kesehatan besok", OutboundKind.REMINDER)
+    assert await queue.drainer.drain_once() == 1
+    assert queue.texts(SITI) == ["Pengingat: pemeriksaan kesehatan besok"]
+    assert queue.row(reminder).status == OutboundStatus.SENT
+    assert queue.row(news).status == queue.row(survey).status == OutboundStatus.PENDING
+    queue.clock.advance(days=1)
+    assert await queue.drainer.drain_once() == 0
+
+
+async def test_a_429_puts_the_message_back_for_retry_after_and_pauses_the_channel(
+    queue: Queue,
+) -> None:
+    siti, budi = queue.resident(SITI), queue.resident(BUDI)
+    queue.fake.fail_next(
+        "sendMessage",
+        error_code=429,
+        description="Too Many Requests: retry after 7",
+        retry_after=7,
+    )
+    first = queue.put(siti, "Pesan pertama")
+    start = queue.clock()
+    assert await queue.drainer.drain_once() == 1
+    row = queue.row(first)
+    assert row.status == OutboundStatus.PENDING
+    assert row.not_before == start + timedelta(seconds=7)
+    assert row.attempts == 0  # being told to slow down is not a failed try
+    assert "retry after 7" in row.last_error
+    second = queue.put(budi, "Pesan kedua")  # another chat: the whole channel waits
+    queue.clock.advance(seconds=6)
+    assert await queue.drainer.drain_once() == 0
+    assert queue.row(second).status == OutboundStatus.PENDING
+    queue.clock.advance(seconds=1)
+    assert await queue.drainer.drain_once() == 2
+    assert queue.texts(SITI) == ["Pesan pertama"] and queue.texts(BUDI) == ["Pesan kedua"]
+    assert queue.row(first).attempts == 1
+    assert len(queue.fake.calls("sendMessage")) == 3  # the refused one, then one each
+
+
+async def test_sends_not_yet_handed_over_wait_out_a_429(queue: Queue, database, clock) -> None:
+    # one send at a time: the first gets the 429, the others must not be tried meanwhile
+    drainer = new_drainer(queue.channel, database, clock, Limits(in_flight=1, rate=1000))
+    try:
+        ids = [queue.put(queue.resident(3000 + n), f"Pesan {n}") for n in range(3)]
+        queue.fake.fail_next("sendMessage", error_code=429, description="Too Many", retry_after=3)
+        assert await drainer.drain_once() == 3
+        assert len(queue.fake.calls("sendMessage")) == 1
+        rows = [queue.row(i) for i in ids]
+        assert {row.status for row in rows} == {OutboundStatus.PENDING}
+        assert {row.not_before for row in rows} == {clock() + timedelta(seconds=3)}
+        assert {row.attempts for row in rows} == {0}
+        clock.advance(seconds=3)
+        assert await drainer.drain_once() == 3
+        assert sorted(queue.fake.sent_texts()) == ["Pesan 0", "Pesan 1", "Pesan 2"]
+    finally:
+        drainer.close()
+
+
+@pytest.mark.parametrize(
+    ("code", "description", "reason"),
+    [
+        (403, BLOCKED, BLOCKED),
+        (403, "Forbidden: user is deactivated", "Forbidden: user is deactivated"),
+        (400, "Bad Request: chat not found", "Chat not found"),
+    ],
+)
+async def test_an_account_that_cannot_be_reached_is_marked_and_its_messages_given_up(
+    queue: Queue, database, code: int, description: str, reason: str
+) -> None:
+    siti, budi = queue.resident(SITI), queue.resident(BUDI)
+    first = queue.put(siti, "Pengingat 1")
+    second = queue.put(siti, "Pengingat 2")  # waits for the chat's turn
+    later = queue.put(siti, "Pengingat 3", not_before=queue.clock() + timedelta(days=1))
+    other = queue.put(budi, "Untuk Budi")
+    queue.fake.fail_next("sendMessage", error_code=code, description=description, chat_id=SITI)
+    assert await queue.drainer.drain_once() == 3
+    for outbound_id in (first, second, later):
+        row = queue.row(outbound_id)
+        assert (row.status, row.last_error) == (OutboundStatus.FAILED, reason)
+    assert queue.row(other).status == OutboundStatus.SENT
+    identities = ChannelIdentity.__table__
+    with database.connect() as db:
+        unreachable = db.execute(
+            select(identities.c.external_id, identities.c.unreachable_at)
+        ).all()
+    assert dict(unreachable) == {str(SITI): queue.clock(), str(BUDI): None}
+    with database.begin() as db:  # nothing more is queued for an account that is gone
+        assert (
+            outbox.enqueue(db=db, resident_id=siti, kind="status", text="x", now=queue.clock())
+            is None
+        )
+    queue.clock.advance(days=2)
+    assert await queue.drainer.drain_once() == 0
+    assert queue.texts(SITI) == []
+
+
+async def test_network_errors_are_retried_with_backoff_then_given_up(queue: Queue) -> None:
+    siti = queue.resident(SITI)
+    flaky = queue.put(siti, "Status permohonan berubah", OutboundKind.STATUS)
+    queue.fake.fail_next("sendMessage", error_code=502, description="Bad Gateway", times=99)
+    waits = []
+    for attempt in range(1, 5):
+        assert await queue.drainer.drain_once() == 1
+        row = queue.row(flaky)
+        assert (row.status, row.attempts) == (OutboundStatus.PENDING, attempt)
+        waits.append(row.not_before - queue.clock())
+        assert await queue.drainer.drain_once() == 0  # not before its time
+        queue.clock.now = row.not_before
+    assert waits == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
+    assert await queue.drainer.drain_once() == 1
+    row = queue.row(flaky)
+    assert (row.status, row.attempts, row.last_error) == (OutboundStatus.FAILED, 5, "Bad Gateway")
+    assert len(queue.fake.calls("sendMessage")) == 5
+    assert queue.texts(SITI) == []
+
+
+async def test_a_network_error_then_success(queue: Queue) -> None:
+    siti = queue.resident(SITI)
+    flaky = queue.put(siti, "Selamat, kursi tersedia", OutboundKind.PROMOTION)
+    queue.fake.fail_next("sendMessage", error_code=502, description="Bad Gateway", times=2)
+    for _ in range(3):
+        await queue.drainer.drain_once()
+        queue.clock.now = max(queue.clock.now, queue.row(flaky).not_before)
+    row = queue.row(flaky)
+    assert (row.status, row.attempts) == (OutboundStatus.SENT, 3)
+    assert queue.texts(SITI) == ["Selamat, kursi tersedia"]
+
+
+def test_telegram_errors_become_what_the_queue_does() -> None:
+    assert isinstance(queue_error(RetryAfter(12)), RetryLater)
+    assert queue_error(RetryAfter(12)).seconds == 12
+    assert isinstance(queue_error(Forbidden(BLOCKED)), Unreachable)
+    assert isinstance(queue_error(BadRequest("Bad Request: chat not found")), Unreachable)
+    assert isinstance(queue_error(BadRequest("Bad Request: user is deactivated")), Unreachable)
+    too_long = queue_error(BadRequest("Bad Request: message is too long"))
+    assert isinstance(too_long, SendFailed) and not too_long.transient
+    assert queue_error(NetworkError("Bad Gateway")).transient  # Telegram answered: safe again
+    refused = NetworkError("httpx.ConnectError")
+    refused.__cause__ = httpx.ConnectError("refused")
+    assert queue_error(refused).transient  # never left: safe again
+    # the request left and no answer came: it may have arrived, so no second copy
+    assert not queue_error(TimedOut()).transient
+    read_error = NetworkError("httpx.ReadError")
+    read_error.__cause__ = httpx.ReadError("connection reset")
+    assert not queue_error(read_error).transient
+
+
+async def test_one_message_a_second_per_chat(queue: Queue) -> None:
+    siti, budi = queue.resident(SITI), queue.resident(BUDI)
+    start = queue.clock()
+    ids = [queue.put(siti, f"Siti {n}") for n in range(3)] + [queue.put(budi, "Budi 0")]
+    assert await queue.drainer.drain_once() == 4
+    assert queue.texts(SITI) == ["Siti 0"] and queue.texts(BUDI) == ["Budi 0"]
+    waiting = [queue.row(i) for i in ids[1:3]]
+    assert [row.not_before - start for row in waiting] == [timedelta(seconds=s) for s in (1, 2)]
+    assert {row.attempts for row in waiting} == {0}
+    queue.clock.advance(seconds=0.5)
+    assert await queue.drainer.drain_once() == 0
+    queue.clock.advance(seconds=0.5)
+    assert await queue.drainer.drain_once() == 1
+    queue.clock.advance(seconds=1)
+    assert await queue.drainer.drain_once() == 1
+    assert queue.texts(SITI) == ["Siti 0", "Siti 1", "Siti 2"]  # in order
+    sent = [queue.row(i).sent_at for i in ids[:3]]
+    assert [b - a for a, b in itertools.pairwise(sent)] == [timedelta(seconds=1)] * 2
+    queue.put(siti, "Siti 3")  # a new one right after the last: its turn comes a second later
+    assert await queue.drainer.drain_once() == 1
+    assert queue.texts(SITI)[-1] == "Siti 2"
+    queue.clock.advance(seconds=1)
+    assert await queue.drainer.drain_once() == 1
+    assert queue.texts(SITI)[-1] == "Siti 3"
+
+
+async def test_a_long_message_is_split_and_options_become_buttons(queue: Queue) -> None:
+    long_text = "\n\n".join(f"Paragraf {n}: " + "kata " * 150 for n in range(8))
+    await queue.channel.deliver(str(SITI), long_text)
+    parts = queue.texts(SITI)
+    assert len(parts) == 2 and all(len(part) <= 4096 for part in parts)
+    options = [{"key": f"rate:{n}", "label": str(n)} for n in range(1, 6)]
+    await queue.channel.deliver(str(SITI), "Beri nilai 1-5", options)
+    markup = queue.fake.calls("sendMessage")[-1].params["reply_markup"]
+    keys = [button["callback_data"] for row in markup["inline_keyboard"] for button in row]
+    assert keys == ["rate:1", "rate:2", "rate:3", "rate:4", "rate:5"]
+
+
+async def test_the_console_prints_queued_messages() -> None:
+    out = io.StringIO()
+    sender = ConsoleSender(out)
+    await sender.deliver("siti", "Pengingat: besok 08.00 di Kantor Kelurahan Klender")
+    await sender.deliver("siti", "Beri nilai", [{"key": "r:1", "label": "Buruk"}])
+    assert out.getvalue() == (
+        "[message for siti] Pengingat: besok 08.00 di Kantor Kelurahan Klender\n"
+        "[message for siti] Beri nilai\n  1. Buruk\n"
+    )
+
+
+async def test_a_stopped_drain_hands_back_what_it_had_not_sent(queue: Queue) -> None:
+    ids = [queue.put(queue.resident(4000 + n), f"Pesan {n}") for n in range(3)]
+    queue.drainer.stop()
+    assert await queue.drainer.drain_once() == 0
+    assert {queue.row(i).status for i in ids} == {OutboundStatus.PENDING}
+
+
+class Recorder:
+    """A sender that keeps what it was given."""
+
+    channel = "telegram"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def deliver(self, external_id: str, text: str, options=None) -> None:
+        """Keep the message."""
+        self.sent.append((external_id, text))
+
+
+async def test_the_lease_lets_one_process_run_the_clock_and_drain(database, clock) -> None:
+    ticks = {"a": 0, "b": 0}
+
+    def tick_of(name: str):
+        def tick(now: datetime) -> int:
+            ticks[name] += 1
+            return 0
+
+        return tick
+
+    first, second = Recorder(), Recorder()
+    drain_a = Drainer(first, database, LIMITS, clock=clock)
+    drain_b = Drainer(second, database, LIMITS, clock=clock)
+    term = timedelta(seconds=90)
+    beat_a = Beat(database, [drain_a], tick=tick_of("a"), holder="a", term=term, clock=clock)
+    beat_b = Beat(database, [drain_b], tick=tick_of("b"), holder="b", term=term, clock=clock)
+    try:
+        queue = Queue(None, None, drain_a, database, clock)
+        queue.put(queue.resident(SITI), "Satu")
+        assert beat_a() is True and beat_b() is False
+        assert ticks == {"a": 1, "b": 0}
+        assert await drain_b.drain_once() == 0  # no lease, no sending
+        assert await drain_a.drain_once() == 1
+        clock.advance(seconds=30)
+        assert beat_a() is True and beat_b() is False  # renewed: still a's
+        queue.put(queue.resident(BUDI), "Dua")
+        clock.advance(seconds=85)  # a stopped beating: its drain stops before its lease ends
+        assert await drain_a.drain_once() == 0
+        assert beat_b() is False  # a's lease still runs (renewed 85 s ago)
+        clock.advance(seconds=6)
+        assert beat_b() is True  # ran out: b takes over
+        assert await drain_b.drain_once() == 1
+        assert beat_a() is False and not drain_a.permitted(clock())
+        assert ticks == {"a": 2, "b": 1}
+        assert first.sent == [(str(SITI), "Satu")] and second.sent == [(str(BUDI), "Dua")]
+        beat_b.release()  # a clean stop hands over at once
+        assert beat_a() is True
+    finally:
+        drain_a.close()
+        drain_b.close()
+
+
+async def test_a_new_holder_sends_again_what_the_dead_one_left_in_flight(database, clock) -> None:
+    sender = Recorder()
+    queue = Queue(None, None, None, database, clock)
+    left = queue.put(queue.resident(SITI), "Tertinggal")
+    with database.begin() as db:  # the dead holder had claimed it
+        outbox.claim(db=db, channel="telegram", now=clock(), quiet=False)
+        leases.hold(
+            db=db, name="outbound:telegram", holder="dead", now=clock(), term=timedelta(seconds=90)
+        )
+    drainer = Drainer(sender, database, LIMITS, clock=clock)
+    beat = Beat(database, [drainer], tick=lambda now: 0, holder="new", clock=clock)
+    try:
+        beat()
+        assert await drainer.drain_once() == 0
+        clock.advance(seconds=90)
+        beat()
+        assert await drainer.drain_once() == 1
+        assert sender.sent == [(str(SITI), "Tertinggal")]
+        assert queue.row(left).status == OutboundStatus.SENT
+    finally:
+        drainer.close()
