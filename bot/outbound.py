@@ -149,6 +149,7 @@ class Drainer:
         self._paused_until: datetime | None = None  # the platform asked us to slow down
         self._next_turn: dict[str, datetime] = {}  # when each chat may get its next message
         self._stopping = False
+        self._unrecorded = False  # an outcome could not be written in this round
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
 
@@ -211,6 +212,7 @@ class Drainer:
                     "%d %s messages in flight at the last stop go again", resumed, self.channel
                 )
             self._resumed = lease
+        self._unrecorded = False
         quiet = self.quiet.covers(now)
         due = await self._in_thread(self._claim, now, quiet)
         if not due:
@@ -251,6 +253,10 @@ class Drainer:
         """Send one row within the limits, and record the outcome before freeing its slot."""
         async with self._slots, self._limiter:
             now = self.clock()
+            if self._unrecorded:
+                # an outcome could not be written: hand nothing more over this round; the row
+                # stays `sending` and goes out (once) after the next round puts it back
+                return
             if self._stopping or self._paused(now) or not self.permitted(now):
                 # not handed to the platform: back in the queue, to be sent once
                 at = max(now, self._paused_until or now)
@@ -268,9 +274,9 @@ class Drainer:
                         "%s asked to slow down: its queue waits %g s", self.channel, error.seconds
                     )
                     self._paused_until = until  # every send not yet handed over waits too
-                await self._in_thread(self._slow_down, row, until, error.seconds)
+                await self._record(self._slow_down, row, until, error.seconds)
             except Unreachable as error:
-                others = await self._in_thread(self._unreachable, row, error.reason)
+                others = await self._record(self._unreachable, row, error.reason)
                 log.info(
                     "a %s account cannot be reached (%s); %d more messages to it given up",
                     self.channel,
@@ -278,12 +284,21 @@ class Drainer:
                     others,
                 )
             except SendFailed as error:
-                await self._in_thread(self._failed, row, error.reason, error.transient)
+                await self._record(self._failed, row, error.reason, error.transient)
             except Exception as error:  # a bug in a sender: tried again like a network error
                 log.error("%s sender failed: %s", self.channel, type(error).__name__, exc_info=1)
-                await self._in_thread(self._failed, row, type(error).__name__, True)
+                await self._record(self._failed, row, type(error).__name__, True)
             else:
-                await self._in_thread(self._sent, row)
+                await self._record(self._sent, row)
+
+    async def _record(self, function: Callable[..., T], *args) -> T:
+        """Write a send's outcome; when that fails, stop handing messages over this round, so
+        no more than the sends in flight can go out without their record."""
+        try:
+            return await self._in_thread(function, *args)
+        except Exception:
+            self._unrecorded = True
+            raise
 
     async def _in_thread(self, function: Callable[..., T], *args) -> T:
         """Run database work in the drain's own thread, off the event loop."""

@@ -87,6 +87,7 @@ def queue_due(db: Connection, *, now: datetime, time_zone: str) -> tuple[int, in
             kind=OutboundKind.REMINDER,
             text=reminder_text(event, language, time_zone),
             now=now,
+            expires_at=start,  # held up past the event's start (a crash, a long 429): never
         )
         if sent is None:  # nobody to reach (every chat blocked the bot): spent, never sent
             expired += ids

@@ -63,6 +63,8 @@ class Outbound(SQLModel, table=True):
     status: str = Field(default=OutboundStatus.PENDING, max_length=12, index=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=200)
+    # a reminder is pointless once its event began: not sent after this (None: always sent)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sending_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -93,9 +95,10 @@ def enqueue(
     now: datetime,
     not_before: datetime | None = None,
     options: list[dict[str, str]] | None = None,
+    expires_at: datetime | None = None,
 ) -> int | None:
-    """Queue a message for a resident, with buttons (`options`: key and label) if it has any;
-    return its id, or None when they cannot be reached."""
+    """Queue a message for a resident, with buttons (`options`: key and label) if it has any,
+    not to be sent after `expires_at`; return its id, or None when they cannot be reached."""
     target = reach(db=db, resident_id=resident_id)
     if target is None:
         return None
@@ -108,6 +111,7 @@ def enqueue(
             kind=kind,
             text=text,
             options=options,
+            expires_at=expires_at,
             not_before=not_before or now,
             status=OutboundStatus.PENDING,
             attempts=0,
@@ -177,6 +181,16 @@ def claim(
     )
     if quiet:
         query = query.where(_OUTBOUND.c.kind.not_in(unasked))
+    # a message held up past its expiry (a reminder whose event began) is never sent
+    db.execute(
+        update(_OUTBOUND)
+        .where(
+            _OUTBOUND.c.channel == channel,
+            _OUTBOUND.c.status == OutboundStatus.PENDING,
+            _OUTBOUND.c.expires_at <= now,
+        )
+        .values(status=OutboundStatus.CANCELLED, last_error="too late: its event has begun")
+    )
     rows = db.execute(query).all()
     if rows:
         db.execute(

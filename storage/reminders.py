@@ -488,8 +488,10 @@ def follow_sessions(
     gets reminders for every confirmed enrolment (except for those who had cancelled theirs of
     the session it replaces). Return whether any session's time changed."""
     after = sessions_of(db=db, batch_id=batch_id)
-    gone = {sid: value for sid, value in before.items() if sid not in after}
-    added = {sid: value for sid, value in after.items() if sid not in before}
+    # a session whose row was replaced may come back under the same id (SQLite reuses the
+    # highest one): a kept id with another number or start counts as gone and added
+    gone = {sid: value for sid, value in before.items() if after.get(sid) != value}
+    added = {sid: value for sid, value in after.items() if before.get(sid) != value}
     if not gone and not added:
         return False
     by_number = {number: sid for sid, (number, _start) in added.items()}

@@ -481,3 +481,55 @@ async def test_a_new_holder_sends_again_what_the_dead_one_left_in_flight(databas
         assert queue.row(left).status == OutboundStatus.SENT
     finally:
         drainer.close()
+
+
+async def test_when_outcomes_cannot_be_written_no_more_than_in_flight_repeat(
+    database, clock, monkeypatch
+) -> None:
+    recorder = Recorder()
+    limits = Limits(
+        rate=1000,
+        chat_interval=timedelta(0),
+        in_flight=2,
+        max_attempts=5,
+        backoff=timedelta(seconds=30),
+        backoff_cap=timedelta(hours=1),
+    )
+    drainer = new_drainer(recorder, database, clock, limits)
+    queue = Queue(None, None, drainer, database, clock)
+    ids = [queue.put(queue.resident(5000 + n), f"Pesan {n}") for n in range(20)]
+
+    def locked(**_kwargs) -> None:
+        raise RuntimeError("database is locked")
+
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(outbox, "mark_sent", locked)
+            with pytest.raises(RuntimeError):
+                await drainer.drain_once()
+        assert len(recorder.sent) <= 2  # only the sends in flight went out unrecorded
+        for _round in range(5):
+            await drainer.drain_once()
+    finally:
+        drainer.close()
+    delivered = [text for _chat, text in recorder.sent]
+    assert sorted(set(delivered)) == sorted(f"Pesan {n}" for n in range(20))
+    assert len(delivered) - 20 <= 2
+    assert {queue.row(i).status for i in ids} == {OutboundStatus.SENT}
+
+
+async def test_a_reminder_held_up_past_its_event_is_never_sent(database, clock) -> None:
+    recorder = Recorder()
+    drainer = new_drainer(recorder, database, clock)
+    queue = Queue(None, None, drainer, database, clock)
+    siti = queue.resident(SITI)
+    late = queue.put(siti, "Besok pembagian sembako", expires_at=clock() + timedelta(hours=1))
+    timely = queue.put(siti, "Besok cek kesehatan", expires_at=clock() + timedelta(days=1))
+    clock.advance(hours=2)  # the bot was down past the first event's start
+    try:
+        await drainer.drain_once()
+    finally:
+        drainer.close()
+    assert [text for _chat, text in recorder.sent] == ["Besok cek kesehatan"]
+    assert queue.row(late).status == OutboundStatus.CANCELLED
+    assert queue.row(timely).status == OutboundStatus.SENT

@@ -352,3 +352,28 @@ def test_a_health_event_called_off_cancels_its_reminders(settings, staffed, tmp_
     assert cli(settings, "import-health", str(health_file(tmp_path, "off.csv", called_off))) == 0
     assert {item.status for item in of(staffed, siti)} == {ReminderStatus.CANCELLED}
     assert [item.kind for item in outbound(staffed)] == [OutboundKind.CALLED_OFF]
+
+
+def test_moving_the_last_session_moves_its_reminder(settings, staffed, tmp_path) -> None:
+    assert cli(settings, "import-courses", str(FIXTURES / "courses.csv")) == 0
+    assert (
+        cli(settings, "import-batches", str(write_csv(tmp_path / "a.csv", three_sessions()))) == 0
+    )
+    siti = resident(staffed, "Siti")
+    with staffed.begin() as db:
+        batch = training.get_batch(db=db, code="MJH-2027-03A")
+    enrol(staffed, "MJH-2027-03A", siti)
+    with staffed.begin() as db:
+        reminders.remind_sessions(
+            db=db, resident_id=siti, batch_id=batch.id, now=utcnow(), zone=ZONE
+        )
+    rows = three_sessions()
+    rows[2].update(date="2027-03-23")  # the last meeting, whose row id SQLite may reuse
+    assert cli(settings, "import-batches", str(write_csv(tmp_path / "b.csv", rows))) == 0
+    pending = [item for item in of(staffed, siti) if item.status == ReminderStatus.PENDING]
+    assert [item.remind_at for item in pending] == [
+        utc(2027, 3, 5, 11, 0),
+        utc(2027, 3, 12, 11, 0),
+        utc(2027, 3, 22, 11, 0),  # the evening before the moved meeting
+    ]
+    assert [item.kind for item in outbound(staffed)] == [OutboundKind.REMINDER]

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-28 08:50:32.015953
+Create Date: 2026-11-28 09:34:39.471284
 """
 
 from collections.abc import Sequence
@@ -354,6 +354,7 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("expires_at", storage.types.UTCDateTime(), nullable=True),
         sa.Column("sending_at", storage.types.UTCDateTime(), nullable=True),
         sa.Column("sent_at", storage.types.UTCDateTime(), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(), nullable=False),
