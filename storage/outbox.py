@@ -205,7 +205,7 @@ def mark_sent(*, db: Connection, outbound_id: int, now: datetime) -> None:
     """Record that a message was delivered."""
     db.execute(
         update(_OUTBOUND)
-        .where(_OUTBOUND.c.id == outbound_id)
+        .where(_OUTBOUND.c.id == outbound_id, _OUTBOUND.c.status == OutboundStatus.SENDING)
         .values(status=OutboundStatus.SENT, sent_at=now, attempts=_OUTBOUND.c.attempts + 1)
     )
 
@@ -218,14 +218,19 @@ def retry_later(
     values = {"status": OutboundStatus.PENDING, "not_before": at, "last_error": error[:200]}
     if counts:
         values["attempts"] = _OUTBOUND.c.attempts + 1
-    db.execute(update(_OUTBOUND).where(_OUTBOUND.c.id == outbound_id).values(**values))
+    db.execute(
+        update(_OUTBOUND)
+        # only a row this drain still holds: one another drain took over stays as it has it
+        .where(_OUTBOUND.c.id == outbound_id, _OUTBOUND.c.status == OutboundStatus.SENDING)
+        .values(**values)
+    )
 
 
 def mark_failed(*, db: Connection, outbound_id: int, error: str) -> None:
     """Give a message up, with the reason."""
     db.execute(
         update(_OUTBOUND)
-        .where(_OUTBOUND.c.id == outbound_id)
+        .where(_OUTBOUND.c.id == outbound_id, _OUTBOUND.c.status == OutboundStatus.SENDING)
         .values(
             status=OutboundStatus.FAILED,
             last_error=error[:200],
