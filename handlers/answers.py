@@ -46,3 +46,16 @@ def page_of(ctx: Context, found: list, listed: int) -> tuple[list, bool]:
     if start >= len(found):  # past the end: round again from the start
         start = 0
     return found[start : start + size], True
+
+
+def cancel_options(ctx: Context) -> tuple[Option, ...]:
+    """Return yes and no to cancelling something the resident holds."""
+    _ = ctx.gettext
+    return yes_no(ctx, "cancel", _("Yes, cancel it"), _("No, keep it"))
+
+
+def own_item(found: list, key: str, prefix: str):
+    """Return the item of the resident's own list whose id a button key names, or None (an
+    unknown, finished or someone else's id all give None, so they get the same answer)."""
+    suffix = key.removeprefix(prefix)
+    return next((item for item in found if suffix.isdigit() and item.id == int(suffix)), None)

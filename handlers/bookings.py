@@ -1,7 +1,7 @@
 """Jadwal saya: a resident's bookings of health talks and checks, with what to bring, and
 cancelling one, which frees its place."""
 
-from handlers.answers import yes_no
+from handlers.answers import cancel_options, own_item
 from handlers.formatting import format_window
 from handlers.formatting import shorten as short
 from handlers.messages import Incoming, Option, Reply
@@ -63,9 +63,8 @@ def take_mine(ctx: Context, msg: Incoming) -> Outcome:
 def cancel_asked(ctx: Context, key: str) -> Outcome:
     """Asks to confirm cancelling one of the resident's own bookings."""
     _ = ctx.gettext
-    suffix = key.removeprefix(CANCEL_PREFIX)
     found = clinics.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
-    mine = next((item for item in found if suffix.isdigit() and item.id == int(suffix)), None)
+    mine = own_item(found, key, CANCEL_PREFIX)
     if mine is None:  # cancelled already, over, or not theirs: the same answer for all
         text = _("That booking is not (or no longer) on your list.")
         return Outcome([Reply(text)], goto=health(HealthStep.MINE), data={})
@@ -75,12 +74,6 @@ def cancel_asked(ctx: Context, key: str) -> Outcome:
 def cancel_anywhere(ctx: Context, msg: Incoming) -> Outcome:
     """Takes a cancel button from an older message, wherever the resident is."""
     return cancel_asked(ctx, msg.option or "")
-
-
-def cancel_options(ctx: Context) -> tuple[Option, ...]:
-    """Return yes and no to the cancellation."""
-    _ = ctx.gettext
-    return yes_no(ctx, "cancel", _("Yes, cancel it"), _("No, keep it"))
 
 
 def ask_cancel(ctx: Context) -> Reply:

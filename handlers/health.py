@@ -1,11 +1,10 @@
 """Kesehatan: health talks (penyuluhan) and free health checks. Browse by topic, book a
 place or a time slot, see what to bring, see and cancel one's bookings."""
 
-from handlers.answers import page_of, profile_first, yes_no
+from handlers.answers import cancel_options, page_of, profile_first, yes_no
 from handlers.bookings import (
     ask_cancel,
     ask_mine,
-    cancel_options,
     mine_options,
     take_cancel,
     take_mine,

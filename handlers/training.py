@@ -10,13 +10,12 @@ flowchart LR
 ```
 """
 
-from handlers.answers import page_of, profile_first, yes_no
+from handlers.answers import cancel_options, page_of, profile_first, yes_no
 from handlers.enrolments import (
     CANCEL_PREFIX,
     ask_cancel,
     ask_mine,
     cancel_asked,
-    cancel_options,
     enrolment_status,
     mine_options,
     take_cancel,
