@@ -1,7 +1,7 @@
 """Command line: `python -m bot run | chat | seed-demo | reset-demo | migrate`, and the staff
 commands `import-registry`, `import-schedule`, `load-places`, `load-programs`,
 `plan-distributions`, `load-staff`, `import-courses`, `import-batches`, `import-health`,
-`batch list | attendance` and `application list | show | set-status`."""
+`batch list | attendance` and `application list | show | set-status | deadline`."""
 
 import argparse
 import asyncio
@@ -185,6 +185,21 @@ def add_staff_commands(commands) -> None:
         "--note", metavar="TEXT", help="the reason, shown to the applicant (needed for ditolak)"
     )
     _login(change)
+    deadline = application_commands.add_parser(
+        "deadline",
+        help="set until when applications of a kind are taken (a new round after a closed one)",
+        description="Set the last day of the current round of scholarship or business-capital "
+        "applications. Residents see it, may ask to be reminded (3 days before at 18.00 and "
+        "on the last morning), and cannot apply after it. Moving the day of an open round "
+        "moves their reminders and tells them.",
+    )
+    deadline.add_argument(
+        "kind", type=applications.read_kind, metavar="KIND", help="beasiswa or modal"
+    )
+    deadline.add_argument(
+        "day", type=applications.read_day, metavar="DAY", help="the last day, e.g. 2027-01-31"
+    )
+    _login(deadline)
 
 
 def run_staff_command(settings: Settings, args: argparse.Namespace) -> int | None:
@@ -209,6 +224,8 @@ def run_staff_command(settings: Settings, args: argparse.Namespace) -> int | Non
         return applications.application_list(settings, args.kind, args.status, args.output, login)
     if command == "application" and args.application_command == "show":
         return applications.application_show(settings, args.ref, login)
+    if command == "application" and args.application_command == "deadline":
+        return applications.application_deadline(settings, args.kind, args.day, login)
     if command == "application":
         return applications.application_set_status(
             settings, args.ref, args.status, args.note, login
@@ -262,7 +279,8 @@ def seed(settings: Settings) -> int:
             f"{added.distributions} sembako distributions, {added.courses} courses in "
             f"{added.batches} batches, {added.health_events} health talks and check days with "
             f"{added.health_slots} slots, {added.staff} staff accounts (all demo but the "
-            "programs; the accounts are storage/data/partners.toml's)."
+            "programs; the accounts are storage/data/partners.toml's), and rounds of "
+            "scholarship and business-capital applications open for 45 and 60 days."
         )
         return 0
     finally:

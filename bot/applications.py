@@ -1,8 +1,9 @@
-"""Staff commands for applications: list, show, and move one to a new status with a message to
-the applicant."""
+"""Staff commands for applications: list, show, move one to a new status with a message to the
+applicant, and set the last day of a round of applications."""
 
 import argparse
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, select
@@ -13,10 +14,11 @@ from bot.courses import local_time, write_csv
 from bot.settings import Settings
 from handlers import notices
 from handlers.formatting import format_phone
-from storage import applications
+from storage import applications, reminders, rounds
 from storage import staff as accounts
 from storage.applications import Filed, Kind, Status, StatusProblem
 from storage.places import Kelurahan
+from storage.reminders import Subject
 from storage.residents import Resident
 from storage.staff import Member, Role
 from storage.types import utcnow
@@ -253,4 +255,61 @@ def application_set_status(
         print("The applicant can no longer be reached on any chat; no notification was queued.")
     else:
         print("Notification queued for the applicant.")
+    return 0
+
+
+def read_day(text: str) -> date:
+    """Read a day as 2027-01-31 or 31-01-2027 (also with slashes)."""
+    cleaned = text.strip().replace("/", "-")
+    for pattern in ("%Y-%m-%d", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(cleaned, pattern).date()
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"must be a day like 2027-01-31 or 31-01-2027, not {text!r}")
+
+
+def application_deadline(settings: Settings, kind: Kind, day: date, login: str | None) -> int:
+    """Set the last day of the current round of a kind of application: an open round moves
+    its deadline (the reminders follow, and who asked for one is told), otherwise a new round
+    opens now."""
+    zone = settings.tz_name
+    closes_at = rounds.end_of(day, zone)
+    now = utcnow()
+    if closes_at <= now:
+        print(f"{day.isoformat()} has passed; give a day from today on.", file=sys.stderr)
+        return 2
+    database = open_database(settings)
+    told = 0
+    try:
+        with database.begin() as db:
+            member = account_of(db, login)
+            if member is None:
+                return 2
+            found, old_close = rounds.set_deadline(
+                db=db, kind=kind, closes_at=closes_at, login=member.login, now=now
+            )
+            if old_close is not None and old_close != closes_at:
+                held = reminders.move(
+                    db=db,
+                    subject=Subject.ROUND,
+                    subject_id=found.id,
+                    old_start=old_close,
+                    new_start=closes_at,
+                    zone=zone,
+                    now=now,
+                )
+                for resident_id in held:
+                    queued = notices.queue_round_moved(
+                        db=db, resident_id=resident_id, found=found, now=now, time_zone=zone
+                    )
+                    told += queued is not None
+    finally:
+        database.dispose()
+    name = KIND_NAMES[kind]
+    if old_close is None:
+        print(f"A new round of {name} applications is open until {day.isoformat()} (inclusive).")
+    else:
+        print(f"{name.capitalize()} applications are now taken until {day.isoformat()}.")
+        print(f"{told} resident(s) who asked for a reminder will be told.")
     return 0

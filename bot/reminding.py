@@ -88,6 +88,7 @@ def queue_due(db: Connection, *, now: datetime, time_zone: str) -> tuple[int, in
             text=reminder_text(event, language, time_zone),
             now=now,
             expires_at=start,  # held up past the event's start (a crash, a long 429): never
+            about=(subject, subject_id),  # withdrawn if the enrolment or booking is cancelled
         )
         if sent is None:  # nobody to reach (every chat blocked the bot): spent, never sent
             expired += ids

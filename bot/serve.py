@@ -32,14 +32,17 @@ class StartupError(Exception):
 
 
 def start_clock(
-    settings: Settings, database: Database, beat: Beat | None = None
+    settings: Settings,
+    database: Database,
+    beat: Beat | None = None,
+    executors: dict[str, ThreadPoolExecutor] | None = None,
 ) -> AsyncIOScheduler:
     """Start the scheduler with its periodic jobs: housekeeping every 10 minutes and, given a
     beat, the clock's beat every third of its lease term."""
     # jobs run in the scheduler's own threads, off the event loop; shutdown waits for them.
     # The beat has a thread of its own, so that a long housekeeping round never lets the
     # leases run out.
-    executors = {"default": ThreadPoolExecutor(1), "clock": ThreadPoolExecutor(1)}
+    executors = executors or clock_executors()
     scheduler = AsyncIOScheduler(timezone=settings.tz_name, executors=executors)
     if beat is not None:
         scheduler.add_job(
@@ -64,6 +67,21 @@ def start_clock(
     )
     scheduler.start()
     return scheduler
+
+
+def clock_executors() -> dict[str, ThreadPoolExecutor]:
+    """Return the scheduler's thread pools: one for housekeeping, one for the beat."""
+    return {"default": ThreadPoolExecutor(1), "clock": ThreadPoolExecutor(1)}
+
+
+async def stop_clock(
+    scheduler: AsyncIOScheduler, executors: dict[str, ThreadPoolExecutor]
+) -> None:
+    """Stop the scheduler and wait, off the event loop, for a job still running to end (the
+    loop goes on answering residents meanwhile)."""
+    scheduler.shutdown(wait=False)
+    for executor in executors.values():
+        await asyncio.to_thread(executor.shutdown, True)
 
 
 def housekeeping(settings: Settings, database: Database) -> None:
@@ -106,7 +124,9 @@ def drain_limits(settings: Settings, channel: str) -> Limits:
 
 def tick_reminders(settings: Settings, database: Database, now: datetime) -> int:
     """Queue the reminders that fell due; return how many."""
-    return reminding.tick(database, now=now, time_zone=settings.tz_name)
+    return reminding.tick(
+        database, now=now, time_zone=settings.tz_name, follow_up_after=settings.follow_up_after
+    )
 
 
 @asynccontextmanager
@@ -127,11 +147,12 @@ async def running_clock(
         term=settings.clock_lease,
     )
     tasks = [asyncio.create_task(drainer.run()) for drainer in drainers]
-    scheduler = start_clock(settings, database, beat)
+    executors = clock_executors()
+    scheduler = start_clock(settings, database, beat, executors)
     try:
         yield beat
     finally:
-        scheduler.shutdown(wait=True)  # no beat any more: nothing permits a drain again
+        await stop_clock(scheduler, executors)  # no beat any more: nothing permits a drain again
         for drainer in drainers:
             drainer.stop()
         await asyncio.gather(*tasks, return_exceptions=True)

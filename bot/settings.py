@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     outbound_backoff_cap_seconds: float = Field(3600, gt=0)
     outbound_in_flight: int = Field(8, ge=1, le=32)  # sends at once; the most that can repeat
     clock_lease_seconds: int = Field(90, ge=3, le=3600)  # a dead process blocks the clock
+    # how long after a pickup, a course's last session or a health slot the rating is asked for
+    follow_up_after_minutes: int = Field(180, ge=0, le=3 * 24 * 60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("admin_telegram_ids", "admin_whatsapp_numbers", mode="before")
@@ -122,6 +124,11 @@ class Settings(BaseSettings):
     def clock_lease(self) -> timedelta:
         """Return the term of the clock's leases; the clock beats every third of it."""
         return timedelta(seconds=self.clock_lease_seconds)
+
+    @property
+    def follow_up_after(self) -> timedelta:
+        """Return how long after an event its feedback invitation is queued."""
+        return timedelta(minutes=self.follow_up_after_minutes)
 
     @property
     def channels(self) -> list[str]:

@@ -1,6 +1,7 @@
 """Bantuan pendidikan dan modal usaha: choose what to apply for, and "Status pengajuan" with
 each application's history."""
 
+from handlers import rounds
 from handlers.answers import profile_first
 from handlers.messages import Incoming, Option, Reply
 from handlers.notices import kind_label, status_label
@@ -35,11 +36,13 @@ def status_option(ctx: Context) -> tuple[str, str, str]:
 
 
 def choose_options(ctx: Context) -> tuple[Option, ...]:
-    """Return the kinds of support, the status and the menu."""
+    """Return the kinds of support, a reminder before each open round closes, the status and
+    the menu."""
     _ = ctx.gettext
     return options_of(
         ("apply:scholarship", _("Scholarship for a child"), "beasiswa|scholarship|sekolah"),
         ("apply:capital", _("Business capital"), "modal|modal usaha|usaha|umkm|capital"),
+        *rounds.remind_choices(ctx),
         status_option(ctx),
         ("apply:menu", _("Main menu"), "menu"),
     )
@@ -55,7 +58,8 @@ def ask_choose(ctx: Context) -> Reply:
         "• business capital (modal usaha) for a small business in Duren Sawit.\n"
         "You get a reference number and can follow the status here. What would you like?"
     )
-    return Reply(text, choose_options(ctx))
+    shown = "\n".join([text, *rounds.deadline_lines(ctx)])
+    return Reply(shown, choose_options(ctx))
 
 
 def take_choose(ctx: Context, msg: Incoming) -> Outcome:
@@ -65,6 +69,12 @@ def take_choose(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=apply(ApplyStep.STATUS))
     if key == "apply:menu":
         return Outcome(goto=HOME)
+    if key.startswith(rounds.REMIND_PREFIX):
+        return rounds.remind(ctx, key)
+    kind = Kind.SCHOLARSHIP if key == "apply:scholarship" else Kind.CAPITAL
+    shut = rounds.closed(ctx, kind)
+    if shut is not None:
+        return Outcome([shut])
     if key == "apply:capital":
         running = in_progress(ctx, Kind.CAPITAL)
         if running:  # one business-capital application at a time

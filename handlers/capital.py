@@ -5,6 +5,7 @@ routing to a partner (women-led → Yayasan Pemberdayaan Perempuan)."""
 import re
 from zoneinfo import ZoneInfo
 
+from handlers import rounds
 from handlers.answers import yes_no
 from handlers.application_rules import Check, rules, screen
 from handlers.applications import submitted_text
@@ -308,6 +309,9 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
         ],
     }
     partner = rules().route(women_led=bool(data["women_led"]))
+    shut = rounds.closed(ctx, Kind.CAPITAL)  # closed while the form was being filled in
+    if shut is not None:
+        return Outcome([shut], goto=HOME)
     ref = filing.submit(
         db=ctx.db,
         kind=Kind.CAPITAL,

@@ -14,6 +14,7 @@ from handlers import (
     profile,
     registration,
     reminders,
+    rounds,
     scholarship,
     sembako,
     start,
@@ -122,6 +123,7 @@ def build() -> Conversations:
             bookings.CANCEL_PREFIX: bookings.cancel_anywhere,
             reminders.CANCEL_PREFIX: reminders.cancel_anywhere,
             feedback.RATE_PREFIX: feedback.rate_anywhere,
+            rounds.REMIND_PREFIX: rounds.remind_anywhere,
         },
         keywords={
             Keyword.MENU: go_home,

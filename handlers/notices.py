@@ -5,13 +5,14 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from handlers.formatting import format_moment, format_window
+from handlers.formatting import format_day, format_moment, format_window
 from handlers.i18n import translations
 from storage import outbox, registry, reminders, residents, schedules
 from storage.applications import Filed, Kind, Status
 from storage.health import Event, Slot
 from storage.outbox import OutboundKind
 from storage.reminders import Subject
+from storage.rounds import Round
 from storage.training import Batch
 
 SESSIONS_SHOWN = 12  # sessions listed in a changed schedule
@@ -35,6 +36,14 @@ def kind_label(kind: Kind, language: str) -> str:
     if kind == Kind.SCHOLARSHIP:
         return t.pgettext("application kind", "Scholarship")
     return t.pgettext("application kind", "Business capital")
+
+
+def round_name(kind: Kind, language: str) -> str:
+    """Name what a round takes applications for."""
+    _ = translations(language).gettext
+    if kind == Kind.SCHOLARSHIP:
+        return _("Scholarship applications")
+    return _("Business-capital applications")
 
 
 def status_text(filed: Filed, language: str) -> str:
@@ -186,6 +195,25 @@ def queue_distribution_moved(
         lines.append(_("Your reminders follow the new time (menu → “My reminders”)."))
     return outbox.enqueue(
         db=db, resident_id=resident_id, kind=OutboundKind.REMINDER, text="\n".join(lines), now=now
+    )
+
+
+def queue_round_moved(
+    *, db: Connection, resident_id: int, found: Round, now: datetime, time_zone: str
+) -> int | None:
+    """Queue the message that a round of applications the resident asked to be reminded of
+    now closes on another day."""
+    language = residents.language_of(db=db, resident_id=resident_id) or "id"
+    _ = translations(language).gettext
+    text = _(
+        "Change: {what} are now taken until {day}. Your reminders follow the new date (menu → "
+        "“My reminders”)."
+    ).format(
+        what=round_name(found.kind, language),
+        day=format_day(found.last_day(time_zone), language, time_zone),
+    )
+    return outbox.enqueue(
+        db=db, resident_id=resident_id, kind=OutboundKind.REMINDER, text=text, now=now
     )
 
 

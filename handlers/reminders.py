@@ -1,6 +1,7 @@
 """Pengingat saya: the reminders a resident has waiting (what, when each is sent, for which
 event), cancelling one or all of them; and what a reminder says when its time comes: what,
-when, where, what to bring, in the resident's language."""
+when, where, what to bring (or, for the end of a round of applications, until when and how to
+apply), in the resident's language."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,16 +9,18 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from handlers.answers import yes_no
-from handlers.formatting import format_window
+from handlers.formatting import format_day, format_window
 from handlers.i18n import translations
 from handlers.messages import Incoming, Option, Reply
+from handlers.notices import round_name
 from handlers.positions import HOME, FlowName, ReminderStep, reminders
 from handlers.sembako import MAP_LINK
 from handlers.steps import Context, Flow, Outcome, Step, options_of
-from storage import health, registry, schedules, training
+from storage import health, registry, rounds, schedules, training
 from storage import reminders as stored
 from storage.health import Slot
 from storage.reminders import Reminder, Subject
+from storage.rounds import Round
 from storage.schedules import Pickup
 from storage.training import Batch
 
@@ -27,7 +30,8 @@ LISTED = 7  # reminders with a cancel button at once: with the ways out, a Whats
 
 @dataclass(frozen=True)
 class Occasion:
-    """The event a reminder is for: a pickup, a course session or a health slot."""
+    """The event a reminder is for: a pickup, a course session, a health slot, or the end of a
+    round of applications (which "starts" when the round closes)."""
 
     subject: Subject
     starts_at: datetime
@@ -39,6 +43,7 @@ class Occasion:
     batch: Batch | None = None
     number: int = 0  # the session's
     slot: Slot | None = None
+    round: Round | None = None
 
 
 def occasion(db: Connection, subject: str, subject_id: int) -> Occasion | None:
@@ -80,7 +85,30 @@ def occasion(db: Connection, subject: str, subject_id: int) -> Occasion | None:
         return Occasion(
             Subject.SLOT, slot.starts_at, slot.ends_at, event.place, event.address, slot=slot
         )
+    if subject == Subject.ROUND:
+        found = rounds.get(db=db, round_id=subject_id)
+        if found is None:
+            return None
+        return Occasion(Subject.ROUND, found.closes_at, found.closes_at, "", "", round=found)
     return None
+
+
+def round_text(found: Round, language: str, time_zone: str) -> str:
+    """Return the reminder before a round of applications closes."""
+    _ = translations(language).gettext
+    day = format_day(found.last_day(time_zone), language, time_zone)
+    return "\n".join(
+        [
+            _("Reminder: {what} close after {day}.").format(
+                what=round_name(found.kind, language), day=day
+            ),
+            _(
+                "To apply, choose “Scholarships & capital” in the menu. Have the documents "
+                "ready; the kelurahan checks them before deciding."
+            ),
+            _("To stop these reminders: menu → “My reminders”."),
+        ]
+    )
 
 
 def what(found: Occasion, language: str) -> str:
@@ -95,6 +123,10 @@ def what(found: Occasion, language: str) -> str:
         )
     if found.slot is not None:
         return f"“{found.slot.event.text('title', language)}”"
+    if found.round is not None:
+        return _("the last day of {what}").format(
+            what=round_name(found.round.kind, language).lower()
+        )
     return _("Sembako pickup ({program})").format(program=found.program)
 
 
@@ -111,6 +143,8 @@ def bring(found: Occasion, language: str) -> str:
 def reminder_text(found: Occasion, language: str, time_zone: str) -> str:
     """Return the reminder a resident gets: what, when, where, what to bring."""
     _ = translations(language).gettext
+    if found.round is not None:
+        return round_text(found.round, language, time_zone)
     when = format_window(found.starts_at, found.ends_at, language, time_zone)
     lines = [
         _("Reminder: {what}").format(what=what(found, language)),
@@ -162,6 +196,11 @@ def waiting(ctx: Context) -> list[tuple[Reminder, Occasion]]:
     return listed
 
 
+def last_day_shown(ctx: Context, found: Round) -> str:
+    """Return a round's last day, for the resident."""
+    return format_day(found.last_day(ctx.config.time_zone), ctx.language, ctx.config.time_zone)
+
+
 def list_options(ctx: Context) -> tuple[Option, ...]:
     """Return a cancel option per reminder shown, cancel all, and the menu."""
     _ = ctx.gettext
@@ -189,6 +228,17 @@ def ask_list(ctx: Context) -> Reply:
         return Reply(text, list_options(ctx))
     lines = [_("Your reminders (we send them here):")]
     for number, (reminder, event) in enumerate(found[:LISTED], 1):
+        if event.round is not None:
+            day = last_day_shown(ctx, event.round)
+            lines.append(
+                _("{number}. On {moment}, about {what} ({day})").format(
+                    number=number,
+                    moment=ctx.moment(reminder.remind_at),
+                    what=what(event, ctx.language),
+                    day=day,
+                )
+            )
+            continue
         when = format_window(event.starts_at, event.ends_at, ctx.language, ctx.config.time_zone)
         lines.append(
             _("{number}. On {moment}, about {what} ({when}, {place})").format(

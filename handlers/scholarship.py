@@ -4,6 +4,7 @@ documents ready — filed with a reference number (BSW-2027-000123)."""
 import re
 from zoneinfo import ZoneInfo
 
+from handlers import rounds
 from handlers.answers import yes_no
 from handlers.application_rules import rules
 from handlers.applications import in_progress, submitted_text
@@ -256,6 +257,9 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=scholarship(ScholarshipStep.CHILD), data={})
     details = {key: data[key] for key in ("child", "level", "school", "grade")}
     details["documents"] = list(data.get("documents", []))
+    shut = rounds.closed(ctx, Kind.SCHOLARSHIP)  # closed while the form was being filled in
+    if shut is not None:
+        return Outcome([shut], goto=HOME)
     ref = filing.submit(
         db=ctx.db,
         kind=Kind.SCHOLARSHIP,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Connection, Text, or_, select, update
+from sqlalchemy import JSON, Connection, Text, select, update
 from sqlmodel import Field, SQLModel
 
 from storage.residents import ChannelIdentity, Resident
@@ -34,6 +34,9 @@ class OutboundKind(StrEnum):
 # what quiet hours hold back, and what a resident who said "berhenti" does not get; everything
 # else answers something the resident did or asked for
 UNASKED = frozenset({OutboundKind.ANNOUNCEMENT, OutboundKind.SURVEY, OutboundKind.FEEDBACK})
+
+
+OPTED_OUT = "opted out: the resident said berhenti"  # last_error of what they no longer get
 
 
 class OutboundStatus(StrEnum):
@@ -63,6 +66,10 @@ class Outbound(SQLModel, table=True):
     status: str = Field(default=OutboundStatus.PENDING, max_length=12, index=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=200)
+    # what a reminder is about (reminders.Subject and its row's id), so that cancelling the
+    # enrolment or booking, or moving the event, also withdraws a reminder not yet sent
+    subject: str | None = Field(default=None, max_length=16)
+    subject_id: int | None = None
     # a reminder is pointless once its event began: not sent after this (None: always sent)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sending_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -96,9 +103,11 @@ def enqueue(
     not_before: datetime | None = None,
     options: list[dict[str, str]] | None = None,
     expires_at: datetime | None = None,
+    about: tuple[str, int] | None = None,
 ) -> int | None:
     """Queue a message for a resident, with buttons (`options`: key and label) if it has any,
-    not to be sent after `expires_at`; return its id, or None when they cannot be reached."""
+    not to be sent after `expires_at`, `about` a reminder's subject and id; return its id, or
+    None when they cannot be reached."""
     target = reach(db=db, resident_id=resident_id)
     if target is None:
         return None
@@ -112,6 +121,8 @@ def enqueue(
             text=text,
             options=options,
             expires_at=expires_at,
+            subject=about[0] if about else None,
+            subject_id=about[1] if about else None,
             not_before=not_before or now,
             status=OutboundStatus.PENDING,
             attempts=0,
@@ -119,6 +130,34 @@ def enqueue(
         )
     )
     return created.inserted_primary_key[0]
+
+
+def withdraw(
+    *,
+    db: Connection,
+    subject: str,
+    subject_ids: list[int],
+    reason: str,
+    resident_id: int | None = None,
+) -> int:
+    """Cancel the reminders about some events still waiting to be sent (of one resident, or of
+    all), with the reason; return how many. One already handed to the platform goes."""
+    if not subject_ids:
+        return 0
+    where = [
+        _OUTBOUND.c.kind == OutboundKind.REMINDER,
+        _OUTBOUND.c.status == OutboundStatus.PENDING,
+        _OUTBOUND.c.subject == subject,
+        _OUTBOUND.c.subject_id.in_(subject_ids),
+    ]
+    if resident_id is not None:
+        where.append(_OUTBOUND.c.resident_id == resident_id)
+    done = db.execute(
+        update(_OUTBOUND)
+        .where(*where)
+        .values(status=OutboundStatus.CANCELLED, last_error=reason[:200])
+    )
+    return done.rowcount
 
 
 def pending_for(*, db: Connection, resident_id: int) -> list[Outbound]:
@@ -152,8 +191,9 @@ def claim(
     *, db: Connection, channel: str, now: datetime, quiet: bool, limit: int = 50
 ) -> list[Due]:
     """Take the due messages of a channel, oldest first, and mark them `sending`; commit before
-    sending them. In quiet hours, and for residents who said "berhenti", what they did not ask
-    for (announcements, surveys, feedback invitations) waits."""
+    sending them. In quiet hours what residents did not ask for (announcements, surveys,
+    feedback invitations) waits; for residents who said "berhenti" it is cancelled, with the
+    reason, and what they asked for still goes."""
     unasked = [kind.value for kind in UNASKED]
     query = (
         select(
@@ -167,13 +207,11 @@ def claim(
             _OUTBOUND.c.options,
         )
         .join(_IDENTITIES, _IDENTITIES.c.id == _OUTBOUND.c.identity_id)
-        .join(_RESIDENTS, _RESIDENTS.c.id == _OUTBOUND.c.resident_id)
         .where(
             _OUTBOUND.c.channel == channel,
             _OUTBOUND.c.status == OutboundStatus.PENDING,
             _OUTBOUND.c.not_before <= now,
             _IDENTITIES.c.unreachable_at.is_(None),
-            or_(_OUTBOUND.c.kind.not_in(unasked), _RESIDENTS.c.opted_out.is_(False)),
         )
         .order_by(_OUTBOUND.c.not_before, _OUTBOUND.c.id)
         .limit(limit)
@@ -190,6 +228,18 @@ def claim(
             _OUTBOUND.c.expires_at <= now,
         )
         .values(status=OutboundStatus.CANCELLED, last_error="too late: its event has begun")
+    )
+    # nor is one they did not ask for to someone who said "berhenti" since it was written
+    opted_out = select(_RESIDENTS.c.id).where(_RESIDENTS.c.opted_out.is_(True))
+    db.execute(
+        update(_OUTBOUND)
+        .where(
+            _OUTBOUND.c.channel == channel,
+            _OUTBOUND.c.status == OutboundStatus.PENDING,
+            _OUTBOUND.c.kind.in_(unasked),
+            _OUTBOUND.c.resident_id.in_(opted_out),
+        )
+        .values(status=OutboundStatus.CANCELLED, last_error=OPTED_OUT)
     )
     rows = db.execute(query).all()
     if rows:

@@ -1,5 +1,6 @@
 """Reminders: rows a resident can see ("Pengingat saya") and cancel, for a sembako pickup they
-asked about, the sessions of a course they are enrolled in, and a health slot they booked.
+asked about, the sessions of a course they are enrolled in, a health slot they booked, and the
+last day of a round of scholarship or business-capital applications they asked about.
 
 A reminder goes pending → queued (its time came and its event had not begun: the message is in
 the outbound queue) or expired (its event began, or was called off, first: never sent), or is
@@ -17,6 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, UniqueConstraint, bindparam, select, update
 from sqlmodel import Field, SQLModel
 
+from storage import outbox, rounds
+from storage.applications import Application
 from storage.health import BookingStatus, HealthBooking, HealthEvent, HealthSlot
 from storage.schedules import Distribution
 from storage.training import BatchSession, CourseBatch, Enrolment, EnrolmentStatus
@@ -29,6 +32,7 @@ class Subject(StrEnum):
     DISTRIBUTION = "distribution"  # a sembako pickup: distributions.id
     SESSION = "session"  # one meeting of a course batch: batch_sessions.id
     SLOT = "slot"  # a health talk or check time slot: health_slots.id
+    ROUND = "round"  # the end of a round of applications: application_rounds.id
 
 
 class ReminderStatus(StrEnum):
@@ -46,6 +50,10 @@ EVENING_BEFORE = time(18, 0)
 MORNING_OF = time(6, 30)
 BEFORE_SLOT = timedelta(hours=2)
 NIGHT_ENDS = time(6, 0)
+# before the end of a round of applications: the evening three days ahead (documents can still
+# be gathered) and the morning of the last day
+ROUND_DAYS_AHEAD = 3
+LAST_MORNING = time(8, 0)
 
 
 class Reminder(SQLModel, table=True):
@@ -71,6 +79,7 @@ _SLOTS = HealthSlot.__table__
 _EVENTS = HealthEvent.__table__
 _BOOKINGS = HealthBooking.__table__
 _DISTRIBUTIONS = Distribution.__table__
+_APPLICATIONS = Application.__table__
 _EXISTING = select(_REMINDERS.c.id, _REMINDERS.c.remind_at, _REMINDERS.c.status).where(
     _REMINDERS.c.resident_id == bindparam("b_resident_id"),
     _REMINDERS.c.subject == bindparam("b_subject"),
@@ -82,6 +91,12 @@ HELD = (ReminderStatus.PENDING, ReminderStatus.QUEUED)  # reminders of someone s
 def rule_times(subject: Subject, starts_at: datetime, zone: str) -> list[datetime]:
     """Return when an event's reminders go out by the rules, earliest first."""
     local = ZoneInfo(zone)
+    if subject == Subject.ROUND:  # "starts" when the round closes, at midnight after its last day
+        last = (starts_at - timedelta(microseconds=1)).astimezone(local).date()
+        return [
+            datetime.combine(last - timedelta(days=ROUND_DAYS_AHEAD), EVENING_BEFORE, local),
+            datetime.combine(last, LAST_MORNING, local),
+        ]
     day = starts_at.astimezone(local).date()
     times = [datetime.combine(day - timedelta(days=1), EVENING_BEFORE, local)]
     if subject == Subject.DISTRIBUTION:
@@ -182,14 +197,17 @@ def live_starts(*, db: Connection, subject: Subject, ids: list[int]) -> dict[int
             .join(_EVENTS, _EVENTS.c.id == _SLOTS.c.event_id)
             .where(_SLOTS.c.id.in_(ids), _EVENTS.c.cancelled.is_(False))
         )
+    elif subject == Subject.ROUND:
+        return rounds.closing_times(db=db, ids=ids)
     else:
         return {}
     return {row.id: row.starts_at for row in db.execute(query)}
 
 
 def holds(*, db: Connection, subject: str, subject_id: int, resident_id: int) -> bool:
-    """Tell whether a resident still holds the seat or slot a reminder is for: a confirmed
-    enrolment in the session's batch, a booking of the slot (a pickup is for anyone)."""
+    """Tell whether a resident still needs a reminder: they hold a confirmed enrolment in the
+    session's batch, a booking of the slot, or have not yet applied in the round (a pickup is
+    for anyone)."""
     if subject == Subject.SESSION:
         query = (
             select(_ENROLMENTS.c.id)
@@ -206,6 +224,16 @@ def holds(*, db: Connection, subject: str, subject_id: int, resident_id: int) ->
             _BOOKINGS.c.resident_id == resident_id,
             _BOOKINGS.c.status == BookingStatus.BOOKED,
         )
+    elif subject == Subject.ROUND:
+        found = rounds.get(db=db, round_id=subject_id)
+        if found is None:
+            return False
+        applied = select(_APPLICATIONS.c.id).where(
+            _APPLICATIONS.c.resident_id == resident_id,
+            _APPLICATIONS.c.kind == found.kind,
+            _APPLICATIONS.c.created_at >= found.opened_at,
+        )
+        return db.execute(applied.limit(1)).first() is None
     else:
         return True
     return db.execute(query.limit(1)).first() is not None
@@ -343,6 +371,14 @@ def cancel(
         .where(*where, _REMINDERS.c.status == ReminderStatus.PENDING)
         .values(status=ReminderStatus.CANCELLED)
     )
+    # a reminder already queued but not yet handed to the platform is withdrawn as well
+    outbox.withdraw(
+        db=db,
+        subject=subject,
+        subject_ids=subject_ids,
+        resident_id=resident_id,
+        reason="cancelled: the enrolment, booking or event was cancelled",
+    )
     return held
 
 
@@ -426,20 +462,33 @@ def move(
     new_subject_id: int | None = None,
 ) -> list[int]:
     """Move the pending reminders of an event that moved (to `new_subject_id` too, when the
-    event got a new row): each to its rule's new time, or cancelled when that has passed.
-    Return who held a reminder of it (pending or already sent), for the caller to tell them."""
+    event got a new row): each to its rule's new time, or cancelled when that has passed. One
+    already queued is withdrawn if not yet handed over, and one sent for the old time is armed
+    again for the rule's new time when that is still ahead. Return who held a reminder of it
+    (pending or already sent), for the caller to tell them."""
     target = subject_id if new_subject_id is None else new_subject_id
     where = (_REMINDERS.c.subject == subject, _REMINDERS.c.subject_id == subject_id)
     held = holders(db=db, subject=subject, subject_id=subject_id)
+    # a reminder queued with the old time in its text is withdrawn unless already handed over;
+    # the residents hear of the move from the caller
+    outbox.withdraw(db=db, subject=subject, subject_ids=[subject_id], reason="its event moved")
     pending = db.execute(
-        select(_REMINDERS.c.id, _REMINDERS.c.resident_id, _REMINDERS.c.remind_at).where(
-            *where, _REMINDERS.c.status == ReminderStatus.PENDING
-        )
+        select(
+            _REMINDERS.c.id, _REMINDERS.c.resident_id, _REMINDERS.c.remind_at, _REMINDERS.c.status
+        ).where(*where, _REMINDERS.c.status.in_(HELD))
     ).all()
     old_times = rule_times(subject, old_start, zone)
     new_times = rule_times(subject, new_start, zone)
-    for reminder_id, resident_id, remind_at in pending:
+    for reminder_id, resident_id, remind_at, status in pending:
         at = _closest(remind_at, old_times, new_times)
+        if status == ReminderStatus.QUEUED:
+            # already sent (or withdrawn just now) for the old time: the rule's time for the new
+            # one, when it is still ahead, reminds them again; else it stays as it was
+            if at is None or at == remind_at or not (now < at < new_start):
+                continue
+            status_now = ReminderStatus.PENDING
+        else:
+            status_now = None
         if at == remind_at and target == subject_id:
             continue
         clash = None
@@ -452,16 +501,17 @@ def move(
                     _REMINDERS.c.remind_at == at,
                 )
             ).first()
+        if clash is not None and status_now is not None:  # sent, and the new one is there
+            continue
         if at is None or not (now < at < new_start) or clash is not None:
             mark(db=db, reminder_ids=[reminder_id], status=ReminderStatus.CANCELLED)
             if clash is not None and clash.status == ReminderStatus.CANCELLED and now < at:
                 mark(db=db, reminder_ids=[clash.id], status=ReminderStatus.PENDING)
             continue
-        db.execute(
-            update(_REMINDERS)
-            .where(_REMINDERS.c.id == reminder_id)
-            .values(subject_id=target, remind_at=at)
-        )
+        values = {"subject_id": target, "remind_at": at}
+        if status_now is not None:
+            values["status"] = status_now
+        db.execute(update(_REMINDERS).where(_REMINDERS.c.id == reminder_id).values(**values))
     return held
 
 

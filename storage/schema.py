@@ -12,6 +12,7 @@ from storage.ratings import Rating
 from storage.registry import Beneficiary, Program, StatusCheck
 from storage.reminders import Reminder
 from storage.residents import ChannelIdentity, Resident
+from storage.rounds import ApplicationRound
 from storage.schedules import Distribution, DistributionRw
 from storage.staff import Partner, StaffMember
 from storage.training import Attendance, BatchSession, Course, CourseBatch, Enrolment
@@ -21,6 +22,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "Application",
     "ApplicationEvent",
+    "ApplicationRound",
     "Attendance",
     "BatchSession",
     "Beneficiary",

@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import select, update
 
 from bot import reminding
+from bot.serve import tick_reminders
+from bot.settings import Settings
 from handlers.engine import Engine
 from storage import training
 from storage.demo import seed_distributions, seed_health, seed_training
@@ -141,8 +143,12 @@ async def test_after_a_pickup_those_reminded_are_asked_and_a_typed_score_counts(
     await chat.send("Jadwal sembako")
     await chat.send("Ingatkan saya")
     ends = PICKUP_STARTS + timedelta(hours=3)  # 11.00 WIB
+    # the delay is a setting (FOLLOW_UP_AFTER_MINUTES), which the running clock's tick uses
+    settings = Settings(follow_up_after_minutes=60)
+    clock.now = ends + timedelta(minutes=59)
+    assert tick_reminders(settings, database, clock()) == 0
     clock.now = ends + timedelta(hours=1)
-    tick(database, clock, follow_up_after=timedelta(hours=1))  # the delay is configurable
+    assert tick_reminders(settings, database, clock()) == 1
     [invitation] = invitations(database)
     assert invitation.text.startswith(
         "Terima kasih sudah mengikuti pengambilan sembako pada Sabtu, 19 Desember 2026 di "

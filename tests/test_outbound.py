@@ -3,14 +3,17 @@ API server and are recorded; 429s, blocked accounts, network errors, quiet hours
 per-chat pace, a restart and the lease. Time is the test's clock: every step is one
 `drain_once()` at a moment the test chose."""
 
+import asyncio
 import io
 import itertools
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import httpx
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
@@ -25,8 +28,9 @@ from bot.outbound import (
     SendFailed,
     Unreachable,
 )
+from bot.serve import clock_executors, stop_clock
 from storage import leases, outbox, residents
-from storage.outbox import Outbound, OutboundKind, OutboundStatus
+from storage.outbox import OPTED_OUT, Outbound, OutboundKind, OutboundStatus
 from storage.residents import ChannelIdentity
 from tests.fake_telegram import FakeBotAPI
 from tests.helpers import Clock
@@ -207,7 +211,9 @@ async def test_who_said_berhenti_gets_reminders_but_no_announcements(queue: Queu
     assert await queue.drainer.drain_once() == 1
     assert queue.texts(SITI) == ["Pengingat: pemeriksaan kesehatan besok"]
     assert queue.row(reminder).status == OutboundStatus.SENT
-    assert queue.row(news).status == queue.row(survey).status == OutboundStatus.PENDING
+    for skipped in (news, survey):  # cancelled with the reason, not left waiting for ever
+        assert queue.row(skipped).status == OutboundStatus.CANCELLED
+        assert queue.row(skipped).last_error == OPTED_OUT
     queue.clock.advance(days=1)
     assert await queue.drainer.drain_once() == 0
 
@@ -533,3 +539,31 @@ async def test_a_reminder_held_up_past_its_event_is_never_sent(database, clock) 
     assert [text for _chat, text in recorder.sent] == ["Besok cek kesehatan"]
     assert queue.row(late).status == OutboundStatus.CANCELLED
     assert queue.row(timely).status == OutboundStatus.SENT
+
+
+async def test_stopping_the_clock_waits_for_a_running_job_without_blocking_the_loop() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def long_job() -> None:  # a housekeeping round or a beat still running at the stop
+        started.set()
+        release.wait(10)
+
+    executors = clock_executors()
+    scheduler = AsyncIOScheduler(timezone="Asia/Jakarta", executors=executors)
+    scheduler.add_job(long_job, next_run_time=datetime.now(UTC))
+    scheduler.start()
+    assert await asyncio.to_thread(started.wait, 10)
+    # a stop that blocked the loop would hold it until this watchdog lets the job end
+    watchdog = threading.Timer(5, release.set)
+    watchdog.start()
+    try:
+        stopping = asyncio.create_task(stop_clock(scheduler, executors))
+        for _ in range(10):
+            await asyncio.sleep(0)  # the loop goes on: other work is served
+        assert not stopping.done()
+        assert not release.is_set()
+        release.set()
+        await asyncio.wait_for(stopping, 10)
+    finally:
+        watchdog.cancel()
+    assert not scheduler.running

@@ -1,6 +1,7 @@
 """Settings from the environment and .env, with clear errors for wrong values."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,9 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         "WHATSAPP_TOKEN=\nUNRELATED_THING=1\n"
     )
     monkeypatch.setenv("HTTP_PORT", "9000")
+    monkeypatch.setenv("FOLLOW_UP_AFTER_MINUTES", "90")
     settings = Settings()
+    assert settings.follow_up_after == timedelta(minutes=90)
     assert settings.telegram_token.get_secret_value() == "123:abc"
     assert "123:abc" not in repr(settings)  # secrets stay hidden in logs and tracebacks
     assert settings.admin_telegram_ids == [11, 22]
@@ -50,6 +53,7 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         ("DATABASE_URL", "not a url", "not a database URL"),
         ("TELEGRAM_API_BASE_URL", "localhost:8081", "must start with http"),
         ("ADMIN_TELEGRAM_IDS", "12,abc", "valid integer"),
+        ("FOLLOW_UP_AFTER_MINUTES", "-5", "greater than or equal to 0"),
     ],
 )
 def test_invalid_values_are_explained(monkeypatch, name: str, value: str, message: str) -> None:

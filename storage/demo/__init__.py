@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from storage import staff
+from storage import rounds, staff
+from storage.applications import Kind
 from storage.health import EventKind, HealthEvent, HealthSlot
 from storage.identity import check_nik, keyed_hash, name_key, nik_hash
 from storage.places import Kelurahan, load_places
@@ -415,6 +416,18 @@ def seed_staff(*, db: Connection, now: datetime) -> int:
     return accounts
 
 
+# the demo's rounds of applications close this many days after seeding
+ROUND_DAYS = {Kind.SCHOLARSHIP: 45, Kind.CAPITAL: 60}
+
+
+def seed_rounds(*, db: Connection, today: date, now: datetime) -> int:
+    """Open a round of scholarship and of business-capital applications; return how many."""
+    for kind, days in ROUND_DAYS.items():
+        closes_at = rounds.end_of(today + timedelta(days=days), ZONE.key)
+        rounds.set_deadline(db=db, kind=kind, closes_at=closes_at, login="demo", now=now)
+    return len(ROUND_DAYS)
+
+
 def seed_base(*, db: Connection) -> tuple[int, int, int]:
     """Add the places and the programs: what every installation needs to start."""
     kelurahan, rukun_warga = seed_places(db=db)
@@ -431,6 +444,7 @@ def seed_demo(
     distributions = seed_distributions(db=db, today=today, now=now)
     courses, batches = seed_training(db=db, now=now)
     health_events, health_slots = seed_health(db=db, now=now)
+    seed_rounds(db=db, today=today, now=now)
     return Seeded(
         kelurahan,
         rukun_warga,
