@@ -50,6 +50,16 @@ class Option:
     label: str
     # other words that pick it in either language ("ya", "setuju"); channels do not show them
     aliases: frozenset[str] = frozenset()
+    # a shorter label (translated, or a code from data) for a channel whose buttons and list
+    # rows hold less (WhatsApp: 20 and 24 characters); labels are never cut
+    short: str = ""
+
+    def fitting(self, limit: int) -> str | None:
+        """Return the label, or the short one, that fits in `limit` characters; None if none."""
+        for label in (self.label, self.short):
+            if label and len(label) <= limit:
+                return label
+        return None
 
 
 class Request(StrEnum):

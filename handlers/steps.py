@@ -151,13 +151,17 @@ class Conversations:
 NO_ALIASES: frozenset[str] = frozenset()
 
 
-def options_of(*choices: tuple[str, str] | tuple[str, str, str]) -> tuple[Option, ...]:
-    """Build options from (key, label) or (key, label, "alias|alias...") tuples."""
+def options_of(
+    *choices: tuple[str, str] | tuple[str, str, str] | tuple[str, str, str, str],
+) -> tuple[Option, ...]:
+    """Build options from (key, label), (key, label, "alias|alias...") or (key, label, aliases,
+    short label) tuples."""
     return tuple(
         Option(
             choice[0],
             choice[1],
-            frozenset(choice[2].split("|")) if len(choice) > 2 else NO_ALIASES,
+            frozenset(choice[2].split("|")) if len(choice) > 2 and choice[2] else NO_ALIASES,
+            choice[3] if len(choice) > 3 else "",
         )
         for choice in choices
     )
