@@ -17,10 +17,17 @@ class Named:
     code: str
     id: str
     en: str
+    # a shorter name for chat buttons that hold fewer characters (WhatsApp); "" when none
+    id_short: str = ""
+    en_short: str = ""
 
     def label(self, language: str) -> str:
         """Return the name in a language, Indonesian when there is no other."""
         return (self.en if language == "en" else "") or self.id
+
+    def short(self, language: str) -> str:
+        """Return the short name in the language the name is shown in; "" when there is none."""
+        return self.en_short if language == "en" and self.en else self.id_short
 
 
 @dataclass(frozen=True)

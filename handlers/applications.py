@@ -25,13 +25,14 @@ def open_applications(ctx: Context) -> Outcome:
     return Outcome(goto=apply(ApplyStep.CHOOSE))
 
 
-def status_option(ctx: Context) -> tuple[str, str, str]:
+def status_option(ctx: Context) -> tuple[str, str, str, str]:
     """Return the option that shows the resident's applications."""
     _ = ctx.gettext
     return (
         "apply:status",
         _("Status of my applications"),
         "status|status pengajuan|pengajuan saya|my applications",
+        ctx.pgettext("short label", "My applications"),
     )
 
 

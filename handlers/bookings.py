@@ -3,7 +3,6 @@ cancelling one, which frees its place."""
 
 from handlers.answers import cancel_options, own_item
 from handlers.formatting import format_window
-from handlers.formatting import shorten as short
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, HealthStep, health
 from handlers.steps import Context, Outcome, options_of
@@ -21,9 +20,12 @@ def mine_options(ctx: Context) -> tuple[Option, ...]:
     choices = [
         (
             f"{CANCEL_PREFIX}{item.id}",
-            short(_("Cancel: {title}").format(title=item.slot.event.text("title", ctx.language))),
+            _("Cancel: {title}").format(title=item.slot.event.text("title", ctx.language)),
+            "",
+            # where the title does not fit: the booking's number in the list
+            _("Cancel booking {number}").format(number=number),
         )
-        for item in found
+        for number, item in enumerate(found, 1)
     ]
     choices += [
         ("health:browse", _("Talks and checks"), "penyuluhan|cek|browse"),
@@ -39,10 +41,11 @@ def ask_mine(ctx: Context) -> Reply:
     if not found:
         return Reply(_("You have no booking for a health talk or check."), mine_options(ctx))
     lines = [_("Your bookings:")]
-    for item in found:
+    for number, item in enumerate(found, 1):
         slot = item.slot
         when = format_window(slot.starts_at, slot.ends_at, ctx.language, ctx.config.time_zone)
-        lines.append(f"• {slot.event.text('title', ctx.language)}\n  {when}\n  {slot.event.place}")
+        title = slot.event.text("title", ctx.language)
+        lines.append(f"{number}. {title}\n  {when}\n  {slot.event.place}")
         bring = slot.event.text("bring", ctx.language)
         if bring:
             lines.append("  " + _("Bring: {bring}").format(bring=bring))

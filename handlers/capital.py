@@ -45,7 +45,10 @@ def read_months(text: str) -> int | None:
 def type_options(ctx: Context) -> tuple[Option, ...]:
     """Return the kinds of business from the data."""
     return options_of(
-        *((f"type:{kind.code}", kind.label(ctx.language)) for kind in rules().business_types)
+        *(
+            (f"type:{kind.code}", kind.label(ctx.language), "", kind.short(ctx.language))
+            for kind in rules().business_types
+        )
     )
 
 

@@ -2,7 +2,6 @@
 moves the first on the waiting list up and tells them through the outbound queue."""
 
 from handlers.answers import cancel_options, own_item
-from handlers.formatting import shorten as short
 from handlers.messages import Incoming, Option, Reply
 from handlers.notices import queue_promotion
 from handlers.positions import HOME, TrainingStep, training
@@ -29,7 +28,9 @@ def mine_options(ctx: Context) -> tuple[Option, ...]:
     choices = [
         (
             f"{CANCEL_PREFIX}{item.id}",
-            short(_("Cancel: {course}").format(course=item.batch.course_title(ctx.language))),
+            _("Cancel: {course}").format(course=item.batch.course_title(ctx.language)),
+            "",
+            _("Cancel {code}").format(code=item.batch.code),  # where the name does not fit
         )
         for item in found
     ]

@@ -96,8 +96,3 @@ def format_short_slot(start: datetime, language: str, zone: str = "Asia/Jakarta"
     locale = babel_locale(language)
     day = babel_format_date(local, "EEE d MMM", locale=locale)
     return f"{day} {babel_format_time(local, 'short', locale=locale)}"
-
-
-def shorten(text: str, limit: int = 40) -> str:
-    """Shorten a label to a limit, marking the cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

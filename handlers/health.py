@@ -10,7 +10,6 @@ from handlers.bookings import (
     take_mine,
 )
 from handlers.formatting import format_short_slot, format_window
-from handlers.formatting import shorten as short
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, FlowName, HealthStep, health
 from handlers.steps import Context, Flow, Outcome, Step, options_of
@@ -73,13 +72,23 @@ def chosen_kind(ctx: Context) -> EventKind:
     return EventKind.CHECK if ctx.data.get("kind") == EventKind.CHECK else EventKind.TALK
 
 
+def topic_codes(ctx: Context) -> dict[str, str]:
+    """Return the code of each topic's event, for topics with one event ahead: a short form
+    of the topic where its name does not fit a button (WhatsApp)."""
+    events: dict[str, list[str]] = {}
+    for event, _first in clinics.upcoming_events(db=ctx.db, kind=chosen_kind(ctx), now=ctx.now):
+        events.setdefault(event.topic, []).append(event.code)
+    return {topic: codes[0] for topic, codes in events.items() if len(codes) == 1}
+
+
 def topic_options(ctx: Context) -> tuple[Option, ...]:
     """Return the topics with something ahead."""
     _ = ctx.gettext
     found = clinics.topics(db=ctx.db, kind=chosen_kind(ctx), now=ctx.now)
     language = ctx.language
+    codes = topic_codes(ctx)
     choices = [
-        (f"tp:{topic}", short((topic_en if language == "en" else "") or topic))
+        (f"tp:{topic}", (topic_en if language == "en" else "") or topic, "", codes.get(topic, ""))
         for topic, topic_en in found[:SLOTS_OFFERED]
     ]
     choices.append(("health:back", _("Back"), "kembali|back"))
@@ -129,7 +138,12 @@ def event_options(ctx: Context) -> tuple[Option, ...]:
     """Return the events of the topic."""
     _ = ctx.gettext
     choices = [
-        (f"event:{event.id}", short(f"{event.place} · {format_short_slot(first, ctx.language)}"))
+        (
+            f"event:{event.id}",
+            f"{event.place} · {format_short_slot(first, ctx.language)}",
+            "",
+            event.code,  # where place and day do not fit a button (WhatsApp)
+        )
         for event, first in events_found(ctx)[:SLOTS_OFFERED]
     ]
     choices.append(("health:back", _("Back"), "kembali|back"))
@@ -177,14 +191,23 @@ def free_slots(ctx: Context) -> list[Slot]:
 def slot_label(ctx: Context, slot: Slot) -> str:
     """Name a slot on a button: its day and time, and the room left."""
     left = ctx.ngettext("{count} left", "{count} left", slot.left).format(count=slot.left)
-    return short(f"{format_short_slot(slot.starts_at, ctx.language)} ({left})")
+    return f"{format_short_slot(slot.starts_at, ctx.language)} ({left})"
 
 
 def slot_options(ctx: Context) -> tuple[Option, ...]:
     """Return the free slots, then the ways back."""
     _ = ctx.gettext
     shown, more = page_of(ctx, free_slots(ctx), SLOTS_OFFERED)
-    choices = [(f"slot:{slot.id}", slot_label(ctx, slot)) for slot in shown]
+    # the day and time alone where the room left does not fit a button (WhatsApp)
+    choices = [
+        (
+            f"slot:{slot.id}",
+            slot_label(ctx, slot),
+            "",
+            format_short_slot(slot.starts_at, ctx.language),
+        )
+        for slot in shown
+    ]
     if more:
         choices.append(("health:more", _("Other times"), "lagi|jam lain|more|next|later"))
     choices.append(("health:back", _("Back"), "kembali|back"))

@@ -56,7 +56,12 @@ def level_options(ctx: Context) -> tuple[Option, ...]:
     """Return the school levels from the data."""
     return options_of(
         *(
-            (f"level:{level.code}", level.label(ctx.language), level.code.lower())
+            (
+                f"level:{level.code}",
+                level.label(ctx.language),
+                level.code.lower(),
+                level.short(ctx.language),
+            )
             for level in rules().levels
         )
     )
@@ -142,13 +147,12 @@ def document_options(ctx: Context) -> tuple[Option, ...]:
     """Return the documents from the data, then "done"."""
     _ = ctx.gettext
     chosen = ctx.data.get("documents", [])
-    choices = [
-        (
-            f"doc:{document.code}",
-            ("✓ " if document.code in chosen else "") + document.label(ctx.language),
-        )
-        for document in rules().documents
-    ]
+    choices = []
+    for document in rules().documents:
+        tick = "✓ " if document.code in chosen else ""
+        short = document.short(ctx.language)
+        label = tick + document.label(ctx.language)
+        choices.append((f"doc:{document.code}", label, "", tick + short if short else ""))
     choices.append(("doc:done", _("Done"), "selesai|sudah|lanjut|done|next"))
     return options_of(*choices)
 

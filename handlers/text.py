@@ -155,6 +155,8 @@ def match_option(options: tuple[Option, ...], text: str, *, loose: bool = False)
     for option in options:
         if wanted == normalise(option.label) or wanted in option.aliases:
             return Match(option.key)
+        if option.short and wanted == normalise(option.short):  # as a narrow platform shows it
+            return Match(option.key)
     if not loose or len(wanted) < 3:
         return NO_MATCH
     labels = {option.key: normalise(option.label) for option in options}

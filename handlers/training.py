@@ -22,13 +22,12 @@ from handlers.enrolments import (
     take_mine,
 )
 from handlers.formatting import format_window
-from handlers.formatting import shorten as short
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, FlowName, TrainingStep, training
 from handlers.steps import Context, Flow, Outcome, Step, options_of
 from storage import places, reminders
 from storage import training as courses
-from storage.priorities import group_label
+from storage.priorities import group_label, priority_groups
 from storage.training import Batch, EnrolmentStatus
 
 ENROL_PREFIX = "training:enrol:"  # + the batch's id
@@ -86,7 +85,7 @@ def take_category(ctx: Context, msg: Incoming) -> Outcome:
 def batch_label(ctx: Context, batch: Batch) -> str:
     """Name a batch on a button: course and first day."""
     day = ctx.day(batch.starts_at).split(",")[-1].strip()
-    return short(f"{batch.course_title(ctx.language)} · {day}")
+    return f"{batch.course_title(ctx.language)} · {day}"
 
 
 def seats_text(ctx: Context, batch: Batch) -> str:
@@ -107,7 +106,8 @@ def batch_options(ctx: Context) -> tuple[Option, ...]:
     _ = ctx.gettext
     found = courses.open_batches(db=ctx.db, now=ctx.now, category=ctx.data.get("category"))
     shown, more = page_of(ctx, found, LISTED)
-    choices = [(f"batch:{batch.id}", batch_label(ctx, batch)) for batch in shown]
+    # the batch's code where its name does not fit a button (WhatsApp)
+    choices = [(f"batch:{batch.id}", batch_label(ctx, batch), "", batch.code) for batch in shown]
     if more:
         choices.append(("training:more", _("More batches"), "lagi|lainnya|berikutnya|more|next"))
     choices.append(("training:back", _("Other courses"), "kembali|back|lain"))
@@ -331,12 +331,23 @@ def take_age(ctx: Context, msg: Incoming) -> Outcome:
     return after_age(ctx, batch)
 
 
+def group_short(code: str, language: str) -> str:
+    """Return a group's short name for buttons (`id_short`, `en_short` in the data), in the
+    language its name is shown in; "" when there is none."""
+    entry = priority_groups().get(code, {})
+    shown = language if entry.get(language) else "id"
+    return entry.get(f"{shown}_short", "")
+
+
 def priority_options(ctx: Context) -> tuple[Option, ...]:
     """Return the batch's priority groups and "none of these"."""
     _ = ctx.gettext
     batch = open_batch(ctx)
     codes = batch.priority_groups if batch else ()
-    choices = [(f"prio:{code}", short(group_label(code, ctx.language))) for code in codes]
+    choices = [
+        (f"prio:{code}", group_label(code, ctx.language), "", group_short(code, ctx.language))
+        for code in codes
+    ]
     choices.append(("prio:none", _("None of these"), "tidak ada|tidak|bukan|none|no"))
     return options_of(*choices)
 

@@ -140,3 +140,12 @@ def test_formatting_in_both_languages() -> None:
 def test_language_hints() -> None:
     assert normalise_language("en-GB") == "en" and normalise_language("id") == "id"
     assert normalise_language("in") is None and normalise_language(None) is None
+
+
+def test_the_short_label_a_narrow_platform_showed_picks_its_option() -> None:
+    batches = (
+        Option("batch:1", "Menjahit Dasar · Senin 7 Desember", short="MJH-2026-12A"),
+        Option("batch:2", "Menjahit Dasar · Rabu 9 Desember", short="MJH-2026-12B"),
+    )
+    assert match_option(batches, "mjh-2026-12b", loose=False).key == "batch:2"
+    assert match_option(batches, "MJH-2026-12A", loose=True).key == "batch:1"
