@@ -327,13 +327,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "chat":
         return run_console(settings, args.resident)
     if args.command == "run":
-        if "whatsapp" in settings.channels:
-            print(
-                "WhatsApp credentials are set, but this version does not serve WhatsApp yet. "
-                "Unset them, or serve Telegram only.",
-                file=sys.stderr,
-            )
-            return 2
         if settings.channels:
             return run_channels(settings)
         return run_console(settings, "warga")

@@ -13,15 +13,31 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import WhatsAppChannel
 from storage.database import ping
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+WEBHOOK_ANSWERS = {
+    200: "ok",
+    400: "not JSON",
+    401: "signature missing",
+    403: "signature wrong",
+    413: "too large",
+    503: "unavailable",
+}
 
 
-def build_app(database: Database, *, telegram: TelegramChannel | None = None) -> Starlette:
-    """Return the ASGI app: /healthz always, /telegram/webhook when Telegram uses a webhook."""
+def build_app(
+    database: Database,
+    *,
+    telegram: TelegramChannel | None = None,
+    whatsapp: WhatsAppChannel | None = None,
+) -> Starlette:
+    """Return the ASGI app: /healthz always, /telegram/webhook when Telegram uses a webhook,
+    /whatsapp/webhook when WhatsApp is served."""
 
     async def healthz(request: Request) -> Response:
         reachable = await asyncio.to_thread(ping, database)
@@ -46,7 +62,25 @@ def build_app(database: Database, *, telegram: TelegramChannel | None = None) ->
         await telegram.feed(data)  # handled in the background; Telegram gets its 200 at once
         return PlainTextResponse("ok")
 
+    async def whatsapp_verify(request: Request) -> Response:
+        params = request.query_params
+        challenge = whatsapp.verify(
+            params.get("hub.mode"), params.get("hub.verify_token"), params.get("hub.challenge")
+        )
+        if challenge is None:
+            return PlainTextResponse("forbidden", status_code=403)
+        return PlainTextResponse(challenge)
+
+    async def whatsapp_webhook(request: Request) -> Response:
+        # the signature is over the raw bytes, checked before anything is read from them
+        body = await request.body()
+        status = whatsapp.receive(body, request.headers.get(SIGNATURE_HEADER))
+        return PlainTextResponse(WEBHOOK_ANSWERS.get(status, "ok"), status_code=status)
+
     routes = [Route("/healthz", healthz, methods=["GET"])]
+    if whatsapp is not None:
+        routes.append(Route("/whatsapp/webhook", whatsapp_verify, methods=["GET"]))
+        routes.append(Route("/whatsapp/webhook", whatsapp_webhook, methods=["POST"]))
     if telegram is not None and telegram.settings.webhook_url:
         routes.append(Route("/telegram/webhook", telegram_webhook, methods=["POST"]))
     return Starlette(routes=routes)

@@ -70,16 +70,34 @@ class SendFailed(Exception):
         self.transient = transient
 
 
+class Held(Exception):
+    """The message cannot go now and is kept back until the resident writes again (WhatsApp:
+    outside the 24-hour window, with no approved template for its kind); `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Sender(Protocol):
     """What a channel offers the queue: deliver one finished text to one of its accounts."""
 
     channel: str
 
     async def deliver(
-        self, external_id: str, text: str, options: Sequence[dict[str, str]] | None = None
-    ) -> None:
+        self,
+        external_id: str,
+        text: str,
+        options: Sequence[dict[str, str]] | None = None,
+        *,
+        kind: str = "",
+        last_inbound_at: datetime | None = None,
+        language: str = "id",
+    ) -> str | None:
         """Send the text (with its options, each a key and a label, as the channel shows
-        them), or raise RetryLater, Unreachable or SendFailed."""
+        them) of an outbound `kind` to an account that last wrote at `last_inbound_at` and
+        reads `language`, and return the platform's id of the message if it has one; or
+        raise RetryLater, Unreachable, SendFailed or Held."""
 
 
 @dataclass(frozen=True)
@@ -266,7 +284,14 @@ class Drainer:
                 turn = self._next_turn.get(row.external_id, now)
                 self._next_turn[row.external_id] = max(turn, now + self.limits.chat_interval)
             try:
-                await self.sender.deliver(row.external_id, row.text, row.options)
+                platform_id = await self.sender.deliver(
+                    row.external_id,
+                    row.text,
+                    row.options,
+                    kind=row.kind,
+                    last_inbound_at=row.last_inbound_at,
+                    language=row.language,
+                )
             except RetryLater as error:
                 until = self.clock() + timedelta(seconds=error.seconds)
                 if self._paused_until is None or until > self._paused_until:
@@ -285,11 +310,13 @@ class Drainer:
                 )
             except SendFailed as error:
                 await self._record(self._failed, row, error.reason, error.transient)
+            except Held as error:
+                await self._record(self._held, row, error.reason)
             except Exception as error:  # a bug in a sender: tried again like a network error
                 log.error("%s sender failed: %s", self.channel, type(error).__name__, exc_info=1)
                 await self._record(self._failed, row, type(error).__name__, True)
             else:
-                await self._record(self._sent, row)
+                await self._record(self._sent, row, platform_id)
 
     async def _record(self, function: Callable[..., T], *args) -> T:
         """Write a send's outcome; when that fails, stop handing messages over this round, so
@@ -328,9 +355,14 @@ class Drainer:
                     counts=False,
                 )
 
-    def _sent(self, row: Due) -> None:
+    def _sent(self, row: Due, platform_id: str | None = None) -> None:
         with self.database.begin() as db:
-            outbox.mark_sent(db=db, outbound_id=row.id, now=self.clock())
+            outbox.mark_sent(db=db, outbound_id=row.id, now=self.clock(), platform_id=platform_id)
+
+    def _held(self, row: Due, reason: str) -> None:
+        with self.database.begin() as db:
+            outbox.hold(db=db, outbound_id=row.id, reason=reason)
+        log.info("a %s message held back: %s", self.channel, reason)
 
     def _hand_back(self, row: Due, at: datetime) -> None:
         with self.database.begin() as db:

@@ -16,7 +16,8 @@ from sqlalchemy import Engine as Database
 from telegram.error import TelegramError
 
 from bot import reminding
-from bot.channels import console, telegram
+from bot.channels import console, telegram, whatsapp
+from bot.channels.whatsapp_payloads import TemplatesProblem, load_templates
 from bot.housekeeping import sweep
 from bot.http import HttpServer, build_app
 from bot.outbound import Beat, Drainer, Limits, QuietHours, Sender
@@ -119,6 +120,10 @@ def drain_limits(settings: Settings, channel: str) -> Limits:
     if channel == telegram.CHANNEL:
         chat_interval = timedelta(seconds=1 / settings.telegram_chat_rate)
         return Limits(rate=settings.telegram_rate, chat_interval=chat_interval, **common)
+    if channel == whatsapp.CHANNEL:
+        # WhatsApp lets one resident get a burst, then about one message every 6 seconds
+        # (131056 beyond that); a second apart keeps a few queued messages well inside it
+        return Limits(rate=settings.whatsapp_rate, chat_interval=timedelta(seconds=1), **common)
     return Limits(rate=100, chat_interval=timedelta(0), **common)  # the console: no platform
 
 
@@ -185,33 +190,79 @@ def telegram_settings(settings: Settings) -> telegram.Settings:
     )
 
 
+def whatsapp_settings(settings: Settings) -> whatsapp.Settings:
+    """Return the WhatsApp channel's settings; without the app secret or the verify token the
+    webhook could not be checked, so it does not start."""
+    missing = [
+        name
+        for name, value in (
+            ("WHATSAPP_APP_SECRET", settings.whatsapp_app_secret),
+            ("WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token),
+        )
+        if value is None
+    ]
+    if missing:
+        raise StartupError(f"WhatsApp needs {' and '.join(missing)} as well; see the README.")
+    try:
+        templates = load_templates(settings.whatsapp_templates_file)
+    except TemplatesProblem as problem:
+        raise StartupError(f"WHATSAPP_TEMPLATES_FILE: {problem}") from None
+    if not templates:
+        log.warning(
+            "no WhatsApp templates configured: messages outside the 24-hour window are held"
+        )
+    return whatsapp.Settings(
+        token=settings.whatsapp_token.get_secret_value(),
+        phone_number_id=settings.whatsapp_phone_number_id,
+        app_secret=settings.whatsapp_app_secret.get_secret_value(),
+        verify_token=settings.whatsapp_verify_token.get_secret_value(),
+        base_url=settings.whatsapp_api_base_url or whatsapp.DEFAULT_BASE_URL,
+        api_version=settings.whatsapp_api_version,
+        rate=settings.whatsapp_rate,
+        templates=templates,
+        default_language=settings.default_language,
+    )
+
+
 async def serve_channels(
     settings: Settings, database: Database, engine: Engine, stop: asyncio.Event | None = None
 ) -> None:
     """Serve every configured chat platform until SIGINT/SIGTERM (or `stop` is set)."""
+    tg = wa = None
+    if "telegram" in settings.channels:
+        tg = telegram.TelegramChannel(telegram_settings(settings), engine, database)
+    if "whatsapp" in settings.channels:
+        wa = whatsapp.WhatsAppChannel(whatsapp_settings(settings), engine, database)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    channel = telegram.TelegramChannel(telegram_settings(settings), engine, database)
     server = None
-    if channel.settings.webhook_url:  # webhooks need our HTTP server; polling does not
-        app = build_app(database, telegram=channel)
+    if wa is not None or (tg is not None and tg.settings.webhook_url):
+        app = build_app(database, telegram=tg, whatsapp=wa)  # Telegram polls without it
         server = HttpServer(app, settings.http_host, settings.http_port)
     try:
         async with AsyncExitStack() as running:
-            # stopped in reverse: the clock and the drain first (they send through the
-            # channel), then the webhook (no new updates), then the channel (those in hand)
-            running.push_async_callback(channel.stop)
+            # stopped in reverse: the clock and the drains first (they send through the
+            # channels), then the webhooks (no new updates), then the channels (those in hand)
+            senders = []
+            if wa is not None:
+                await wa.start()
+                running.push_async_callback(wa.stop)
+                senders.append(wa)
+            if tg is not None:
+                running.push_async_callback(tg.stop)
             if server is not None:
                 await server.start()
                 running.push_async_callback(server.stop)
                 log.info("HTTP server on %s:%d", settings.http_host, server.port)
-            try:
-                await channel.start()
-            except TelegramError as error:
-                raise StartupError(f"Could not start Telegram: {error}") from error
-            await running.enter_async_context(running_clock(settings, database, [channel]))
+            if tg is not None:
+                try:
+                    await tg.start()
+                except TelegramError as error:
+                    raise StartupError(f"Could not start Telegram: {error}") from error
+                senders.append(tg)
+            await running.enter_async_context(running_clock(settings, database, senders))
             await stop.wait()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_api_base_url: str | None = None
+    whatsapp_api_version: str = Field("v23.0", pattern=r"^v\d+\.\d+$")
+    whatsapp_rate: float = Field(80, gt=0, le=1000)  # messages a second from the number
+    # the approved templates for messages outside the 24-hour window (see the README)
+    whatsapp_templates_file: Path | None = None
     nik_pepper: SecretStr | None = None
     admin_telegram_ids: Annotated[list[int], NoDecode] = []
     admin_whatsapp_numbers: Annotated[list[str], NoDecode] = []

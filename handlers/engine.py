@@ -33,7 +33,7 @@ from handlers.steps import (
 )
 from handlers.text import is_chatter, keyword_of, match_option, normalise
 from handlers.workers import Workers
-from storage import conversations, residents
+from storage import conversations, outbox, residents
 from storage.conversations import IdentityRef
 from storage.types import utcnow
 
@@ -120,6 +120,22 @@ class Engine:
         if loaded is not None and loaded.seen:
             log.debug("message already handled; ignored")
             return []
+        if loaded is None and message.sender_phone:  # known on another platform by the number
+            linked = residents.link_by_phone(
+                db=db,
+                phone=message.sender_phone,
+                channel=message.channel,
+                external_id=message.external_id,
+                now=now,
+            )
+            if linked is not None:
+                log.info("a resident now also writes on %s", message.channel)
+                loaded = conversations.load_for_update(
+                    db=db,
+                    channel=message.channel,
+                    external_id=message.external_id,
+                    message_id=message.message_id,
+                )
         is_new = loaded is None
         if loaded is None:
             loaded = self._create_resident(db, message, now)
@@ -129,6 +145,10 @@ class Engine:
             residents.set_unreachable(
                 db=db, channel=message.channel, external_id=message.external_id, at=None
             )
+        # they wrote: WhatsApp's window for writing freely opens again, and what was held
+        # back because it had closed goes out
+        residents.seen_inbound(db=db, identity_id=loaded.identity.id, at=now)
+        outbox.release_held(db=db, identity_id=loaded.identity.id, now=now)
         position = StepRef(saved.flow, saved.step)
         ctx = Context(db, resident, loaded.identity, saved.data, now, self.config, position)
         idle = now - saved.updated_at > self.config.idle_timeout or bool(saved.data.get(EXPIRED))

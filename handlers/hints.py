@@ -98,3 +98,13 @@ COMMANDS = {
 def commands(language: str, _: Callable[[str], str]) -> list[tuple[str, str]]:
     """Return the commands with their descriptions for one language."""
     return [(command, _(description)) for command, description in COMMANDS[language]]
+
+
+def choose_prompt(_: Callable[[str], str]) -> str:
+    """Head the options sent apart from a long text (a platform that needs text above them)."""
+    return _("Please choose:")
+
+
+def list_button(_: Callable[[str], str]) -> str:
+    """Label the button that opens a list of options (WhatsApp: at most 20 characters)."""
+    return _("Choose")

@@ -40,6 +40,9 @@ class Incoming:
     latitude: float | None = None
     longitude: float | None = None
     language_hint: str | None = None  # the app's language, used only for a new resident
+    # the sender's own number, when the platform vouches for it (WhatsApp: +62…); a resident
+    # who registered that number vouched for on another platform is the same person
+    sender_phone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -217,13 +217,19 @@ def take_phone(ctx: Context, msg: Incoming) -> Outcome:
             "or choose Skip."
         )
         return Outcome([Reply(text)])
+    # the platform vouches for their own contact, or for the number they write from
+    vouched = phone is not None and (
+        (msg.kind == Kind.CONTACT and msg.contact_is_own) or phone == msg.sender_phone
+    )
     if editing(ctx):
-        residents.update_profile(db=ctx.db, profile=ctx.resident, now=ctx.now, phone=phone)
+        residents.update_profile(
+            db=ctx.db, profile=ctx.resident, now=ctx.now, phone=phone, phone_verified=vouched
+        )
         return saved(ctx, _("Your phone number has been changed."))
-    return finish(ctx, phone)
+    return finish(ctx, phone, vouched)
 
 
-def finish(ctx: Context, phone: str | None) -> Outcome:
+def finish(ctx: Context, phone: str | None, vouched: bool = False) -> Outcome:
     """Stores the registration and shows the menu."""
     _ = ctx.gettext
     kelurahan = places.get_kelurahan(db=ctx.db, code=ctx.data["kelurahan"])
@@ -235,6 +241,7 @@ def finish(ctx: Context, phone: str | None) -> Outcome:
         rw=ctx.data["rw"],
         phone=phone,
         now=ctx.now,
+        phone_verified=vouched,
     )
     text = _(
         "Thank you, {name}. Your registration is complete:\n"

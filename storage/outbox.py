@@ -47,6 +47,22 @@ class OutboundStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # kept back with the reason in last_error (WhatsApp: outside the 24-hour window with no
+    # template for its kind); goes back to pending when the resident writes again
+    HELD = "held"
+
+
+class Delivery(StrEnum):
+    """What the platform later reports of a sent message (WhatsApp's statuses)."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+# a later report never takes a message back: "delivered" arriving after "read" changes nothing
+DELIVERY_ORDER = {Delivery.SENT: 1, Delivery.DELIVERED: 2, Delivery.READ: 3, Delivery.FAILED: 4}
 
 
 class Outbound(SQLModel, table=True):
@@ -74,6 +90,11 @@ class Outbound(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sending_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # the platform's id of the sent message, and what it later reported (Delivery)
+    platform_id: str | None = Field(default=None, max_length=128, index=True)
+    delivery: str | None = Field(default=None, max_length=12)
+    delivery_error: str | None = Field(default=None, max_length=200)
+    delivery_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -185,6 +206,8 @@ class Due:
     text: str
     attempts: int
     options: list | None = None  # [{"key", "label"}]: buttons to send with the text
+    last_inbound_at: datetime | None = None  # when the resident last wrote on this chat
+    language: str = "id"  # the resident's, for a platform template in their language
 
 
 def claim(
@@ -205,8 +228,11 @@ def claim(
             _OUTBOUND.c.text,
             _OUTBOUND.c.attempts,
             _OUTBOUND.c.options,
+            _IDENTITIES.c.last_inbound_at,
+            _RESIDENTS.c.language,
         )
         .join(_IDENTITIES, _IDENTITIES.c.id == _OUTBOUND.c.identity_id)
+        .join(_RESIDENTS, _RESIDENTS.c.id == _OUTBOUND.c.resident_id)
         .where(
             _OUTBOUND.c.channel == channel,
             _OUTBOUND.c.status == OutboundStatus.PENDING,
@@ -251,13 +277,103 @@ def claim(
     return [Due(**row._asdict()) for row in rows]
 
 
-def mark_sent(*, db: Connection, outbound_id: int, now: datetime) -> None:
-    """Record that a message was delivered."""
+def mark_sent(
+    *, db: Connection, outbound_id: int, now: datetime, platform_id: str | None = None
+) -> None:
+    """Record that a message was handed over, with the platform's id for it if it gave one."""
     db.execute(
         update(_OUTBOUND)
         .where(_OUTBOUND.c.id == outbound_id, _OUTBOUND.c.status == OutboundStatus.SENDING)
-        .values(status=OutboundStatus.SENT, sent_at=now, attempts=_OUTBOUND.c.attempts + 1)
+        .values(
+            status=OutboundStatus.SENT,
+            sent_at=now,
+            attempts=_OUTBOUND.c.attempts + 1,
+            platform_id=platform_id,
+        )
     )
+
+
+def hold(*, db: Connection, outbound_id: int, reason: str) -> None:
+    """Keep a message back, with the reason, until the resident writes again."""
+    db.execute(
+        update(_OUTBOUND)
+        .where(_OUTBOUND.c.id == outbound_id, _OUTBOUND.c.status == OutboundStatus.SENDING)
+        .values(status=OutboundStatus.HELD, last_error=reason[:200])
+    )
+
+
+def release_held(*, db: Connection, identity_id: int, now: datetime) -> int:
+    """Put the messages held for a chat identity back in the queue (they wrote again); return
+    how many."""
+    done = db.execute(
+        update(_OUTBOUND)
+        .where(_OUTBOUND.c.identity_id == identity_id, _OUTBOUND.c.status == OutboundStatus.HELD)
+        .values(status=OutboundStatus.PENDING, not_before=now)
+    )
+    return done.rowcount
+
+
+@dataclass(frozen=True)
+class Reported:
+    """A sent message the platform reported on: which row, to whom."""
+
+    id: int
+    resident_id: int
+    identity_id: int
+    kind: str
+    status: str
+
+
+def record_delivery(
+    *,
+    db: Connection,
+    platform_id: str,
+    delivery: Delivery,
+    at: datetime,
+    error: str | None = None,
+) -> Reported | None:
+    """Record what the platform reported of a sent message, never moving it back (delivered
+    after read); return the row, or None when no sent row has that id."""
+    row = db.execute(
+        select(
+            _OUTBOUND.c.id,
+            _OUTBOUND.c.resident_id,
+            _OUTBOUND.c.identity_id,
+            _OUTBOUND.c.kind,
+            _OUTBOUND.c.status,
+            _OUTBOUND.c.delivery,
+        ).where(_OUTBOUND.c.platform_id == platform_id)
+    ).first()
+    if row is None:
+        return None
+    before = DELIVERY_ORDER.get(row.delivery, 0)
+    if DELIVERY_ORDER[delivery] > before:
+        db.execute(
+            update(_OUTBOUND)
+            .where(_OUTBOUND.c.id == row.id)
+            .values(
+                delivery=delivery,
+                delivery_at=at,
+                delivery_error=error[:200] if error else None,
+            )
+        )
+    return Reported(row.id, row.resident_id, row.identity_id, row.kind, row.status)
+
+
+def send_again(*, db: Connection, outbound_id: int, now: datetime, reason: str) -> bool:
+    """Put a message the platform accepted but then could not deliver back in the queue (e.g.
+    WhatsApp's window had closed: it goes again as a template); return whether it was."""
+    done = db.execute(
+        update(_OUTBOUND)
+        .where(_OUTBOUND.c.id == outbound_id, _OUTBOUND.c.status == OutboundStatus.SENT)
+        .values(
+            status=OutboundStatus.PENDING,
+            not_before=now,
+            platform_id=None,
+            last_error=reason[:200],
+        )
+    )
+    return done.rowcount == 1
 
 
 def retry_later(

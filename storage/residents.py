@@ -21,6 +21,9 @@ class Resident(SQLModel, table=True):
     kelurahan_code: str | None = Field(default=None, foreign_key="kelurahan.code", max_length=16)
     rw: int | None = None
     phone: str | None = Field(default=None, max_length=20)
+    # the platform vouches that the phone is the resident's own (a WhatsApp number they write
+    # from, a Telegram contact they shared of themselves): only then do two chats become one
+    phone_verified: bool = False
     consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     consent_version: str | None = Field(default=None, max_length=16)  # of the privacy notice
     opted_out: bool = False
@@ -41,6 +44,8 @@ class ChannelIdentity(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     # the platform refused to deliver (blocked bot, deleted account); cleared when they write
     unreachable_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # when they last wrote: WhatsApp lets a business write freely only within 24 hours of it
+    last_inbound_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Profile:
     consent_at: datetime | None
     consent_version: str | None
     opted_out: bool
+    phone_verified: bool = False
 
     @property
     def registered(self) -> bool:
@@ -116,6 +122,8 @@ def update_profile(*, db: Connection, profile: Profile, now: datetime, **changes
     unknown = set(changes) - EDITABLE
     if unknown:
         raise ValueError(f"not profile fields: {sorted(unknown)}")
+    if "phone" in changes and "phone_verified" not in changes:
+        changes["phone_verified"] = False  # a number typed or removed vouches for nothing
     names = tuple(sorted(changes))
     params = {f"new_{name}": value for name, value in changes.items()}
     db.execute(_update_statement(names), {**params, "b_resident_id": profile.id, "b_now": now})
@@ -132,8 +140,10 @@ def register(
     rw: int,
     phone: str | None,
     now: datetime,
+    phone_verified: bool = False,
 ) -> None:
-    """Store the registration answers of a resident who has consented."""
+    """Store the registration answers of a resident who has consented (`phone_verified`: the
+    platform vouches the number is theirs)."""
     if profile.consent_at is None:
         raise ValueError("registration needs consent first")
     update_profile(
@@ -144,6 +154,7 @@ def register(
         kelurahan_code=kelurahan_code,
         rw=rw,
         phone=phone,
+        phone_verified=phone_verified and phone is not None,
     )
 
 
@@ -167,3 +178,50 @@ def set_unreachable(
 def language_of(*, db: Connection, resident_id: int) -> str | None:
     """Return the language a resident reads, or None when there is no such resident."""
     return db.execute(select(_RESIDENTS.c.language).where(_RESIDENTS.c.id == resident_id)).scalar()
+
+
+def seen_inbound(*, db: Connection, identity_id: int, at: datetime) -> None:
+    """Record that a chat identity just wrote to us."""
+    db.execute(
+        _IDENTITIES.update().where(_IDENTITIES.c.id == identity_id).values(last_inbound_at=at)
+    )
+
+
+def window_closed(*, db: Connection, channel: str, external_id: str) -> None:
+    """Forget when an identity last wrote: the platform says its window has closed."""
+    db.execute(
+        _IDENTITIES.update()
+        .where(_IDENTITIES.c.channel == channel, _IDENTITIES.c.external_id == external_id)
+        .values(last_inbound_at=None)
+    )
+
+
+def link_by_phone(
+    *, db: Connection, phone: str, channel: str, external_id: str, now: datetime
+) -> int | None:
+    """Give a resident whose own number (vouched for) is `phone` another chat identity: the
+    same person writing from another platform. Return the new identity's id, or None when no
+    resident has that number vouched for (or two do)."""
+    found = db.execute(
+        select(_RESIDENTS.c.id).where(
+            _RESIDENTS.c.phone == phone, _RESIDENTS.c.phone_verified.is_(True)
+        )
+    ).all()
+    if len(found) != 1:
+        return None
+    params = {
+        "b_resident_id": found[0].id,
+        "b_channel": channel,
+        "b_external_id": external_id,
+        "b_now": now,
+    }
+    return db.execute(_INSERT_IDENTITY, params).inserted_primary_key[0]
+
+
+def language_of_identity(*, db: Connection, channel: str, external_id: str) -> str | None:
+    """Return the language of the resident behind a chat identity, or None when unknown."""
+    return db.execute(
+        select(_RESIDENTS.c.language)
+        .join(_IDENTITIES, _IDENTITIES.c.resident_id == _RESIDENTS.c.id)
+        .where(_IDENTITIES.c.channel == channel, _IDENTITIES.c.external_id == external_id)
+    ).scalar()

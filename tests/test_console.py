@@ -67,10 +67,12 @@ def test_run_without_credentials_is_the_console(environment) -> None:
     assert done.returncode == 0 and "Selamat datang" in done.stdout
 
 
-def test_run_with_credentials_of_a_channel_not_built_yet_says_so(environment) -> None:
+def test_run_with_whatsapp_but_no_webhook_secrets_says_what_is_missing(environment) -> None:
     whatsapp = {"WHATSAPP_TOKEN": "token", "WHATSAPP_PHONE_NUMBER_ID": "1234"}
     done = bot({**environment, **whatsapp}, "run")
-    assert done.returncode == 2 and "does not serve WhatsApp yet" in done.stderr
+    assert done.returncode == 1
+    assert "WhatsApp needs WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_run_with_an_unreachable_bot_api_says_so(environment) -> None:

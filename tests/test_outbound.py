@@ -419,7 +419,7 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
 
-    async def deliver(self, external_id: str, text: str, options=None) -> None:
+    async def deliver(self, external_id: str, text: str, options=None, **_context) -> None:
         """Keep the message."""
         self.sent.append((external_id, text))
 

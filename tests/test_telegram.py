@@ -6,13 +6,16 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from bot.channels.telegram import Settings, TelegramChannel, split_text
+from bot.channels.parts import split_text
+from bot.channels.telegram import TEXT_LIMIT, Settings, TelegramChannel
 from bot.http import HttpServer, build_app
 from handlers import flows
 from handlers.engine import Engine
 from handlers.steps import EngineConfig
 from storage.demo import seed_distributions, seed_health, seed_registry, seed_training
+from storage.residents import ChannelIdentity
 from tests import telegram_updates as tg
 from tests.conftest import TEST_KEY
 from tests.fake_telegram import FakeBotAPI
@@ -211,7 +214,9 @@ async def test_a_blocked_bot_marks_the_resident_unreachable(telegram: Telegram, 
     await telegram.fake.wait_for(lambda fake: any(c.failed for c in fake.calls("sendMessage")))
 
     def unreachable() -> list:
-        return [row for row in all_rows(database)["channel_identities"] if row[-1] is not None]
+        with database.connect() as db:
+            found = select(ChannelIdentity.id).where(ChannelIdentity.unreachable_at.is_not(None))
+            return db.execute(found).all()
 
     await telegram.fake.wait_for(lambda fake: len(unreachable()) == 1)
     await telegram.send(tg.text("menu"), "Menu utama")  # they unblocked and wrote again
@@ -258,11 +263,11 @@ async def test_webhook_checks_the_secret_token(engine, database) -> None:
 
 def test_long_text_is_split_at_paragraphs_then_lines() -> None:
     paragraph = "kata " * 500  # 2,500 characters
-    chunks = split_text(f"{paragraph}\n\n{paragraph}\n\n{paragraph}")
+    chunks = split_text(f"{paragraph}\n\n{paragraph}\n\n{paragraph}", TEXT_LIMIT)
     assert len(chunks) == 3 and all(len(chunk) <= 4096 for chunk in chunks)
     lines = "\n".join(["baris panjang sekali"] * 400)
-    assert all(len(chunk) <= 4096 for chunk in split_text(lines))
-    assert split_text("x" * 9000) == ["x" * 4096, "x" * 4096, "x" * 808]
+    assert all(len(chunk) <= 4096 for chunk in split_text(lines, TEXT_LIMIT))
+    assert split_text("x" * 9000, TEXT_LIMIT) == ["x" * 4096, "x" * 4096, "x" * 808]
 
 
 async def test_photos_places_and_long_texts_are_rendered(telegram: Telegram) -> None:

@@ -35,7 +35,11 @@ class ConsoleSender:
         self.stdout = stdout
 
     async def deliver(
-        self, external_id: str, text: str, options: Sequence[dict[str, str]] | None = None
+        self,
+        external_id: str,
+        text: str,
+        options: Sequence[dict[str, str]] | None = None,
+        **_context: object,
     ) -> None:
         """Print one queued message, its options numbered."""
         lines = [f"[message for {external_id}] {text}"]

@@ -9,7 +9,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import Engine as Database
@@ -29,6 +29,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
+from bot.channels.parts import split_text
 from bot.outbound import RetryLater, SendFailed, Unreachable
 from handlers import hints
 from handlers.engine import Engine
@@ -106,20 +107,6 @@ def media_kind(message: Message) -> Kind:
     if message.document:
         return Kind.DOCUMENT
     return Kind.OTHER  # polls, dice, games, stories...
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Cut a long text into messages, at paragraph, then line, then word boundaries."""
-    chunks = []
-    while len(text) > limit:
-        window = text[:limit]
-        cut = max(window.rfind("\n\n"), 0) or max(window.rfind("\n"), 0) or window.rfind(" ")
-        if cut <= 0:
-            cut = limit
-        chunks.append(text[:cut].rstrip())
-        text = text[cut:].lstrip("\n ")
-    chunks.append(text)
-    return [chunk for chunk in chunks if chunk] or [""]
 
 
 def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -335,7 +322,7 @@ class TelegramChannel:
             if fits and (inline or not reply.options):
                 return
         text = reply.text if inline or not reply.options or reply.request else reply.numbered()
-        chunks = split_text(text)
+        chunks = split_text(text, TEXT_LIMIT)
         for number, chunk in enumerate(chunks, 1):
             last = number == len(chunks)
             if last and reply.request:
@@ -393,19 +380,30 @@ class TelegramChannel:
         raise AssertionError("unreachable")
 
     async def deliver(
-        self, external_id: str, text: str, options: Sequence[dict[str, str]] | None = None
-    ) -> None:
+        self,
+        external_id: str,
+        text: str,
+        options: Sequence[dict[str, str]] | None = None,
+        *,
+        kind: str = "",
+        last_inbound_at: datetime | None = None,
+        language: str = "",
+    ) -> str | None:
         """Send one message of the outbound queue, its options as buttons; Telegram's errors
         become the queue's."""
         chat_id = int(external_id)  # a resident's private chat has their user id
         reply = Reply(text, tuple(Option(o["key"], o["label"]) for o in options or ()))
         inline = inline_keyboard(reply)
-        chunks = split_text(reply.text if inline or not reply.options else reply.numbered())
+        chunks = split_text(
+            reply.text if inline or not reply.options else reply.numbered(), TEXT_LIMIT
+        )
         markups = [None] * (len(chunks) - 1) + [inline]
         # after the chat's update in hand and its replies, never in the middle of them
         async with self._chats.hold(chat_id):
             try:
-                await self.outbound_bot.send_message(chat_id, chunks[0], reply_markup=markups[0])
+                first = await self.outbound_bot.send_message(
+                    chat_id, chunks[0], reply_markup=markups[0]
+                )
             except TelegramError as error:
                 raise queue_error(error) from error
             for number, chunk in enumerate(chunks[1:], 2):
@@ -421,6 +419,7 @@ class TelegramChannel:
                         raise failure from error
                     reason = f"parts 1-{number - 1} of {len(chunks)} sent; then {error.message}"
                     raise SendFailed(reason, transient=False) from error
+        return str(first.message_id)
 
     async def _apologise(self, update: Update) -> None:
         """Tell a resident that something went wrong on our side, and what to do."""

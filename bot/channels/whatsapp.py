@@ -1,0 +1,374 @@
+"""WhatsApp on the Cloud API: a thin adapter between Meta's webhook and Graph API and the
+engine. It reads the webhook (signed with the app secret), hands each message to the engine,
+sends the replies, records the delivery reports on the outbound rows, and is the outbound
+queue's sender for WhatsApp, free-form inside the 24-hour window and as an approved template
+outside it (or held back with the reason when no template is configured).
+
+httpx directly rather than a client library: what is needed is one POST with a few body shapes
+and one error shape, and WHATSAPP_API_BASE_URL must point it at another Graph API host (pywa,
+the candidate, sets the host itself).
+"""
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+from aiolimiter import AsyncLimiter
+from sqlalchemy import Engine as Database
+
+from bot.channels.whatsapp_payloads import (
+    CHANNEL,
+    TEMPLATE_OF_KIND,
+    Delivery,
+    StatusReport,
+    Template,
+    image_body,
+    read_webhook,
+    render,
+    signature_ok,
+    template_body,
+)
+from bot.outbound import Held, RetryLater, SendFailed, Unreachable
+from handlers import hints
+from handlers.engine import Engine
+from handlers.i18n import translations
+from handlers.locks import KeyedLocks
+from handlers.messages import Incoming, Option, Reply
+from storage import outbox, residents
+from storage.outbox import Delivery as Reported
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://graph.facebook.com"
+WINDOW = timedelta(hours=24)  # after the resident's last message, free-form messages may go
+WINDOW_MARGIN = timedelta(minutes=10)  # a send taking long, clocks apart: the template then
+BODY_LIMIT = 1 << 20  # a webhook delivery is a few kilobytes; more is not Meta
+THROTTLED = {130429}  # the number's throughput: the whole queue waits
+PAIR_LIMITED = {131056}  # too many to one resident: that message waits
+WINDOW_CLOSED = {131047}
+UNDELIVERABLE = {131026}  # not on WhatsApp, blocked us, terms not accepted
+ACCOUNT = {190, 368, 131048}  # token, policy or quality: nothing goes until someone acts
+TRANSIENT = {1, 2, 131000}
+THROTTLE_WAIT = 10.0  # seconds the queue waits after a throughput refusal
+ACCOUNT_WAIT = 300.0
+REPLY_TRIES = 4  # a direct answer refused for throughput is tried again this often
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the WhatsApp channel needs from the program's settings."""
+
+    token: str
+    phone_number_id: str
+    app_secret: str
+    verify_token: str
+    base_url: str = DEFAULT_BASE_URL
+    api_version: str = "v23.0"
+    rate: float = 80  # messages a second from the business number (Meta's default)
+    templates: dict[tuple[str, str], Template] = field(default_factory=dict)
+    default_language: str = "id"
+
+
+class GraphError(Exception):
+    """The Graph API refused a request; `code` is what to act on."""
+
+    def __init__(self, status: int, code: int | None, message: str) -> None:
+        super().__init__(f"{code} {message}".strip())
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class WhatsAppChannel:
+    """One business number: the webhook's messages to the engine and the answers back, and
+    the outbound queue's sender for WhatsApp (`deliver`)."""
+
+    channel = CHANNEL
+
+    def __init__(
+        self, settings: Settings, engine: Engine, database: Database, *, clock=utcnow
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.database = database
+        self.clock = clock
+        self._limiter = AsyncLimiter(settings.rate, 1)  # direct answers and the queue together
+        self._chats = KeyedLocks()  # one message of a resident at a time, answers in order
+        self._jobs: set[asyncio.Task] = set()
+        self._client: httpx.AsyncClient | None = None
+        self.accepting = False
+
+    # --- life -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the connection pool; the webhook takes deliveries from now on."""
+        self._client = httpx.AsyncClient(
+            base_url=self.settings.base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {self.settings.token}"},
+            timeout=httpx.Timeout(20, connect=5),
+            limits=httpx.Limits(max_connections=32),
+        )
+        self.accepting = True
+        log.info("WhatsApp channel started (webhook)")
+
+    async def stop(self) -> None:
+        """Refuse new deliveries (Meta sends them again), finish those in hand, and close."""
+        self.accepting = False
+        if self._jobs:
+            await asyncio.gather(*list(self._jobs), return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+
+    # --- the webhook ----------------------------------------------------------------------
+
+    def verify(self, mode: str | None, token: str | None, challenge: str | None) -> str | None:
+        """Answer Meta's subscription check: the challenge when the verify token matches."""
+        expected = self.settings.verify_token
+        if mode != "subscribe" or not token or not challenge or not expected:
+            return None
+        return challenge if hmac.compare_digest(token.encode(), expected.encode()) else None
+
+    def receive(self, body: bytes, signature: str | None) -> int:
+        """Take one webhook delivery: check its signature, then handle it in the background.
+        Return the HTTP status to answer at once."""
+        if not signature:
+            return 401
+        if not signature_ok(body, signature, self.settings.app_secret):
+            return 403
+        if len(body) > BODY_LIMIT:
+            return 413
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return 400
+        if not self.accepting:
+            return 503  # stopping: Meta delivers it again, to us or to the next process
+        delivery = read_webhook(payload)
+        for message in delivery.messages:  # started in arrival order: answered in it too
+            self._spawn(self._handle(message))
+        if delivery.statuses:
+            self._spawn(asyncio.to_thread(self._record_statuses, delivery))
+        return 200
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    async def _handle(self, message: Incoming) -> None:
+        async with self._chats.hold(message.external_id):
+            try:
+                replies = await self.engine.handle(message)
+                if replies:
+                    language = await asyncio.to_thread(self._language, message.external_id)
+                    await self.send(message.external_id, replies, language)
+            except Exception as error:
+                log.error("WhatsApp message failed: %s", type(error).__name__, exc_info=error)
+                await self._apologise(message.external_id)
+
+    def _language(self, external_id: str) -> str:
+        with self.database.connect() as db:
+            found = residents.language_of_identity(db=db, channel=CHANNEL, external_id=external_id)
+        return found or self.settings.default_language
+
+    async def _apologise(self, wa_id: str) -> None:
+        _ = translations(self.settings.default_language).gettext
+        try:
+            await self._post(wa_id, {"type": "text", "text": {"body": hints.error_hint(_)}})
+        except (GraphError, httpx.HTTPError):
+            log.warning("could not tell a resident about the failure")
+
+    def _record_statuses(self, delivery: Delivery) -> None:
+        """Write the delivery reports on the outbound rows; a message refused for the closed
+        window goes again (as a template), one undeliverable marks the number unreachable."""
+        now = self.clock()
+        for report in delivery.statuses:
+            try:
+                with self.database.begin() as db:
+                    self._record_status(db, report, now)
+            except Exception:
+                log.exception("a WhatsApp status report could not be recorded")
+
+    def _record_status(self, db, report: StatusReport, now: datetime) -> None:
+        try:
+            delivery = Reported(report.status)
+        except ValueError:
+            return  # "deleted", "warning" and newer words: nothing to record
+        row = outbox.record_delivery(
+            db=db, platform_id=report.message_id, delivery=delivery, at=now, error=report.error
+        )
+        if row is None or delivery != Reported.FAILED:
+            return  # a direct answer, or good news
+        if report.error_code in WINDOW_CLOSED:
+            residents.window_closed(db=db, channel=CHANNEL, external_id=report.recipient)
+            outbox.send_again(
+                db=db, outbound_id=row.id, now=now, reason=f"{report.error}: again as a template"
+            )
+        elif report.error_code in UNDELIVERABLE:
+            residents.set_unreachable(db=db, channel=CHANNEL, external_id=report.recipient, at=now)
+
+    # --- sending --------------------------------------------------------------------------
+
+    async def _post(self, wa_id: str, body: dict) -> str:
+        """Send one message body; return WhatsApp's id for it, or raise GraphError (or httpx's
+        errors when no answer came)."""
+        if self._client is None:
+            raise RuntimeError("the WhatsApp channel is not started")
+        path = f"/{self.settings.api_version}/{self.settings.phone_number_id}/messages"
+        message = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": wa_id}
+        async with self._limiter:
+            response = await self._client.post(path, json={**message, **body})
+        return message_id(response)
+
+    async def _upload(self, image: bytes) -> str:
+        """Upload a PNG picture; return its media id."""
+        path = f"/{self.settings.api_version}/{self.settings.phone_number_id}/media"
+        files = {"file": ("chart.png", image, "image/png")}
+        data = {"messaging_product": "whatsapp", "type": "image/png"}
+        response = await self._client.post(path, data=data, files=files)
+        if response.status_code >= 400:
+            raise graph_error(response)
+        return str(response.json()["id"])
+
+    async def send(self, wa_id: str, replies: list[Reply], language: str) -> None:
+        """Send a resident the answers to what they wrote, in order (they just wrote, so the
+        window is open); stop when WhatsApp says they cannot be reached."""
+        try:
+            for reply in replies:
+                for body in await self._bodies(reply, language):
+                    await self._answer(wa_id, body)
+        except GraphError as error:
+            if error.code in UNDELIVERABLE:
+                await asyncio.to_thread(self._mark_unreachable, wa_id)
+                return
+            raise
+
+    async def _bodies(self, reply: Reply, language: str) -> list[dict]:
+        """Render a reply; a picture goes first, uploaded, with the text as its caption."""
+        bodies = render(reply, language)
+        if reply.image is None:
+            return bodies
+        media_id = await self._upload(reply.image)
+        return [image_body(media_id, ""), *bodies]
+
+    async def _answer(self, wa_id: str, body: dict) -> str:
+        """Send one part of a direct answer; throughput refusals are waited out a few times."""
+        for attempt in range(1, REPLY_TRIES + 1):
+            try:
+                return await self._post(wa_id, body)
+            except GraphError as error:
+                if error.code not in THROTTLED | PAIR_LIMITED or attempt == REPLY_TRIES:
+                    raise
+                await asyncio.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _mark_unreachable(self, wa_id: str) -> None:
+        with self.database.begin() as db:
+            residents.set_unreachable(db=db, channel=CHANNEL, external_id=wa_id, at=self.clock())
+
+    # --- the outbound queue's sender ------------------------------------------------------
+
+    def window_open(self, last_inbound_at: datetime | None) -> bool:
+        """Tell whether a free-form message may go to someone who last wrote then."""
+        if last_inbound_at is None:
+            return False
+        return self.clock() - last_inbound_at < WINDOW - WINDOW_MARGIN
+
+    async def deliver(
+        self,
+        external_id: str,
+        text: str,
+        options: Sequence[dict[str, str]] | None = None,
+        *,
+        kind: str = "",
+        last_inbound_at: datetime | None = None,
+        language: str = "id",
+    ) -> str | None:
+        """Send one message of the outbound queue: free-form inside the window, else as the
+        template for its kind; WhatsApp's errors become the queue's. Return its message id."""
+        if not self.window_open(last_inbound_at):
+            return await self._as_template(external_id, text, kind, language, "outside")
+        choices = tuple(
+            Option(o["key"], o["label"], short=o.get("short", "")) for o in options or ()
+        )
+        bodies = render(Reply(text, choices), language)
+        try:
+            first = await self._post(external_id, bodies[0])
+        except GraphError as error:
+            if error.code in WINDOW_CLOSED:  # our idea of the window was wrong
+                return await self._as_template(external_id, text, kind, language, "closed")
+            raise queue_error(error) from error
+        except httpx.HTTPError as error:
+            raise network_error(error) from error
+        for number, body in enumerate(bodies[1:], 2):
+            try:  # the first part is out: the rest goes like an answer, never a repeat
+                await self._answer(external_id, body)
+            except (GraphError, httpx.HTTPError) as error:
+                reason = f"parts 1-{number - 1} of {len(bodies)} sent; then {error}"
+                raise SendFailed(reason[:200], transient=False) from error
+        return first
+
+    async def _as_template(self, wa_id: str, text: str, kind: str, language: str, why: str) -> str:
+        """Send the message as the approved template of its kind, or hold it with the reason."""
+        template_kind = TEMPLATE_OF_KIND.get(kind, "status")
+        template = self.settings.templates.get((template_kind, language))
+        window = "outside the 24-hour window" if why == "outside" else "the window had closed"
+        if template is None:
+            raise Held(f"{window}; no '{template_kind}' template for '{language}' is configured")
+        body = template_body(template, text)
+        if body is None:
+            raise Held(f"{window}; too long for the '{template.name}' template")
+        try:
+            return await self._post(wa_id, body)
+        except GraphError as error:
+            raise queue_error(error) from error
+        except httpx.HTTPError as error:
+            raise network_error(error) from error
+
+
+def message_id(response: httpx.Response) -> str:
+    """Return the id WhatsApp gave a sent message, or raise its error."""
+    if response.status_code >= 400:
+        raise graph_error(response)
+    try:
+        return str(response.json()["messages"][0]["id"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise GraphError(response.status_code, None, "an answer without a message id") from None
+
+
+def graph_error(response: httpx.Response) -> GraphError:
+    """Read the Graph API's error answer."""
+    try:
+        error = response.json()["error"]
+        code = int(error.get("code")) if str(error.get("code", "")).isdigit() else None
+        details = (error.get("error_data") or {}).get("details") or error.get("message") or ""
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return GraphError(response.status_code, None, f"HTTP {response.status_code}")
+    return GraphError(response.status_code, code, str(details)[:150])
+
+
+def queue_error(error: GraphError) -> Exception:
+    """Turn a refused send into what the outbound queue does next."""
+    if error.code in THROTTLED:
+        return RetryLater(THROTTLE_WAIT)
+    if error.code in ACCOUNT:
+        log.error("WhatsApp refuses the business account (%s); the queue waits", error)
+        return RetryLater(ACCOUNT_WAIT)
+    if error.code in UNDELIVERABLE:
+        return Unreachable(str(error)[:200])
+    if error.code in PAIR_LIMITED or error.code in TRANSIENT or error.status >= 500:
+        return SendFailed(str(error)[:200], transient=True)  # this one waits and goes again
+    return SendFailed(str(error)[:200], transient=False)  # the same request fails again
+
+
+def network_error(error: httpx.HTTPError) -> SendFailed:
+    """A send without an answer: again only when it surely never left."""
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return SendFailed(f"no connection ({type(error).__name__})", transient=True)
+    return SendFailed(f"no answer, it may have arrived ({type(error).__name__})", transient=False)

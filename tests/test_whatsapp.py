@@ -1,0 +1,435 @@
+"""WhatsApp over real HTTP: signed webhook deliveries (real payload shapes, tests/fixtures/
+whatsapp) posted to the program's HTTP server, the answers sent to an in-process fake Graph API
+on 127.0.0.1; the verification handshake, forged and unsigned posts, redeliveries, delivery
+reports, and the outbound queue inside and outside the 24-hour window."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.channels.whatsapp import Settings, WhatsAppChannel
+from bot.channels.whatsapp_payloads import Template
+from bot.http import HttpServer, build_app
+from bot.outbound import Drainer, Limits, QuietHours
+from handlers.engine import Engine
+from storage import outbox, residents
+from storage.demo import seed_registry
+from storage.outbox import Outbound, OutboundKind, OutboundStatus
+from storage.residents import ChannelIdentity, Resident
+from tests.conftest import TEST_KEY
+from tests.fake_whatsapp import (
+    APP_SECRET,
+    PHONE_NUMBER_ID,
+    TOKEN,
+    FakeGraphAPI,
+    sign,
+    signed_webhook,
+    verification_params,
+    webhook_body,
+    webhook_payload,
+)
+from tests.helpers import Clock
+
+SITI = "6281234567890"  # the resident of the fixtures
+BUDI = "6285711112222"
+VERIFY_TOKEN = "duren-sawit-verify"
+TEMPLATES = {
+    ("reminder", "id"): Template("pengingat_layanan", "id"),
+    ("reminder", "en"): Template("service_reminder", "en"),
+    ("status", "id"): Template("kabar_pengajuan", "id"),
+}
+
+
+@dataclass
+class WhatsApp:
+    """The program's webhook on a real HTTP server, the channel, and the fake Graph API."""
+
+    fake: FakeGraphAPI
+    channel: WhatsAppChannel
+    url: str
+    http: httpx.AsyncClient
+
+    async def post(self, kind: str = "text", **overrides) -> httpx.Response:
+        """Post a signed webhook delivery of the fixture `kind`."""
+        body, headers = signed_webhook(kind, **overrides)
+        return await self.http.post(self.url, content=body, headers=headers)
+
+    async def say(self, text: str, expect: str, wa_id: str = SITI) -> list[str]:
+        """Write a text, wait for an answer holding `expect`; return the texts sent since."""
+        before = len(self.fake.sent)
+        response = await self.post("text", wa_id=wa_id, text=text)
+        assert response.status_code == 200
+        return await self.answered(before, expect)
+
+    async def tap(self, key: str, expect: str, wa_id: str = SITI, *, row: bool = False) -> None:
+        """Tap a reply button (or a list row) with the option's key."""
+        before = len(self.fake.sent)
+        kind = "interactive_list_reply" if row else "interactive_button_reply"
+        response = await self.post(kind, wa_id=wa_id, reply_id=key, title="x")
+        assert response.status_code == 200
+        await self.answered(before, expect)
+
+    async def answered(self, before: int, expect: str) -> list[str]:
+        def arrived(fake: FakeGraphAPI) -> bool:
+            return any(expect in text for text in fake.sent_texts()[before:])
+
+        arrived.__name__ = f"an answer with {expect!r}"
+        await self.fake.wait_for(arrived)
+        return self.fake.sent_texts()[before:]
+
+    def last(self, wa_id: str = SITI):
+        """Return the last message sent to a resident."""
+        return self.fake.sent_to(wa_id)[-1]
+
+
+def channel_settings(fake: FakeGraphAPI, **extra) -> Settings:
+    """The channel's settings, pointed at the fake (WHATSAPP_API_BASE_URL)."""
+    return Settings(
+        token=TOKEN,
+        phone_number_id=PHONE_NUMBER_ID,
+        app_secret=APP_SECRET,
+        verify_token=VERIFY_TOKEN,
+        base_url=fake.base_url,
+        **extra,
+    )
+
+
+@pytest.fixture
+async def whatsapp(engine: Engine, database, clock: Clock) -> AsyncIterator[WhatsApp]:
+    """The channel serving its webhook, talking to a fresh fake Graph API."""
+    templates = {"pengingat_layanan": 1, "service_reminder": 1, "kabar_pengajuan": 1}
+    async with FakeGraphAPI(templates=templates) as fake:
+        channel = WhatsAppChannel(
+            channel_settings(fake, templates=TEMPLATES), engine, database, clock=clock
+        )
+        await channel.start()
+        server = HttpServer(build_app(database, whatsapp=channel), "127.0.0.1", 0)
+        await server.start()
+        url = f"http://127.0.0.1:{server.port}/whatsapp/webhook"
+        try:
+            async with httpx.AsyncClient(timeout=10) as http:
+                yield WhatsApp(fake, channel, url, http)
+        finally:
+            await server.stop()
+            await channel.stop()
+
+
+async def register(whatsapp: WhatsApp, wa_id: str = SITI, phone: str = "0812-3456-7890") -> None:
+    """Walk a resident from hello to the main menu, tapping the buttons shown."""
+    await whatsapp.say("halo", "Selamat datang di Layanan Warga Duren Sawit", wa_id)
+    await whatsapp.tap("lang:id", "Apakah Bapak/Ibu setuju?", wa_id)
+    await whatsapp.tap("consent:yes", "Siapa nama lengkap", wa_id)
+    await whatsapp.say("Siti Aminah", "kelurahan mana", wa_id)
+    await whatsapp.tap("kel:31.75.07.1003", "RW berapa", wa_id, row=True)
+    await whatsapp.say("5", "nomor HP", wa_id)
+    await whatsapp.say(phone, "Pendaftaran selesai", wa_id)
+
+
+# -- the webhook --------------------------------------------------------------------------------
+
+
+async def test_the_verification_handshake(whatsapp: WhatsApp) -> None:
+    good = await whatsapp.http.get(whatsapp.url, params=verification_params(VERIFY_TOKEN, "42"))
+    assert (good.status_code, good.text) == (200, "42")
+    wrong = await whatsapp.http.get(whatsapp.url, params=verification_params("guess", "42"))
+    assert wrong.status_code == 403 and "42" not in wrong.text
+    other = {**verification_params(VERIFY_TOKEN), "hub.mode": "unsubscribe"}
+    assert (await whatsapp.http.get(whatsapp.url, params=other)).status_code == 403
+    assert (await whatsapp.http.get(whatsapp.url)).status_code == 403
+
+
+async def test_forged_and_unsigned_deliveries_are_refused_and_nothing_is_done(
+    whatsapp: WhatsApp, database
+) -> None:
+    body = webhook_body(webhook_payload("text", text="halo"))
+    unsigned = await whatsapp.http.post(whatsapp.url, content=body)
+    assert unsigned.status_code == 401
+    forged = await whatsapp.http.post(
+        whatsapp.url, content=body, headers={"X-Hub-Signature-256": sign(body, "not-the-secret")}
+    )
+    assert forged.status_code == 403
+    signed = sign(body, APP_SECRET)
+    tampered = body.replace(b"halo", b"HALO")  # signed, then changed on the way
+    changed = await whatsapp.http.post(
+        whatsapp.url, content=tampered, headers={"X-Hub-Signature-256": signed}
+    )
+    assert changed.status_code == 403
+    await asyncio.sleep(0)  # nothing was started in the background either
+    with database.connect() as db:
+        assert db.execute(select(ChannelIdentity)).first() is None
+    assert whatsapp.fake.sent == []
+
+
+async def test_the_whole_registration_and_a_bansos_status_check(
+    whatsapp: WhatsApp, database, clock
+) -> None:
+    with database.begin() as db:
+        seed_registry(db=db, key=TEST_KEY, now=clock(), households=5)
+    await whatsapp.say("halo", "Selamat datang")
+    language = whatsapp.last()
+    assert language.type == "interactive"  # two languages: reply buttons
+    assert language.options == [("lang:id", "Bahasa Indonesia"), ("lang:en", "English")]
+    await register_rest(whatsapp)
+    menu = whatsapp.last()
+    assert menu.payload["interactive"]["type"] == "list"  # ten entries: a list
+    rows = menu.payload["interactive"]["action"]["sections"][0]["rows"]
+    assert len(rows) == 10 and all(len(row["title"]) <= 24 for row in rows)
+    await whatsapp.tap("svc:bansos", "NIK", row=True)
+    await whatsapp.say("3175074708859901", "nama")
+    texts = await whatsapp.say("Siti Aminah", "Data ditemukan")
+    assert any("PKH" in text for text in texts)
+    with database.connect() as db:
+        resident = db.execute(select(Resident)).one()
+        identity = db.execute(select(ChannelIdentity)).one()
+    assert (identity.channel, identity.external_id) == ("whatsapp", SITI)
+    assert identity.last_inbound_at == clock()
+    # the number they write from is vouched for by WhatsApp
+    assert (resident.phone, resident.phone_verified) == ("+6281234567890", True)
+
+
+async def register_rest(whatsapp: WhatsApp) -> None:
+    """The registration after the greeting."""
+    await whatsapp.tap("lang:id", "Apakah Bapak/Ibu setuju?")
+    await whatsapp.tap("consent:yes", "Siapa nama lengkap")
+    await whatsapp.say("Siti Aminah", "kelurahan mana")
+    await whatsapp.tap("kel:31.75.07.1003", "RW berapa", row=True)
+    await whatsapp.say("5", "nomor HP")
+    await whatsapp.say("0812-3456-7890", "Pendaftaran selesai")
+
+
+async def test_a_redelivered_message_is_answered_once_even_after_a_restart(
+    whatsapp: WhatsApp, engine, database, clock
+) -> None:
+    body, headers = signed_webhook("text", text="halo", message_id="wamid.SAME-MESSAGE-1")
+    assert (await whatsapp.http.post(whatsapp.url, content=body, headers=headers)).is_success
+    await whatsapp.fake.wait_for_sent(1)
+    assert (await whatsapp.http.post(whatsapp.url, content=body, headers=headers)).is_success
+    # another process (or the next start) gets the same delivery: still answered once
+    other = WhatsAppChannel(channel_settings(whatsapp.fake), engine, database, clock=clock)
+    await other.start()
+    try:
+        assert other.receive(body, headers["X-Hub-Signature-256"]) == 200
+        await asyncio.gather(*list(other._jobs))
+    finally:
+        await other.stop()
+    await asyncio.gather(*list(whatsapp.channel._jobs))
+    assert len(whatsapp.fake.sent_to(SITI)) == 1
+
+
+HINTS = {
+    "sticker": "Terima kasih stikernya!",
+    "image": "belum bisa membaca foto",
+    "audio": "belum bisa mendengarkan pesan suara",
+    "document": "belum bisa membuka dokumen",
+    "reaction": "Untuk melanjutkan, silakan ketik",
+    "unsupported": "belum bisa membaca jenis pesan itu",
+    "location": "di sini saya tidak meminta lokasi",
+    "contacts": "di sini saya tidak meminta kontak",
+}
+
+
+async def test_stickers_photos_voice_notes_and_others_get_a_kind_hint(whatsapp: WhatsApp) -> None:
+    await whatsapp.say("halo", "Selamat datang")
+    for kind, hint in HINTS.items():
+        before = len(whatsapp.fake.sent)
+        assert (await whatsapp.post(kind)).status_code == 200
+        await whatsapp.answered(before, hint)
+        asked = whatsapp.last()  # the hint and the question again, with its buttons
+        assert asked.text.endswith("Silakan pilih bahasa:\nPlease choose your language:")
+        assert asked.type == "interactive"
+
+
+async def test_delivery_reports_are_recorded_on_the_outbound_rows(
+    whatsapp: WhatsApp, database, clock
+) -> None:
+    await register(whatsapp)
+    row_id = queue(database, SITI, "Pendaftaran pelatihan menjahit dibuka besok.", clock)
+    drainer = draining(whatsapp, database, clock)
+    assert await drainer.drain_once() == 1
+    sent = whatsapp.last()
+    assert sent.type == "text"  # they wrote minutes ago: free-form
+    for status in ("delivered", "read", "delivered"):  # out of order: read stays
+        payload = whatsapp.fake.status_webhook(sent, status)
+        body = webhook_body(payload)
+        headers = {"X-Hub-Signature-256": sign(body, APP_SECRET)}
+        assert (await whatsapp.http.post(whatsapp.url, content=body, headers=headers)).is_success
+        await asyncio.gather(*list(whatsapp.channel._jobs))
+    row = outbound_row(database, row_id)
+    assert (row.status, row.platform_id, row.delivery) == ("sent", sent.id, "read")
+
+
+# -- the outbound queue and the window ----------------------------------------------------------
+
+
+def queue(database, wa_id: str, text: str, clock: Clock, kind=OutboundKind.REMINDER) -> int:
+    """Queue a message for the resident writing from `wa_id`."""
+    with database.begin() as db:
+        resident_id = db.execute(
+            select(ChannelIdentity.resident_id).where(ChannelIdentity.external_id == wa_id)
+        ).scalar_one()
+        return outbox.enqueue(db=db, resident_id=resident_id, kind=kind, text=text, now=clock())
+
+
+def draining(whatsapp: WhatsApp, database, clock: Clock) -> Drainer:
+    """A drain of the WhatsApp queue, allowed to run for a long while."""
+    drainer = Drainer(
+        whatsapp.channel,
+        database,
+        Limits(rate=80, chat_interval=timedelta(0)),
+        QuietHours(),
+        clock=clock,
+    )
+    drainer.permit(clock() + timedelta(days=30))
+    return drainer
+
+
+def outbound_row(database, row_id: int) -> Outbound:
+    """Return one outbound row."""
+    with database.connect() as db:
+        row = db.execute(select(Outbound.__table__).where(Outbound.id == row_id)).one()
+    return Outbound.model_validate(row._asdict())
+
+
+async def test_a_reminder_outside_the_window_goes_as_the_template(
+    whatsapp: WhatsApp, database, clock
+) -> None:
+    await register(whatsapp)
+    clock.advance(hours=25)  # the resident has not written for a day
+    text = "Pengingat: Pengambilan sembako (BPNT)\nWaktu: Sabtu, 19 Desember 2026, 08.00 WIB"
+    row_id = queue(database, SITI, text, clock)
+    assert await draining(whatsapp, database, clock).drain_once() == 1
+    sent = whatsapp.last()
+    assert sent.type == "template"
+    template = sent.payload["template"]
+    assert (template["name"], template["language"]["code"]) == ("pengingat_layanan", "id")
+    [parameter] = template["components"][0]["parameters"]
+    assert parameter["text"] == (
+        "Pengingat: Pengambilan sembako (BPNT) · Waktu: Sabtu, 19 Desember 2026, 08.00 WIB"
+    )
+    assert outbound_row(database, row_id).status == OutboundStatus.SENT
+
+
+async def test_without_a_template_the_message_is_held_with_the_reason_until_they_write(
+    whatsapp: WhatsApp, database, clock
+) -> None:
+    await register(whatsapp)
+    clock.advance(hours=30)
+    row_id = queue(database, SITI, "Pengumuman: pasar murah Sabtu", clock, OutboundKind.SURVEY)
+    assert await draining(whatsapp, database, clock).drain_once() == 1
+    held = outbound_row(database, row_id)
+    assert held.status == OutboundStatus.HELD
+    assert held.last_error == (
+        "outside the 24-hour window; no 'survey' template for 'id' is configured"
+    )
+    before = len(whatsapp.fake.sent)
+    await whatsapp.say("menu", "Menu utama")  # they write: the window opens again
+    drainer = draining(whatsapp, database, clock)
+    assert await drainer.drain_once() == 1
+    assert outbound_row(database, row_id).status == OutboundStatus.SENT
+    assert "Pengumuman: pasar murah Sabtu" in whatsapp.fake.sent_texts(SITI)[before:]
+
+
+async def test_the_window_closed_after_all_so_it_goes_again_as_the_template(
+    whatsapp: WhatsApp, database, clock
+) -> None:
+    await register(whatsapp)
+    whatsapp.fake.fail_next(131047)  # WhatsApp knows better than our clock: sync refusal
+    row_id = queue(database, SITI, "Status pengajuan BSW-2026-000001: diverifikasi", clock,
+                   OutboundKind.STATUS)  # fmt: skip
+    assert await draining(whatsapp, database, clock).drain_once() == 1
+    assert whatsapp.last().type == "template"
+    assert whatsapp.last().payload["template"]["name"] == "kabar_pengajuan"
+    assert outbound_row(database, row_id).status == OutboundStatus.SENT
+
+    # accepted, then reported failed for the window: recorded, and sent again as a template
+    whatsapp.fake.enforce_window(mode="status")
+    second = queue(database, SITI, "Status pengajuan BSW-2026-000002: disetujui", clock,
+                   OutboundKind.STATUS)  # fmt: skip
+    drainer = draining(whatsapp, database, clock)
+    assert await drainer.drain_once() == 1
+    free_form = whatsapp.last()
+    assert free_form.type == "text"
+    [report] = whatsapp.fake.pending_statuses
+    body = webhook_body(report)
+    headers = {"X-Hub-Signature-256": sign(body, APP_SECRET)}
+    assert (await whatsapp.http.post(whatsapp.url, content=body, headers=headers)).is_success
+    await asyncio.gather(*list(whatsapp.channel._jobs))
+    again = outbound_row(database, second)
+    assert again.status == OutboundStatus.PENDING and "131047" in again.last_error
+    assert await drainer.drain_once() == 1
+    assert whatsapp.last().type == "template"
+    assert outbound_row(database, second).status == OutboundStatus.SENT
+
+
+async def test_130429_makes_the_queue_wait_and_then_it_goes(
+    whatsapp: WhatsApp, database, clock
+) -> None:
+    await register(whatsapp)
+    row_id = queue(database, SITI, "Pesan pertama", clock)
+    whatsapp.fake.fail_next(130429)
+    drainer = draining(whatsapp, database, clock)
+    assert await drainer.drain_once() == 1
+    row = outbound_row(database, row_id)
+    assert row.status == OutboundStatus.PENDING and row.attempts == 0
+    assert row.not_before == clock() + timedelta(seconds=10)
+    clock.advance(seconds=9)
+    assert await drainer.drain_once() == 0  # the whole number waits
+    clock.advance(seconds=1)
+    assert await drainer.drain_once() == 1
+    assert outbound_row(database, row_id).status == OutboundStatus.SENT
+    assert whatsapp.fake.sent_texts(SITI)[-1] == "Pesan pertama"
+
+
+async def test_undeliverable_marks_the_number_unreachable(whatsapp: WhatsApp, database, clock):
+    await register(whatsapp)
+    row_id = queue(database, SITI, "Pesan", clock)
+    whatsapp.fake.fail_next(131026)
+    assert await draining(whatsapp, database, clock).drain_once() == 1
+    assert outbound_row(database, row_id).status == OutboundStatus.FAILED
+    with database.connect() as db:
+        identity = db.execute(select(ChannelIdentity)).one()
+    assert identity.unreachable_at is not None
+
+
+async def test_the_same_number_on_telegram_and_whatsapp_is_one_resident(
+    whatsapp: WhatsApp, engine, database
+) -> None:
+    from tests.helpers import Chat
+
+    telegram = Chat(engine, "777000", channel="telegram")
+    await telegram.send("halo")
+    await telegram.send("1")
+    await telegram.send("Saya setuju")
+    await telegram.send("Budi Santoso")
+    await telegram.send("klender")
+    await telegram.send("5")
+    # shared as their own contact on Telegram: the number is vouched for
+    from handlers.messages import Kind
+
+    await telegram.send_kind(Kind.CONTACT, phone="6285711112222", contact_is_own=True)
+    assert "Pendaftaran selesai" in telegram.text
+    await whatsapp.say("halo", "Budi Santoso", BUDI)  # greeted by name: the same resident
+    with database.connect() as db:
+        assert len(db.execute(select(Resident)).all()) == 1
+        identities = db.execute(select(ChannelIdentity.channel)).scalars().all()
+    assert sorted(identities) == ["telegram", "whatsapp"]
+    with database.connect() as db:
+        phone = residents.language_of_identity(db=db, channel="whatsapp", external_id=BUDI)
+    assert phone == "id"
+
+
+async def test_a_typed_number_of_someone_else_links_nothing(whatsapp: WhatsApp, engine, database):
+    from tests.helpers import Chat
+
+    telegram = Chat(engine, "777001", channel="telegram")
+    for line in ("halo", "1", "Saya setuju", "Ani", "klender", "5", "0812-3456-7890"):
+        await telegram.send(line)
+    assert "Pendaftaran selesai" in telegram.text
+    await whatsapp.say("halo", "Selamat datang")  # Siti's WhatsApp: a new resident
+    with database.connect() as db:
+        assert len(db.execute(select(Resident)).all()) == 2
