@@ -680,13 +680,13 @@ class FakeGraphAPI:
         self.requests.append(call)
         try:
             self._authenticate(request)
-            form = await request.form()
-            upload = form.get("file")
-            if form.get("messaging_product") != "whatsapp" or upload is None:
-                raise GraphError(100, "Param file and messaging_product are required.")
-            content = await upload.read()
-            if not content.startswith(b"\x89PNG") and form.get("type") == "image/png":
-                raise GraphError(131053, "Media upload error: not a PNG image.")
+            async with request.form() as form:
+                upload = form.get("file")
+                if form.get("messaging_product") != "whatsapp" or upload is None:
+                    raise GraphError(100, "Param file and messaging_product are required.")
+                content = await upload.read()
+                if not content.startswith(b"\x89PNG") and form.get("type") == "image/png":
+                    raise GraphError(131053, "Media upload error: not a PNG image.")
         except GraphError as error:
             return self._error(call, error)
         media_id = f"{900000000000000 + next(self._serial)}"

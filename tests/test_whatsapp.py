@@ -17,6 +17,7 @@ from bot.channels.whatsapp_payloads import Template
 from bot.http import HttpServer, build_app
 from bot.outbound import Drainer, Limits, QuietHours
 from handlers.engine import Engine
+from handlers.messages import Reply
 from storage import outbox, residents
 from storage.demo import seed_registry
 from storage.outbox import Outbound, OutboundKind, OutboundStatus
@@ -433,3 +434,12 @@ async def test_a_typed_number_of_someone_else_links_nothing(whatsapp: WhatsApp, 
     await whatsapp.say("halo", "Selamat datang")  # Siti's WhatsApp: a new resident
     with database.connect() as db:
         assert len(db.execute(select(Resident)).all()) == 2
+
+
+async def test_a_picture_is_uploaded_and_sent_with_the_text_after(whatsapp: WhatsApp) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # the fake checks the signature bytes only
+    await whatsapp.channel.send(SITI, [Reply("Grafik penilaian per kelurahan", image=png)], "id")
+    picture, text = whatsapp.fake.sent_to(SITI)
+    assert picture.type == "image"
+    assert whatsapp.fake.uploads[picture.payload["image"]["id"]] == png
+    assert text.text == "Grafik penilaian per kelurahan"
