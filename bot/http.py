@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.channels.telegram import TelegramChannel
-from bot.channels.whatsapp import WhatsAppChannel
+from bot.channels.whatsapp import BODY_LIMIT, WhatsAppChannel
 from storage.database import ping
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,11 @@ def build_app(
         return PlainTextResponse(challenge)
 
     async def whatsapp_webhook(request: Request) -> Response:
-        # the signature is over the raw bytes, checked before anything is read from them
+        # the signature is over the raw bytes, checked before anything is read from them;
+        # a body larger than any of Meta's is not read at all
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > BODY_LIMIT:
+            return PlainTextResponse(WEBHOOK_ANSWERS[413], status_code=413)
         body = await request.body()
         status = whatsapp.receive(body, request.headers.get(SIGNATURE_HEADER))
         return PlainTextResponse(WEBHOOK_ANSWERS.get(status, "ok"), status_code=status)

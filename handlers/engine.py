@@ -147,8 +147,15 @@ class Engine:
             )
         # they wrote: WhatsApp's window for writing freely opens again, and what was held
         # back because it had closed goes out
-        residents.seen_inbound(db=db, identity_id=loaded.identity.id, at=now)
-        outbox.release_held(db=db, identity_id=loaded.identity.id, now=now)
+        written = min(now, message.sent_at or now)  # a redelivery of old news opens nothing
+        residents.seen_inbound(db=db, identity_id=loaded.identity.id, at=written)
+        outbox.release_held(
+            db=db,
+            resident_id=resident.id,
+            identity_id=loaded.identity.id,
+            channel=message.channel,
+            now=now,
+        )
         position = StepRef(saved.flow, saved.step)
         ctx = Context(db, resident, loaded.identity, saved.data, now, self.config, position)
         idle = now - saved.updated_at > self.config.idle_timeout or bool(saved.data.get(EXPIRED))

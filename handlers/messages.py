@@ -1,6 +1,7 @@
 """Channel-neutral values: what a resident sends and what the bot answers."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -43,6 +44,7 @@ class Incoming:
     # the sender's own number, when the platform vouches for it (WhatsApp: +62…); a resident
     # who registered that number vouched for on another platform is the same person
     sender_phone: str | None = None
+    sent_at: datetime | None = None  # when the resident sent it, if the platform says
 
 
 @dataclass(frozen=True)

@@ -104,11 +104,16 @@ _RESIDENTS = Resident.__table__
 
 
 def reach(*, db: Connection, resident_id: int) -> tuple[int, str] | None:
-    """Return the identity and channel to write to: the newest one that can be reached."""
+    """Return the identity and channel to write to: of those that can be reached, the one the
+    resident wrote from last (else the newest)."""
     row = db.execute(
         select(_IDENTITIES.c.id, _IDENTITIES.c.channel)
         .where(_IDENTITIES.c.resident_id == resident_id, _IDENTITIES.c.unreachable_at.is_(None))
-        .order_by(_IDENTITIES.c.id.desc())
+        .order_by(
+            _IDENTITIES.c.last_inbound_at.is_(None),  # the chat they wrote from last, first
+            _IDENTITIES.c.last_inbound_at.desc(),
+            _IDENTITIES.c.id.desc(),
+        )
         .limit(1)
     ).first()
     return (row.id, row.channel) if row else None
@@ -167,7 +172,7 @@ def withdraw(
         return 0
     where = [
         _OUTBOUND.c.kind == OutboundKind.REMINDER,
-        _OUTBOUND.c.status == OutboundStatus.PENDING,
+        _OUTBOUND.c.status.in_((OutboundStatus.PENDING, OutboundStatus.HELD)),
         _OUTBOUND.c.subject == subject,
         _OUTBOUND.c.subject_id.in_(subject_ids),
     ]
@@ -250,7 +255,7 @@ def claim(
         update(_OUTBOUND)
         .where(
             _OUTBOUND.c.channel == channel,
-            _OUTBOUND.c.status == OutboundStatus.PENDING,
+            _OUTBOUND.c.status.in_((OutboundStatus.PENDING, OutboundStatus.HELD)),
             _OUTBOUND.c.expires_at <= now,
         )
         .values(status=OutboundStatus.CANCELLED, last_error="too late: its event has begun")
@@ -302,13 +307,17 @@ def hold(*, db: Connection, outbound_id: int, reason: str) -> None:
     )
 
 
-def release_held(*, db: Connection, identity_id: int, now: datetime) -> int:
-    """Put the messages held for a chat identity back in the queue (they wrote again); return
-    how many."""
+def release_held(
+    *, db: Connection, resident_id: int, identity_id: int, channel: str, now: datetime
+) -> int:
+    """Put the messages held for a resident back in the queue, to the chat they just wrote
+    from (where they can be written to now); return how many."""
     done = db.execute(
         update(_OUTBOUND)
-        .where(_OUTBOUND.c.identity_id == identity_id, _OUTBOUND.c.status == OutboundStatus.HELD)
-        .values(status=OutboundStatus.PENDING, not_before=now)
+        .where(_OUTBOUND.c.resident_id == resident_id, _OUTBOUND.c.status == OutboundStatus.HELD)
+        .values(
+            status=OutboundStatus.PENDING, not_before=now, identity_id=identity_id, channel=channel
+        )
     )
     return done.rowcount
 
@@ -322,6 +331,7 @@ class Reported:
     identity_id: int
     kind: str
     status: str
+    sent_at: datetime | None
 
 
 def record_delivery(
@@ -342,6 +352,7 @@ def record_delivery(
             _OUTBOUND.c.kind,
             _OUTBOUND.c.status,
             _OUTBOUND.c.delivery,
+            _OUTBOUND.c.sent_at,
         ).where(_OUTBOUND.c.platform_id == platform_id)
     ).first()
     if row is None:
@@ -357,7 +368,7 @@ def record_delivery(
                 delivery_error=error[:200] if error else None,
             )
         )
-    return Reported(row.id, row.resident_id, row.identity_id, row.kind, row.status)
+    return Reported(row.id, row.resident_id, row.identity_id, row.kind, row.status, row.sent_at)
 
 
 def send_again(*, db: Connection, outbound_id: int, now: datetime, reason: str) -> bool:
@@ -370,6 +381,9 @@ def send_again(*, db: Connection, outbound_id: int, now: datetime, reason: str) 
             status=OutboundStatus.PENDING,
             not_before=now,
             platform_id=None,
+            delivery=None,  # the next send's reports start afresh
+            delivery_error=None,
+            delivery_at=None,
             last_error=reason[:200],
         )
     )

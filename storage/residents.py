@@ -1,13 +1,17 @@
 """Residents (warga) and the chat identities they write from."""
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import Connection, UniqueConstraint, Update, bindparam, select
+from sqlalchemy import Connection, UniqueConstraint, Update, bindparam, or_, select
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
+
+# how recently a resident must have written on one platform to be recognised on another by
+# their vouched-for number (Indonesian prepaid numbers are recycled after months unused)
+LINK_RECENT = timedelta(days=60)
 
 
 class Resident(SQLModel, table=True):
@@ -181,17 +185,27 @@ def language_of(*, db: Connection, resident_id: int) -> str | None:
 
 
 def seen_inbound(*, db: Connection, identity_id: int, at: datetime) -> None:
-    """Record that a chat identity just wrote to us."""
+    """Record that a chat identity wrote to us at `at` (never moving the time back: a late
+    redelivery of an old message changes nothing)."""
+    latest = _IDENTITIES.c.last_inbound_at
     db.execute(
-        _IDENTITIES.update().where(_IDENTITIES.c.id == identity_id).values(last_inbound_at=at)
+        _IDENTITIES.update()
+        .where(_IDENTITIES.c.id == identity_id, or_(latest.is_(None), latest < at))
+        .values(last_inbound_at=at)
     )
 
 
-def window_closed(*, db: Connection, channel: str, external_id: str) -> None:
-    """Forget when an identity last wrote: the platform says its window has closed."""
+def window_closed(*, db: Connection, channel: str, external_id: str, before: datetime) -> None:
+    """Forget when an identity last wrote, as the platform says its window had closed for a
+    message sent at `before`; unless they wrote again since."""
+    latest = _IDENTITIES.c.last_inbound_at
     db.execute(
         _IDENTITIES.update()
-        .where(_IDENTITIES.c.channel == channel, _IDENTITIES.c.external_id == external_id)
+        .where(
+            _IDENTITIES.c.channel == channel,
+            _IDENTITIES.c.external_id == external_id,
+            latest <= before,
+        )
         .values(last_inbound_at=None)
     )
 
@@ -199,12 +213,19 @@ def window_closed(*, db: Connection, channel: str, external_id: str) -> None:
 def link_by_phone(
     *, db: Connection, phone: str, channel: str, external_id: str, now: datetime
 ) -> int | None:
-    """Give a resident whose own number (vouched for) is `phone` another chat identity: the
-    same person writing from another platform. Return the new identity's id, or None when no
-    resident has that number vouched for (or two do)."""
+    """Give a resident whose own number (vouched for) is `phone`, and who wrote on another
+    chat within LINK_RECENT, another chat identity: the same person writing from another
+    platform. Return the new identity's id, or None when no such resident (or two) exists."""
+    # a prepaid number unused for months is given to someone else: only a resident who wrote
+    # recently on another chat is taken to be the same person
+    recent = select(_IDENTITIES.c.resident_id).where(
+        _IDENTITIES.c.last_inbound_at >= now - LINK_RECENT
+    )
     found = db.execute(
         select(_RESIDENTS.c.id).where(
-            _RESIDENTS.c.phone == phone, _RESIDENTS.c.phone_verified.is_(True)
+            _RESIDENTS.c.phone == phone,
+            _RESIDENTS.c.phone_verified.is_(True),
+            _RESIDENTS.c.id.in_(recent),
         )
     ).all()
     if len(found) != 1:

@@ -106,7 +106,7 @@ async def whatsapp(engine: Engine, database, clock: Clock) -> AsyncIterator[What
     templates = {"pengingat_layanan": 1, "service_reminder": 1, "kabar_pengajuan": 1}
     async with FakeGraphAPI(templates=templates) as fake:
         channel = WhatsAppChannel(
-            channel_settings(fake, templates=TEMPLATES), engine, database, clock=clock
+            channel_settings(fake, templates=dict(TEMPLATES)), engine, database, clock=clock
         )
         await channel.start()
         server = HttpServer(build_app(database, whatsapp=channel), "127.0.0.1", 0)
@@ -363,8 +363,14 @@ async def test_the_window_closed_after_all_so_it_goes_again_as_the_template(
     again = outbound_row(database, second)
     assert again.status == OutboundStatus.PENDING and "131047" in again.last_error
     assert await drainer.drain_once() == 1
-    assert whatsapp.last().type == "template"
+    template = whatsapp.last()
+    assert template.type == "template"
     assert outbound_row(database, second).status == OutboundStatus.SENT
+    body = webhook_body(whatsapp.fake.status_webhook(template, "delivered"))
+    headers = {"X-Hub-Signature-256": sign(body, APP_SECRET)}
+    assert (await whatsapp.http.post(whatsapp.url, content=body, headers=headers)).is_success
+    await asyncio.gather(*list(whatsapp.channel._jobs))
+    assert outbound_row(database, second).delivery == "delivered"  # the failure is behind it
 
 
 async def test_130429_makes_the_queue_wait_and_then_it_goes(
@@ -443,3 +449,157 @@ async def test_a_picture_is_uploaded_and_sent_with_the_text_after(whatsapp: What
     assert picture.type == "image"
     assert whatsapp.fake.uploads[picture.payload["image"]["id"]] == png
     assert text.text == "Grafik penilaian per kelurahan"
+
+
+# -- what the review of the first version found ------------------------------------------------
+
+
+async def test_a_held_reminder_is_withdrawn_with_its_booking_and_never_released(
+    whatsapp: WhatsApp, database, clock
+) -> None:
+    await register(whatsapp)
+    clock.advance(hours=30)
+    with database.begin() as db:
+        resident_id = db.execute(select(ChannelIdentity.resident_id)).scalar_one()
+        row_id = outbox.enqueue(
+            db=db,
+            resident_id=resident_id,
+            kind=OutboundKind.REMINDER,
+            text="Pengingat: cek kesehatan besok",
+            now=clock(),
+            about=("slot", 77),
+        )
+    whatsapp.channel.settings.templates.clear()  # nothing approved yet: held
+    assert await draining(whatsapp, database, clock).drain_once() == 1
+    assert outbound_row(database, row_id).status == OutboundStatus.HELD
+    with database.begin() as db:  # the booking is cancelled meanwhile
+        assert outbox.withdraw(db=db, subject="slot", subject_ids=[77], reason="cancelled") == 1
+    await whatsapp.say("menu", "Menu utama")  # writing again releases nothing withdrawn
+    assert outbound_row(database, row_id).status == OutboundStatus.CANCELLED
+
+
+async def test_messages_go_to_the_chat_the_resident_wrote_from_last(
+    whatsapp: WhatsApp, engine, database, clock
+) -> None:
+    from handlers.messages import Kind
+    from tests.helpers import Chat
+
+    telegram = Chat(engine, "777002", channel="telegram")
+    for line in ("halo", "1", "Saya setuju", "Budi Santoso", "klender", "5"):
+        await telegram.send(line)
+    await telegram.send_kind(Kind.CONTACT, phone="6285711112222", contact_is_own=True)
+    clock.advance(hours=1)
+    await whatsapp.say("halo", "Budi Santoso", BUDI)  # linked; WhatsApp is the latest chat
+    first = queue(database, BUDI, "Kabar pertama", clock, OutboundKind.STATUS)
+    assert outbound_row(database, first).channel == "whatsapp"
+    clock.advance(hours=1)
+    await telegram.send("menu")  # back on Telegram
+    second = queue(database, BUDI, "Kabar kedua", clock, OutboundKind.STATUS)
+    assert outbound_row(database, second).channel == "telegram"
+    # one held for WhatsApp goes to Telegram when they write there
+    with database.begin() as db:
+        db.execute(
+            Outbound.__table__.update()
+            .where(Outbound.id == first)
+            .values(status=OutboundStatus.HELD)
+        )
+    clock.advance(minutes=5)
+    await telegram.send("menu")
+    released = outbound_row(database, first)
+    assert (released.status, released.channel) == (OutboundStatus.PENDING, "telegram")
+
+
+async def test_a_number_silent_for_months_is_not_taken_for_the_same_person(
+    whatsapp: WhatsApp, engine, database, clock
+) -> None:
+    from handlers.messages import Kind
+    from tests.helpers import Chat
+
+    telegram = Chat(engine, "777003", channel="telegram")
+    for line in ("halo", "1", "Saya setuju", "Budi Santoso", "klender", "5"):
+        await telegram.send(line)
+    await telegram.send_kind(Kind.CONTACT, phone="6285711112222", contact_is_own=True)
+    clock.advance(days=61)  # prepaid numbers are given out again after months unused
+    await whatsapp.say("halo", "Selamat datang", BUDI)
+    with database.connect() as db:
+        assert len(db.execute(select(Resident)).all()) == 2
+
+
+async def test_an_english_reader_gets_the_default_template_when_none_is_in_english(
+    whatsapp: WhatsApp, database, clock
+) -> None:
+    await register(whatsapp)
+    with database.begin() as db:
+        db.execute(Resident.__table__.update().values(language="en"))
+    clock.advance(hours=25)
+    queue(database, SITI, "Your application BSW-2026-000001 is verified.", clock,
+          OutboundKind.STATUS)  # fmt: skip
+    assert await draining(whatsapp, database, clock).drain_once() == 1
+    assert whatsapp.last().payload["template"]["name"] == "kabar_pengajuan"  # id: the default
+
+
+async def test_a_rating_invitation_outside_the_window_waits_for_its_buttons(
+    whatsapp: WhatsApp, database, clock
+) -> None:
+    await register(whatsapp)
+    clock.advance(hours=25)
+    with database.begin() as db:
+        resident_id = db.execute(select(ChannelIdentity.resident_id)).scalar_one()
+        stars = [{"key": f"rate:1:{n}", "label": "⭐" * n} for n in range(1, 6)]
+        row_id = outbox.enqueue(
+            db=db,
+            resident_id=resident_id,
+            kind=OutboundKind.FEEDBACK,
+            text="Bagaimana pengambilan sembako kemarin?",
+            now=clock(),
+            options=stars,
+        )
+    assert await draining(whatsapp, database, clock).drain_once() == 1
+    held = outbound_row(database, row_id)
+    assert held.status == OutboundStatus.HELD
+    assert held.last_error == "outside the 24-hour window; its buttons cannot go in a template"
+    await whatsapp.say("menu", "Menu utama")
+    assert await draining(whatsapp, database, clock).drain_once() == 1
+    assert whatsapp.last().options == [(star["key"], star["label"]) for star in stars]
+
+
+async def test_a_redelivered_old_message_does_not_reopen_the_window(
+    whatsapp: WhatsApp, database, clock
+) -> None:
+    await register(whatsapp)
+    clock.advance(days=2)
+    old = int((clock() - timedelta(days=2)).timestamp())
+    before = len(whatsapp.fake.sent)
+    assert (await whatsapp.post("text", text="menu", timestamp=old)).status_code == 200
+    await whatsapp.fake.wait_for_sent(before + 1)
+    with database.connect() as db:
+        identity = db.execute(select(ChannelIdentity)).one()
+    assert identity.last_inbound_at == clock() - timedelta(days=2)
+
+
+async def test_a_failure_reported_before_the_send_was_recorded_still_counts(
+    whatsapp: WhatsApp, database, clock, monkeypatch
+) -> None:
+    from bot.channels import whatsapp as adapter
+    from bot.channels.whatsapp_payloads import StatusReport
+
+    monkeypatch.setattr(adapter, "REPORT_RETRIES", (0.01, 0.01, 0.01))
+    await register(whatsapp)
+    row_id = queue(database, SITI, "Kabar", clock, OutboundKind.STATUS)
+    report = StatusReport("wamid.EARLY", "failed", SITI, 131047, "131047 Re-engagement message")
+    early = asyncio.create_task(whatsapp.channel._report(report))
+    await asyncio.sleep(0)  # the report's first try finds no row yet
+    with database.begin() as db:
+        outbox.claim(db=db, channel="whatsapp", now=clock(), quiet=False)
+        outbox.mark_sent(db=db, outbound_id=row_id, now=clock(), platform_id="wamid.EARLY")
+    await early
+    again = outbound_row(database, row_id)
+    assert again.status == OutboundStatus.PENDING and "131047" in again.last_error
+
+
+async def test_a_huge_body_is_refused_unread(whatsapp: WhatsApp) -> None:
+    huge = b"{" + b" " * (2 << 20) + b"}"
+    response = await whatsapp.http.post(
+        whatsapp.url, content=huge, headers={"X-Hub-Signature-256": sign(huge, APP_SECRET)}
+    )
+    assert response.status_code == 413

@@ -194,3 +194,21 @@ def test_templates_carry_the_text_on_one_line(tmp_path: Path) -> None:
     with pytest.raises(TemplatesProblem, match="unknown template kind 'greeting'"):
         load_templates(path)
     assert load_templates(None) == {}
+
+
+def test_notices_and_taken_back_reactions_get_no_answer_and_other_numbers_are_not_ours() -> None:
+    taken_back = webhook_payload("reaction", emoji="")
+    assert read_webhook(taken_back).messages == []
+    changed = webhook_payload("text")
+    message = changed["entry"][0]["changes"][0]["value"]["messages"][0]
+    message.update(type="system", system={"body": "Nomor diganti", "type": "user_changed_number"})
+    del message["text"]
+    assert read_webhook(changed).messages == []
+    ours = webhook_payload("text", phone_number_id="111")
+    assert read_webhook(ours, "111").messages
+    assert read_webhook(ours, "222").messages == []  # another number of the same Meta app
+
+
+def test_the_time_the_resident_wrote_is_kept() -> None:
+    [message] = read_webhook(webhook_payload("text", timestamp="1764295200")).messages
+    assert message.sent_at.isoformat() == "2025-11-28T02:00:00+00:00"

@@ -24,7 +24,6 @@ from sqlalchemy import Engine as Database
 from bot.channels.whatsapp_payloads import (
     CHANNEL,
     TEMPLATE_OF_KIND,
-    Delivery,
     StatusReport,
     Template,
     image_body,
@@ -58,6 +57,7 @@ TRANSIENT = {1, 2, 131000}
 THROTTLE_WAIT = 10.0  # seconds the queue waits after a throughput refusal
 ACCOUNT_WAIT = 300.0
 REPLY_TRIES = 4  # a direct answer refused for throughput is tried again this often
+REPORT_RETRIES = (0.5, 1.0, 2.0, 4.0)  # seconds between tries to match a failure report
 
 
 @dataclass(frozen=True)
@@ -139,21 +139,21 @@ class WhatsAppChannel:
         Return the HTTP status to answer at once."""
         if not signature:
             return 401
-        if not signature_ok(body, signature, self.settings.app_secret):
-            return 403
         if len(body) > BODY_LIMIT:
             return 413
+        if not signature_ok(body, signature, self.settings.app_secret):
+            return 403
         try:
             payload = json.loads(body)
         except ValueError:
             return 400
         if not self.accepting:
             return 503  # stopping: Meta delivers it again, to us or to the next process
-        delivery = read_webhook(payload)
+        delivery = read_webhook(payload, self.settings.phone_number_id)
         for message in delivery.messages:  # started in arrival order: answered in it too
             self._spawn(self._handle(message))
-        if delivery.statuses:
-            self._spawn(asyncio.to_thread(self._record_statuses, delivery))
+        for report in delivery.statuses:
+            self._spawn(self._report(report))
         return 200
 
     def _spawn(self, coroutine) -> None:
@@ -184,34 +184,46 @@ class WhatsAppChannel:
         except (GraphError, httpx.HTTPError):
             log.warning("could not tell a resident about the failure")
 
-    def _record_statuses(self, delivery: Delivery) -> None:
-        """Write the delivery reports on the outbound rows; a message refused for the closed
-        window goes again (as a template), one undeliverable marks the number unreachable."""
-        now = self.clock()
-        for report in delivery.statuses:
+    async def _report(self, report: StatusReport) -> None:
+        """Record one delivery report. A failure can be reported before the drain has written
+        the message's id (it records outcomes one after another): such a report is tried
+        again a few times."""
+        for wait in (*REPORT_RETRIES, None):
             try:
-                with self.database.begin() as db:
-                    self._record_status(db, report, now)
+                found = await asyncio.to_thread(self._record_status, report)
             except Exception:
                 log.exception("a WhatsApp status report could not be recorded")
+                return
+            if found or wait is None or report.status != Reported.FAILED:
+                return
+            await asyncio.sleep(wait)
 
-    def _record_status(self, db, report: StatusReport, now: datetime) -> None:
+    def _record_status(self, report: StatusReport) -> bool:
+        """Write a delivery report on its outbound row; a message refused for the closed
+        window goes again (as a template), one undeliverable marks the number unreachable.
+        Return whether a row had the message's id."""
         try:
             delivery = Reported(report.status)
         except ValueError:
-            return  # "deleted", "warning" and newer words: nothing to record
-        row = outbox.record_delivery(
-            db=db, platform_id=report.message_id, delivery=delivery, at=now, error=report.error
-        )
-        if row is None or delivery != Reported.FAILED:
-            return  # a direct answer, or good news
-        if report.error_code in WINDOW_CLOSED:
-            residents.window_closed(db=db, channel=CHANNEL, external_id=report.recipient)
-            outbox.send_again(
-                db=db, outbound_id=row.id, now=now, reason=f"{report.error}: again as a template"
+            return True  # "deleted", "warning" and newer words: nothing to record
+        now = self.clock()
+        with self.database.begin() as db:
+            row = outbox.record_delivery(
+                db=db, platform_id=report.message_id, delivery=delivery, at=now, error=report.error
             )
-        elif report.error_code in UNDELIVERABLE:
-            residents.set_unreachable(db=db, channel=CHANNEL, external_id=report.recipient, at=now)
+            if row is None or delivery != Reported.FAILED:
+                return row is not None  # not (yet) ours, or good news
+            if report.error_code in WINDOW_CLOSED:
+                residents.window_closed(
+                    db=db, channel=CHANNEL, external_id=report.recipient, before=row.sent_at or now
+                )
+                reason = f"{report.error}: again as a template"
+                outbox.send_again(db=db, outbound_id=row.id, now=now, reason=reason)
+            elif report.error_code in UNDELIVERABLE:
+                residents.set_unreachable(
+                    db=db, channel=CHANNEL, external_id=report.recipient, at=now
+                )
+        return True
 
     # --- sending --------------------------------------------------------------------------
 
@@ -292,8 +304,21 @@ class WhatsAppChannel:
     ) -> str | None:
         """Send one message of the outbound queue: free-form inside the window, else as the
         template for its kind; WhatsApp's errors become the queue's. Return its message id."""
+        # after the resident's message in hand and its answers, never in the middle of them
+        async with self._chats.hold(external_id):
+            return await self._deliver(external_id, text, options, kind, last_inbound_at, language)
+
+    async def _deliver(
+        self,
+        external_id: str,
+        text: str,
+        options: Sequence[dict[str, str]] | None,
+        kind: str,
+        last_inbound_at: datetime | None,
+        language: str,
+    ) -> str | None:
         if not self.window_open(last_inbound_at):
-            return await self._as_template(external_id, text, kind, language, "outside")
+            return await self._as_template(external_id, text, options, kind, language, "outside")
         choices = tuple(
             Option(o["key"], o["label"], short=o.get("short", "")) for o in options or ()
         )
@@ -302,7 +327,9 @@ class WhatsAppChannel:
             first = await self._post(external_id, bodies[0])
         except GraphError as error:
             if error.code in WINDOW_CLOSED:  # our idea of the window was wrong
-                return await self._as_template(external_id, text, kind, language, "closed")
+                return await self._as_template(
+                    external_id, text, options, kind, language, "closed"
+                )
             raise queue_error(error) from error
         except httpx.HTTPError as error:
             raise network_error(error) from error
@@ -314,11 +341,25 @@ class WhatsAppChannel:
                 raise SendFailed(reason[:200], transient=False) from error
         return first
 
-    async def _as_template(self, wa_id: str, text: str, kind: str, language: str, why: str) -> str:
-        """Send the message as the approved template of its kind, or hold it with the reason."""
-        template_kind = TEMPLATE_OF_KIND.get(kind, "status")
-        template = self.settings.templates.get((template_kind, language))
+    async def _as_template(
+        self,
+        wa_id: str,
+        text: str,
+        options: Sequence[dict[str, str]] | None,
+        kind: str,
+        language: str,
+        why: str,
+    ) -> str:
+        """Send the message as the approved template of its kind (in the resident's language,
+        else the default one), or hold it with the reason."""
         window = "outside the 24-hour window" if why == "outside" else "the window had closed"
+        if options:  # a template cannot carry its buttons (a rating's stars): when they write
+            raise Held(f"{window}; its buttons cannot go in a template")
+        template_kind = TEMPLATE_OF_KIND.get(kind, "status")
+        templates = self.settings.templates
+        template = templates.get((template_kind, language)) or templates.get(
+            (template_kind, self.settings.default_language)
+        )
         if template is None:
             raise Held(f"{window}; no '{template_kind}' template for '{language}' is configured")
         body = template_body(template, text)

@@ -14,6 +14,7 @@ import hmac
 import logging
 import tomllib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,17 @@ MEDIA = {
 }
 
 JSON = dict[str, Any]
+# WhatsApp's notices rather than a resident's words: a changed number, the first opening of
+# the chat, an ephemeral-setting change; answered with nothing
+IGNORED = frozenset({"system", "request_welcome", "ephemeral"})
+
+
+def sent_at(timestamp: object) -> datetime | None:
+    """Read a webhook's timestamp (Unix seconds, as a string)."""
+    try:
+        return datetime.fromtimestamp(int(str(timestamp)), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
 
 
 def signature_ok(body: bytes, header: str | None, secret: str) -> bool:
@@ -76,8 +88,9 @@ class Delivery:
     statuses: list[StatusReport] = field(default_factory=list)
 
 
-def read_webhook(payload: JSON) -> Delivery:
-    """Read a webhook delivery; parts it does not know are skipped, never a failure."""
+def read_webhook(payload: JSON, phone_number_id: str | None = None) -> Delivery:
+    """Read a webhook delivery (for our business number only, when given); parts it does not
+    know are skipped, never a failure."""
     found = Delivery()
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         return found
@@ -89,6 +102,9 @@ def read_webhook(payload: JSON) -> Delivery:
             value = change.get("value")
             if not isinstance(value, dict):
                 continue
+            number = (value.get("metadata") or {}).get("phone_number_id")
+            if phone_number_id is not None and str(number) != phone_number_id:
+                continue  # another number of the same Meta app: not ours to answer
             for message in value.get("messages") or []:
                 incoming = to_incoming(message)
                 if incoming is not None:
@@ -112,8 +128,13 @@ def to_incoming(message: JSON) -> Incoming | None:
         "external_id": sender,
         "message_id": message_id,
         "sender_phone": f"+{sender}",
+        "sent_at": sent_at(message.get("timestamp")),
     }
     kind = message.get("type")
+    if kind in IGNORED:
+        return None
+    if kind == "reaction" and not (message.get("reaction") or {}).get("emoji"):
+        return None  # a reaction taken back
     if kind == "text":
         return Incoming(**base, text=str((message.get("text") or {}).get("body") or ""))
     if kind == "interactive":
