@@ -57,9 +57,9 @@ def ask_choose(ctx: Context) -> Reply:
         "• a scholarship (beasiswa) for a child at SD, SMP, SMA, SMK or university, from a "
         "family with low income;\n"
         "• business capital (modal usaha) for a small business in Duren Sawit.\n"
-        "You get a reference number and can follow the status here. What would you like?"
+        "You get a reference number and can follow the status here."
     )
-    shown = "\n".join([text, *rounds.deadline_lines(ctx)])
+    shown = "\n".join([text, *rounds.deadline_lines(ctx), _("What would you like?")])
     return Reply(shown, choose_options(ctx))
 
 
