@@ -12,11 +12,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot import accounts, applications, courses, staff
+from bot import accounts, applications, courses, staff, team
 from bot.app import conversation_engine, open_database
 from bot.serve import StartupError, serve_channels, serve_console
 from bot.settings import Settings, explain, pepper
 from storage import database as storage_database
+from storage import staff as staff_accounts
 from storage.demo import VENUES, WILAYAH, seed_demo
 from storage.registry import PROGRAMS_FILE
 from storage.staff import PARTNERS_FILE
@@ -92,6 +93,7 @@ def _login(command: argparse.ArgumentParser) -> None:
 
 def add_staff_commands(commands) -> None:
     """Add the commands for staff accounts, courses, health events and applications."""
+    team.add_commands(commands, _login)
     load = commands.add_parser(
         "load-staff", help="load or update partner organisations and staff accounts (TOML)"
     )
@@ -206,6 +208,8 @@ def run_staff_command(settings: Settings, args: argparse.Namespace) -> int | Non
     """Run a command for staff accounts, courses, health events or applications, if it is one."""
     login = getattr(args, "login", None) or os.environ.get("STAFF_LOGIN")
     command = args.command
+    if command in ("staff", "broadcast"):
+        return team.run(settings, args, login)
     if command == "load-staff":
         return accounts.load_staff(settings, args.file)
     if command in ("import-courses", "import-batches", "import-health"):
@@ -236,6 +240,7 @@ def run_staff_command(settings: Settings, args: argparse.Namespace) -> int | Non
 def run_console(settings: Settings, resident: str) -> int:
     """Chat on the console until the input ends."""
     database = open_database(settings)
+    bootstrap_admins(settings, database)
     engine = conversation_engine(settings, database)
     try:
         asyncio.run(serve_console(settings, database, engine, resident))
@@ -247,9 +252,25 @@ def run_console(settings: Settings, resident: str) -> int:
     return 0
 
 
+def bootstrap_admins(settings: Settings, database) -> None:
+    """Make the first administrators of ADMIN_TELEGRAM_IDS and ADMIN_WHATSAPP_NUMBERS."""
+    if not settings.admin_telegram_ids and not settings.admin_whatsapp_numbers:
+        return
+    with database.begin() as db:
+        added = staff_accounts.ensure_admins(
+            db=db,
+            telegram_ids=settings.admin_telegram_ids,
+            whatsapp_numbers=settings.admin_whatsapp_numbers,
+            now=utcnow(),
+        )
+    if added:
+        logging.getLogger(__name__).info("%d administrators added from the settings", added)
+
+
 def run_channels(settings: Settings) -> int:
     """Serve the chat platforms until stopped (Ctrl-C, SIGTERM)."""
     database = open_database(settings)
+    bootstrap_admins(settings, database)
     engine = conversation_engine(settings, database)
     try:
         asyncio.run(serve_channels(settings, database, engine))

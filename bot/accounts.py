@@ -16,14 +16,33 @@ from storage.types import utcnow
 WHO = "Say who you are with --as LOGIN or STAFF_LOGIN; accounts are loaded with load-staff."
 
 
-def account_of(db: Connection, login: str | None, *, partners: bool = False) -> Member | None:
-    """Return the active account running a command, or None after saying why not."""
+def account_of(
+    db: Connection,
+    login: str | None,
+    *,
+    partners: bool = False,
+    evaluators: bool = False,
+    admins_only: bool = False,
+) -> Member | None:
+    """Return the active account running a command, or None after saying why not: partners
+    and evaluators only where a command lets them, admins alone where it says so."""
     if not login or not login.strip():
         print(WHO, file=sys.stderr)
         return None
     member = accounts.find(db=db, login=login)
     if member is None:
         print(f"No active staff account {login.strip()!r}. {WHO}", file=sys.stderr)
+        return None
+    if admins_only and member.role != Role.ADMIN:
+        print(
+            f"{member.login} is not an administrator; this command is for admins.", file=sys.stderr
+        )
+        return None
+    if member.role == Role.EVALUATOR and not evaluators:
+        print(
+            f"{member.login} is an evaluator account; this command is for kelurahan staff.",
+            file=sys.stderr,
+        )
         return None
     if member.role == Role.PARTNER and not partners:
         print(

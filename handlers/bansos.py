@@ -31,7 +31,7 @@ from handlers.steps import (
     no_options,
     options_of,
 )
-from storage import places, registry, schedules
+from storage import places, registry, residents, schedules
 from storage.identity import NikProblem, check_nik, keyed_hash, name_hash, nik_hash
 from storage.registry import CheckOutcome, Status
 
@@ -190,6 +190,14 @@ def take_name(ctx: Context, msg: Incoming) -> Outcome:
         outcome=outcome,
         now=ctx.now,
     )
+    if outcome == CheckOutcome.FOUND and ctx.resident.consent_at is not None:
+        # the household's programs, for the kelurahan's announcements about them
+        residents.update_profile(
+            db=ctx.db,
+            profile=ctx.resident,
+            now=ctx.now,
+            registry_programs=registry.PROGRAM_SEPARATOR.join(entry.programs),
+        )
     masked = mask_tail("0" * 12 + ctx.data["last4"])
     if outcome != CheckOutcome.FOUND:
         return Outcome(

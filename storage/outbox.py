@@ -90,6 +90,8 @@ class Outbound(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sending_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # the broadcast (siaran) it belongs to, for its progress and report
+    broadcast_id: int | None = Field(default=None, index=True)
     # the platform's id of the sent message, and what it later reported (Delivery)
     platform_id: str | None = Field(default=None, max_length=128, index=True)
     delivery: str | None = Field(default=None, max_length=12)

@@ -31,6 +31,9 @@ class Resident(SQLModel, table=True):
     consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     consent_version: str | None = Field(default=None, max_length=16)  # of the privacy notice
     opted_out: bool = False
+    # the programs (PKH|BPNT…) their last successful bansos status check found, for
+    # announcements to a program's recipients
+    registry_programs: str = Field(default="", max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -66,6 +69,7 @@ class Profile:
     consent_version: str | None
     opted_out: bool
     phone_verified: bool = False
+    registry_programs: str = ""
 
     @property
     def registered(self) -> bool:

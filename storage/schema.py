@@ -3,6 +3,8 @@
 from sqlmodel import SQLModel
 
 from storage.applications import Application, ApplicationEvent, ReferenceCounter
+from storage.audit import AuditEntry
+from storage.broadcasts import Broadcast
 from storage.conversations import Conversation, ProcessedMessage
 from storage.health import HealthBooking, HealthEvent, HealthSlot
 from storage.leases import Lease
@@ -24,8 +26,10 @@ __all__ = [
     "ApplicationEvent",
     "ApplicationRound",
     "Attendance",
+    "AuditEntry",
     "BatchSession",
     "Beneficiary",
+    "Broadcast",
     "ChannelIdentity",
     "Conversation",
     "Course",

@@ -1,7 +1,9 @@
-"""Staff accounts and their roles (kelurahan staff, partner organisations), kept as data.
+"""Staff accounts and their roles (admins, kelurahan staff, evaluators, partner organisations),
+by login on the command line and by chat account (a Telegram id, a WhatsApp number) in chat.
 
 A partner organisation (Yayasan Pemberdayaan Perempuan, …) works as staff with a narrower role:
-it sees and handles only the applications routed to it. Every command checks the role anew.
+it sees and handles only the applications routed to it. Staff may be limited to one kelurahan.
+Every command and every staff step in chat checks the role anew.
 """
 
 import tomllib
@@ -10,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, UniqueConstraint, select
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -23,7 +25,11 @@ class Role(StrEnum):
 
     ADMIN = "admin"
     STAFF = "staff"  # petugas kelurahan / kecamatan: everything about services
+    EVALUATOR = "evaluator"  # collects feedback and survey answers, takes figures away
     PARTNER = "partner"  # a partner organisation: only what is routed to it
+
+
+BROADCASTERS = frozenset({Role.ADMIN, Role.STAFF})  # who may send announcements
 
 
 class Partner(SQLModel, table=True):
@@ -40,12 +46,18 @@ class StaffMember(SQLModel, table=True):
     """A staff account: a login, a role and, for a partner, its organisation."""
 
     __tablename__ = "staff_members"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     login: str = Field(max_length=40, unique=True)
     name: str = Field(max_length=100)
     role: str = Field(max_length=12)
     partner_code: str | None = Field(default=None, foreign_key="partners.code", max_length=20)
+    # limited to one kelurahan (None: the whole kecamatan)
+    kelurahan_code: str | None = Field(default=None, foreign_key="kelurahan.code", max_length=16)
+    # the chat account they work from (telegram + user id, whatsapp + number), if any
+    channel: str | None = Field(default=None, max_length=16)
+    external_id: str | None = Field(default=None, max_length=64)
     active: bool = True
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -62,6 +74,12 @@ class Member:
     name: str
     role: Role
     partner_code: str | None
+    kelurahan_code: str | None = None
+
+    @property
+    def broadcasts(self) -> bool:
+        """Tell whether this account may send announcements."""
+        return self.role in BROADCASTERS
 
     def sees(self, partner_code: str | None) -> bool:
         """Tell whether this account may see an application routed to `partner_code`."""
@@ -70,14 +88,169 @@ class Member:
         return True
 
 
+_MEMBER = select(
+    _STAFF.c.login, _STAFF.c.name, _STAFF.c.role, _STAFF.c.partner_code, _STAFF.c.kelurahan_code
+)
+
+
+def _member(row) -> Member | None:
+    if row is None:
+        return None
+    return Member(row.login, row.name, Role(row.role), row.partner_code, row.kelurahan_code)
+
+
 def find(*, db: Connection, login: str) -> Member | None:
     """Return an active account by login (any case), or None."""
+    return _member(
+        db.execute(
+            _MEMBER.where(_STAFF.c.login == login.strip().lower(), _STAFF.c.active.is_(True))
+        ).first()
+    )
+
+
+def of_chat(*, db: Connection, channel: str, external_id: str) -> Member | None:
+    """Return the active account of a chat identity, or None (a resident)."""
+    return _member(
+        db.execute(
+            _MEMBER.where(
+                _STAFF.c.channel == channel,
+                _STAFF.c.external_id == external_id,
+                _STAFF.c.active.is_(True),
+            )
+        ).first()
+    )
+
+
+def chat_of(*, db: Connection, login: str) -> tuple[str, str] | None:
+    """Return the chat identity (channel, id) an account works from, if it has one."""
     row = db.execute(
-        select(_STAFF.c.login, _STAFF.c.name, _STAFF.c.role, _STAFF.c.partner_code).where(
-            _STAFF.c.login == login.strip().lower(), _STAFF.c.active.is_(True)
+        select(_STAFF.c.channel, _STAFF.c.external_id).where(
+            _STAFF.c.login == login.strip().lower()
         )
     ).first()
-    return Member(row.login, row.name, Role(row.role), row.partner_code) if row else None
+    return (row.channel, row.external_id) if row and row.channel else None
+
+
+class StaffProblem(Exception):
+    """A staff change that cannot be made, with the reason."""
+
+
+def add(
+    *,
+    db: Connection,
+    login: str,
+    name: str,
+    role: Role,
+    now: datetime,
+    channel: str | None = None,
+    external_id: str | None = None,
+    kelurahan_code: str | None = None,
+    partner_code: str | None = None,
+) -> bool:
+    """Add an account, or change it (role, name, chat, kelurahan) and make it active again;
+    return whether it is new."""
+    key = login.strip().lower()
+    if role == Role.PARTNER and partner_code not in partners(db=db):
+        raise StaffProblem("a partner account needs a known partner code")
+    if channel and external_id:
+        other = db.execute(
+            select(_STAFF.c.login).where(
+                _STAFF.c.channel == channel,
+                _STAFF.c.external_id == external_id,
+                _STAFF.c.login != key,
+            )
+        ).first()
+        if other is not None:
+            raise StaffProblem(f"that chat account belongs to {other.login}")
+    values = {
+        "name": name,
+        "role": role,
+        "partner_code": partner_code if role == Role.PARTNER else None,
+        "kelurahan_code": kelurahan_code,
+        "active": True,
+        "updated_at": now,
+    }
+    if channel and external_id:
+        values |= {"channel": channel, "external_id": external_id}
+    if db.execute(select(_STAFF.c.id).where(_STAFF.c.login == key)).first():
+        db.execute(_STAFF.update().where(_STAFF.c.login == key).values(**values))
+        return False
+    db.execute(_STAFF.insert().values(login=key, **values))
+    return True
+
+
+def remove(*, db: Connection, login: str, now: datetime) -> bool:
+    """Deactivate an account (its history stays); return whether there was an active one."""
+    done = db.execute(
+        _STAFF.update()
+        .where(_STAFF.c.login == login.strip().lower(), _STAFF.c.active.is_(True))
+        .values(active=False, updated_at=now)
+    )
+    return done.rowcount == 1
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An account as `staff list` shows it."""
+
+    login: str
+    name: str
+    role: str
+    kelurahan_code: str | None
+    partner_code: str | None
+    channel: str | None
+    external_id: str | None
+    active: bool
+
+
+def listing(*, db: Connection) -> list[Listed]:
+    """Return every account, active first, by login."""
+    rows = db.execute(
+        select(
+            _STAFF.c.login,
+            _STAFF.c.name,
+            _STAFF.c.role,
+            _STAFF.c.kelurahan_code,
+            _STAFF.c.partner_code,
+            _STAFF.c.channel,
+            _STAFF.c.external_id,
+            _STAFF.c.active,
+        ).order_by(_STAFF.c.active.desc(), _STAFF.c.login)
+    ).all()
+    return [Listed(*row) for row in rows]
+
+
+def ensure_admins(
+    *, db: Connection, telegram_ids: list[int], whatsapp_numbers: list[str], now: datetime
+) -> int:
+    """Make the first administrators from the settings: an account per chat identity not yet
+    an active account's (an existing one keeps its role). Return how many were added."""
+    added = 0
+    wanted = [("telegram", str(user)) for user in telegram_ids]
+    wanted += [
+        ("whatsapp", "".join(c for c in number if c.isdigit())) for number in whatsapp_numbers
+    ]
+    for channel, external_id in wanted:
+        if not external_id:
+            continue
+        known = db.execute(
+            select(_STAFF.c.id).where(
+                _STAFF.c.channel == channel, _STAFF.c.external_id == external_id
+            )
+        ).first()
+        if known is None:
+            login = f"admin-{channel[:2]}-{external_id}"[:40]
+            add(
+                db=db,
+                login=login,
+                name="Administrator",
+                role=Role.ADMIN,
+                now=now,
+                channel=channel,
+                external_id=external_id,
+            )
+            added += 1
+    return added
 
 
 def partners(*, db: Connection) -> dict[str, str]:
@@ -135,7 +308,10 @@ def load(*, db: Connection, source: Path = PARTNERS_FILE, now: datetime) -> tupl
         else:
             db.execute(_STAFF.insert().values(login=key, **values))
     listed = [login.strip().lower() for login in staff_rows]
+    # the file is the list of login accounts; those added for a chat (`staff add`) stay
     db.execute(
-        _STAFF.update().where(_STAFF.c.login.not_in(listed)).values(active=False, updated_at=now)
+        _STAFF.update()
+        .where(_STAFF.c.login.not_in(listed), _STAFF.c.channel.is_(None))
+        .values(active=False, updated_at=now)
     )
     return len(partner_rows), len(staff_rows)

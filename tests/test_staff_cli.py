@@ -77,7 +77,7 @@ def test_load_staff_loads_the_shipped_file_and_again_the_same(settings, database
     ("content", "message"),
     [
         ('[staff.budi]\nrole = "partner"\npartner = "NOPE"\n', "a partner account needs"),
-        ('[staff.budi]\nrole = "boss"\n', "role must be one of admin, staff, partner"),
+        ('[staff.budi]\nrole = "boss"\n', "role must be one of admin, staff, evaluator, partner"),
         ("[staff.budi\n", "not valid TOML"),
         ('[partners.X]\ncontact = "kantor"\n', "an entry has no 'name'"),
     ],

@@ -1,0 +1,321 @@
+"""Commands for the staff side: `staff add | remove | list` (accounts by Telegram id or WhatsApp
+number, with a role and optionally a kelurahan) and `broadcast` (an announcement to a segment
+from a file). Each checks the role of the account running it and writes the audit log."""
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from bot.accounts import account_of
+from bot.app import open_database
+from bot.settings import Settings
+from storage import audit, broadcasts, staff
+from storage.broadcasts import Segment, SegmentKind
+from storage.staff import Role, StaffProblem
+from storage.types import utcnow
+
+MESSAGE_LIMIT = 1000  # characters of an announcement: a WhatsApp template holds about 900
+
+
+def add_commands(commands, login_option) -> None:
+    """Add `staff` and `broadcast` to the command line."""
+    team = commands.add_parser("staff", help="add, remove and list staff accounts and roles")
+    team_commands = team.add_subparsers(dest="staff_command", required=True)
+    add = team_commands.add_parser(
+        "add",
+        help="add or change an account (admins only)",
+        description="Add or change a staff account: its role, the chat account it works from "
+        "(a Telegram user id or a WhatsApp number) and, optionally, the one kelurahan it is "
+        "limited to.",
+    )
+    who = add.add_mutually_exclusive_group(required=True)
+    who.add_argument("--telegram", metavar="USER_ID", help="the Telegram user id (digits)")
+    who.add_argument("--whatsapp", metavar="NUMBER", help="the WhatsApp number, e.g. 628123…")
+    who.add_argument("--login", dest="new_login", metavar="LOGIN", help="a login only")
+    add.add_argument("--role", required=True, choices=[role.value for role in Role])
+    add.add_argument("--name", default="", help="the person's name, shown in the audit log")
+    add.add_argument("--kelurahan", metavar="NAME", help="limit the account to one kelurahan")
+    add.add_argument("--partner", metavar="CODE", help="a partner account's organisation")
+    add.add_argument("--account", metavar="LOGIN", help="the account's login (default: derived)")
+    login_option(add)
+    remove = team_commands.add_parser("remove", help="deactivate an account (admins only)")
+    gone = remove.add_mutually_exclusive_group(required=True)
+    gone.add_argument("--telegram", metavar="USER_ID")
+    gone.add_argument("--whatsapp", metavar="NUMBER")
+    gone.add_argument("--login", dest="new_login", metavar="LOGIN")
+    login_option(remove)
+    listed = team_commands.add_parser("list", help="every account, its role and chat")
+    login_option(listed)
+
+    send = commands.add_parser(
+        "broadcast",
+        help="send an announcement to a segment of residents",
+        description="Queue an announcement (siaran) for a segment: everyone, kelurahan=NAME, "
+        "rw=KELURAHAN:RW, program=CODE, course=CODE, batch=CODE, language=id|en, "
+        "channel=telegram|whatsapp. Residents who said berhenti are skipped.",
+    )
+    send.add_argument("--segment", required=True, metavar="SEGMENT")
+    send.add_argument("--message-file", required=True, type=Path, metavar="FILE")
+    send.add_argument("--at", metavar="TIME", help="send later: 2026-12-01T08:00 (local time)")
+    send.add_argument(
+        "--repeat",
+        action="store_true",
+        help="confirm sending a text that the same residents got in the last 24 hours",
+    )
+    send.add_argument("--dry-run", action="store_true", help="count the recipients only")
+    login_option(send)
+
+
+def run(settings: Settings, args: argparse.Namespace, login: str | None) -> int | None:
+    """Run a `staff` or `broadcast` command, if it is one."""
+    if args.command == "staff":
+        if args.staff_command == "list":
+            return staff_list(settings, login)
+        chat = chat_of(args)
+        if args.staff_command == "add":
+            return staff_add(settings, args, chat, login)
+        return staff_remove(settings, args, chat, login)
+    if args.command == "broadcast":
+        return broadcast(settings, args, login)
+    return None
+
+
+def chat_of(args: argparse.Namespace) -> tuple[str, str] | None:
+    """Return the chat account named on the command line, if one is."""
+    if args.telegram:
+        return ("telegram", args.telegram.strip())
+    if args.whatsapp:
+        return ("whatsapp", "".join(c for c in args.whatsapp if c.isdigit()))
+    return None
+
+
+def staff_add(
+    settings: Settings, args: argparse.Namespace, chat: tuple[str, str] | None, login: str | None
+) -> int:
+    """Add or change an account, as an admin."""
+    if chat is not None and not chat[1].isdigit():
+        print("A Telegram id or WhatsApp number is digits only.", file=sys.stderr)
+        return 2
+    new_login = args.account or args.new_login or f"{chat[0][:2]}-{chat[1]}"
+    database = open_database(settings)
+    now = utcnow()
+    try:
+        with database.begin() as db:
+            admin = account_of(db, login, admins_only=True)
+            if admin is None:
+                return 2
+            kelurahan = None
+            if args.kelurahan:
+                kelurahan = broadcasts.kelurahan_code(db=db, word=args.kelurahan)
+                if kelurahan is None:
+                    print(f"No kelurahan {args.kelurahan!r} in Duren Sawit.", file=sys.stderr)
+                    return 2
+            new = staff.add(
+                db=db,
+                login=new_login,
+                name=args.name or new_login,
+                role=Role(args.role),
+                now=now,
+                channel=chat[0] if chat else None,
+                external_id=chat[1] if chat else None,
+                kelurahan_code=kelurahan,
+                partner_code=args.partner,
+            )
+            details = {
+                "role": args.role,
+                "kelurahan": kelurahan,
+                "chat": chat[0] if chat else None,
+            }
+            audit.record(
+                db=db,
+                actor=admin.login,
+                role=admin.role,
+                action="staff.add" if new else "staff.change",
+                target=new_login,
+                details=details,
+                at=now,
+            )
+    except StaffProblem as problem:
+        print(f"Not added: {problem}.", file=sys.stderr)
+        return 2
+    finally:
+        database.dispose()
+    limit = f", limited to {args.kelurahan}" if kelurahan else ""
+    print(f"{'Added' if new else 'Changed'} {new_login}: {args.role}{limit}.")
+    return 0
+
+
+def staff_remove(
+    settings: Settings, args: argparse.Namespace, chat: tuple[str, str] | None, login: str | None
+) -> int:
+    """Deactivate an account, as an admin."""
+    database = open_database(settings)
+    now = utcnow()
+    try:
+        with database.begin() as db:
+            admin = account_of(db, login, admins_only=True)
+            if admin is None:
+                return 2
+            target = args.new_login
+            if chat is not None:
+                found = staff.of_chat(db=db, channel=chat[0], external_id=chat[1])
+                target = found.login if found else None
+            if target is None or not staff.remove(db=db, login=target, now=now):
+                print("No such active account.", file=sys.stderr)
+                return 2
+            if target.strip().lower() == admin.login:
+                print("Removed your own account.", file=sys.stderr)
+            audit.record(
+                db=db,
+                actor=admin.login,
+                role=admin.role,
+                action="staff.remove",
+                target=target,
+                at=now,
+            )
+    finally:
+        database.dispose()
+    print(f"Removed {target}: it can no longer act as staff.")
+    return 0
+
+
+def staff_list(settings: Settings, login: str | None) -> int:
+    """Print every account, active first."""
+    database = open_database(settings)
+    try:
+        with database.connect() as db:
+            if account_of(db, login) is None:
+                return 2
+            rows = staff.listing(db=db)
+    finally:
+        database.dispose()
+    print(f"{'login':<24} {'role':<10} {'kelurahan':<16} {'chat':<24} active")
+    for row in rows:
+        chat = f"{row.channel}:{row.external_id}" if row.channel else "-"
+        where = row.kelurahan_code or "-"
+        active = "yes" if row.active else "no"
+        print(f"{row.login:<24} {row.role:<10} {where:<16} {chat:<24} {active}")
+    return 0
+
+
+def read_segment(db: Connection, text: str) -> Segment | None:
+    """Read a segment as the command line gives it; None (after saying why) when wrong."""
+    kind_word, _sep, value = text.strip().partition("=")
+    try:
+        kind = SegmentKind(kind_word.strip().lower())
+    except ValueError:
+        print(f"Unknown segment {kind_word!r}; see --help.", file=sys.stderr)
+        return None
+    value = value.strip()
+    if kind == SegmentKind.KELURAHAN:
+        code = broadcasts.kelurahan_code(db=db, word=value)
+        if code is None:
+            print(f"No kelurahan {value!r} in Duren Sawit.", file=sys.stderr)
+            return None
+        value = code
+    elif kind == SegmentKind.RW:
+        place, _sep, rw = value.rpartition(":")
+        code = broadcasts.kelurahan_code(db=db, word=place)
+        if code is None or not rw.strip().isdigit():
+            print("An RW segment is rw=KELURAHAN:NUMBER, e.g. rw=klender:5.", file=sys.stderr)
+            return None
+        value = f"{code}:{int(rw)}"
+    elif kind == SegmentKind.LANGUAGE and value not in ("id", "en"):
+        print("language=id or language=en.", file=sys.stderr)
+        return None
+    elif kind == SegmentKind.CHANNEL and value not in ("telegram", "whatsapp", "console"):
+        print("channel=telegram or channel=whatsapp.", file=sys.stderr)
+        return None
+    elif kind in (SegmentKind.PROGRAM, SegmentKind.COURSE, SegmentKind.BATCH):
+        value = value.upper()
+        if not value:
+            print(f"{kind.value}= needs a code.", file=sys.stderr)
+            return None
+    return Segment(kind, value)
+
+
+def read_time(text: str, zone: str) -> datetime | None:
+    """Read a local time like 2026-12-01T08:00 or "2026-12-01 08:00"."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+def broadcast(settings: Settings, args: argparse.Namespace, login: str | None) -> int:
+    """Queue an announcement for a segment, as staff (within their kelurahan, if limited)."""
+    try:
+        text = args.message_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as problem:
+        print(f"Cannot read {args.message_file}: {problem}", file=sys.stderr)
+        return 2
+    if not text or len(text) > MESSAGE_LIMIT:
+        print(f"The message must have 1 to {MESSAGE_LIMIT} characters.", file=sys.stderr)
+        return 2
+    now = utcnow()
+    send_at = None
+    if args.at:
+        send_at = read_time(args.at, settings.tz_name)
+        if send_at is None or send_at <= now:
+            print("--at must be a time to come, like 2026-12-01T08:00.", file=sys.stderr)
+            return 2
+    database = open_database(settings)
+    try:
+        with database.begin() as db:
+            member = account_of(db, login)
+            if member is None:
+                return 2
+            if not member.broadcasts:
+                print(f"{member.login} may not send announcements.", file=sys.stderr)
+                return 2
+            segment = read_segment(db, args.segment)
+            if segment is None:
+                return 2
+            limit = member.kelurahan_code
+            seen = broadcasts.preview(
+                db=db, segment=segment, text=text, kelurahan_limit=limit, now=now
+            )
+            skipped = seen.skipped_opted_out
+            print(f"Recipients: {seen.recipients}; skipped (said berhenti): {skipped}.")
+            if args.dry_run:
+                return 0
+            if seen.repeated and not args.repeat:
+                print(
+                    f"{seen.repeated} of them got the same text in the last 24 hours. "
+                    "Run again with --repeat to send it anyway.",
+                    file=sys.stderr,
+                )
+                return 2
+            broadcast_id, queued, _skipped = broadcasts.queue(
+                db=db,
+                segment=segment,
+                text=text,
+                created_by=member.login,
+                now=now,
+                send_at=send_at,
+                kelurahan_limit=limit,
+                report_to=staff.chat_of(db=db, login=member.login),
+            )
+            audit.record(
+                db=db,
+                actor=member.login,
+                role=member.role,
+                action="broadcast.queue",
+                target=f"siaran #{broadcast_id}",
+                details={
+                    "segment": segment.as_dict(),
+                    "recipients": queued,
+                    "from": "command line",
+                },
+                at=now,
+            )
+    finally:
+        database.dispose()
+    when = f" for {args.at}" if send_at else ""
+    print(f"Siaran #{broadcast_id} queued{when}: {queued} messages.")
+    return 0

@@ -1,0 +1,317 @@
+"""Staff accounts and broadcasts from the command line: who may add staff and send
+announcements (every time checked, every action in the audit log), segments, a kelurahan
+limit, the 24-hour repeat guard, and a broadcast to 2,000 residents through the fake Bot API:
+each delivered once, those who said "berhenti" skipped, the report's counts right."""
+
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine as Database
+from sqlalchemy import func, select
+
+from bot.__main__ import bootstrap_admins, parse_args, run_staff_command
+from bot.channels.telegram import Settings as TelegramSettings
+from bot.channels.telegram import TelegramChannel
+from bot.settings import Settings
+from storage import broadcasts, staff
+from storage.audit import AuditEntry
+from storage.broadcasts import Segment, SegmentKind
+from storage.outbox import Outbound, OutboundKind, OutboundStatus
+from storage.residents import ChannelIdentity, Resident
+from storage.staff import Role
+from storage.types import utcnow
+from tests.conftest import TEST_DATABASE_URL, TEST_KEY
+from tests.fake_telegram import FakeBotAPI
+from tests.test_outbound import new_drainer
+
+KLENDER = "31.75.07.1003"
+PONDOK_BAMBU = "31.75.07.1002"
+
+
+@pytest.fixture(autouse=True)
+def no_login_in_the_environment(monkeypatch) -> None:
+    """Start every test without STAFF_LOGIN."""
+    monkeypatch.delenv("STAFF_LOGIN", raising=False)
+
+
+@pytest.fixture
+def settings(database: Database, tmp_path: Path) -> Settings:
+    """Settings pointing the commands at the test database, with an admin and staff."""
+    now = utcnow()
+    with database.begin() as db:
+        staff.add(db=db, login="admin", name="Admin", role=Role.ADMIN, now=now)
+        staff.add(db=db, login="petugas", name="Petugas", role=Role.STAFF, now=now)
+        staff.add(db=db, login="klender", name="Lurah", role=Role.STAFF, now=now,
+                  kelurahan_code=KLENDER)  # fmt: skip
+        staff.add(db=db, login="evaluator", name="Evaluator", role=Role.EVALUATOR, now=now)
+    url = TEST_DATABASE_URL or database.url.render_as_string(hide_password=False)
+    return Settings(database_url=url, data_dir=tmp_path / "data", nik_pepper=TEST_KEY.decode())
+
+
+def cli(settings: Settings, *args: str) -> int:
+    """Run a command in this process, as `python -m bot` parses it."""
+    return run_staff_command(settings, parse_args(list(args)))
+
+
+def populate(database: Database, count: int, *, opted_out_every: int = 0) -> None:
+    """Add `count` consented Telegram residents, alternately of Klender and Pondok Bambu;
+    every `opted_out_every`-th said "berhenti"."""
+    now = utcnow()
+    residents_rows = [
+        {
+            "name": f"Warga {number}",
+            "language": "id" if number % 3 else "en",
+            "kelurahan_code": KLENDER if number % 2 else PONDOK_BAMBU,
+            "rw": 1 + number % 5,
+            "consent_at": now,
+            "opted_out": bool(opted_out_every) and number % opted_out_every == 0,
+            "phone_verified": False,
+            "registry_programs": "PKH;BPNT" if number % 4 == 0 else "",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for number in range(count)
+    ]
+    with database.begin() as db:
+        db.execute(Resident.__table__.insert(), residents_rows)
+        ids = db.execute(select(Resident.id).order_by(Resident.id)).scalars().all()[-count:]
+        db.execute(
+            ChannelIdentity.__table__.insert(),
+            [
+                {
+                    "resident_id": rid,
+                    "channel": "telegram",
+                    "external_id": str(700_000 + rid),
+                    "created_at": now,
+                }
+                for rid in ids
+            ],
+        )
+
+
+def message(tmp_path: Path, text: str = "Pasar murah Sabtu 08.00 di Kantor Kelurahan.") -> str:
+    path = tmp_path / "siaran.txt"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+# -- staff accounts -----------------------------------------------------------------------------
+
+
+def test_only_an_admin_adds_and_removes_staff_and_each_change_is_audited(
+    settings, database, capsys
+) -> None:
+    assert cli(settings, "staff", "add", "--telegram", "5551", "--role", "staff") == 2
+    assert "--as LOGIN" in capsys.readouterr().err
+    added = ("staff", "add", "--telegram", "5551", "--role", "staff", "--kelurahan", "klender")
+    assert cli(settings, *added, "--as", "petugas") == 2
+    assert "not an administrator" in capsys.readouterr().err
+    assert cli(settings, *added, "--as", "admin") == 0
+    assert "Added te-5551: staff, limited to klender." in capsys.readouterr().out
+    with database.connect() as db:
+        member = staff.of_chat(db=db, channel="telegram", external_id="5551")
+    assert (member.role, member.kelurahan_code) == (Role.STAFF, KLENDER)
+    wa = (
+        "staff",
+        "add",
+        "--whatsapp",
+        "+62 812-3456-7890",
+        "--role",
+        "evaluator",
+        "--as",
+        "admin",
+    )
+    assert cli(settings, *wa) == 0
+    assert (
+        cli(settings, "staff", "add", "--telegram", "12ab", "--role", "staff", "--as", "admin")
+        == 2
+    )
+    assert cli(settings, "staff", "list", "--as", "evaluator") == 2  # for kelurahan staff
+    assert cli(settings, "staff", "list", "--as", "petugas") == 0
+    listing = capsys.readouterr().out
+    assert "telegram:5551" in listing and "whatsapp:6281234567890" in listing
+    assert cli(settings, "staff", "remove", "--telegram", "5551", "--as", "admin") == 0
+    with database.connect() as db:
+        assert staff.of_chat(db=db, channel="telegram", external_id="5551") is None
+        actions = db.execute(select(AuditEntry.action, AuditEntry.actor)).all()
+    assert actions == [
+        ("staff.add", "admin"),
+        ("staff.add", "admin"),
+        ("staff.remove", "admin"),
+    ]
+
+
+def test_the_first_admins_come_from_the_settings(settings, database) -> None:
+    first = settings.model_copy(
+        update={"admin_telegram_ids": [424242], "admin_whatsapp_numbers": ["+62 811-0000-111"]}
+    )
+    bootstrap_admins(first, database)
+    bootstrap_admins(first, database)  # at every start: nothing twice
+    with database.connect() as db:
+        telegram = staff.of_chat(db=db, channel="telegram", external_id="424242")
+        whatsapp = staff.of_chat(db=db, channel="whatsapp", external_id="628110000111")
+        admins = db.execute(
+            select(func.count())
+            .select_from(staff.StaffMember)
+            .where(staff.StaffMember.role == Role.ADMIN)
+        ).scalar_one()
+    assert telegram.role == whatsapp.role == Role.ADMIN
+    assert admins == 3  # with the test's own
+
+
+# -- broadcasts ---------------------------------------------------------------------------------
+
+
+def test_residents_evaluators_and_unknown_logins_cannot_broadcast(
+    settings, database, tmp_path, capsys
+) -> None:
+    populate(database, 10)
+    file = message(tmp_path)
+    for login in ("evaluator", "nobody"):
+        assert cli(settings, "broadcast", "--segment", "everyone", "--message-file", file,
+                   "--as", login) == 2  # fmt: skip
+    with database.connect() as db:
+        assert db.execute(select(func.count()).select_from(Outbound)).scalar_one() == 0
+    assert "evaluator account" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("segment", "expected"),
+    [
+        ("everyone", 20),
+        ("kelurahan=klender", 10),
+        ("kelurahan=Pondok Bambu", 10),
+        ("rw=klender:2", 2),  # odd numbers with number % 5 == 1: 1, 11
+        ("program=pkh", 5),
+        ("language=en", 7),
+        ("channel=whatsapp", 0),
+    ],
+)
+def test_segments(settings, database, tmp_path, segment: str, expected: int) -> None:
+    populate(database, 20)
+    file = message(tmp_path)
+    assert cli(settings, "broadcast", "--segment", segment, "--message-file", file,
+               "--as", "petugas") == 0  # fmt: skip
+    with database.connect() as db:
+        rows = db.execute(select(Outbound.kind, Outbound.broadcast_id)).all()
+    assert len(rows) == expected
+    assert {kind for kind, _id in rows} <= {OutboundKind.ANNOUNCEMENT}
+
+
+def test_staff_of_one_kelurahan_reach_only_it(settings, database, tmp_path, capsys) -> None:
+    populate(database, 20)
+    file = message(tmp_path)
+    assert cli(settings, "broadcast", "--segment", "everyone", "--message-file", file,
+               "--as", "klender") == 0  # fmt: skip
+    assert cli(settings, "broadcast", "--segment", "kelurahan=pondok bambu", "--message-file",
+               file, "--as", "klender", "--repeat") == 0  # fmt: skip
+    with database.connect() as db:
+        places = db.execute(
+            select(Resident.kelurahan_code, func.count())
+            .join(Outbound, Outbound.resident_id == Resident.id)
+            .group_by(Resident.kelurahan_code)
+        ).all()
+    assert places == [(KLENDER, 10)]
+
+
+def test_the_same_text_to_the_same_people_within_a_day_needs_repeat(
+    settings, database, tmp_path, capsys
+) -> None:
+    populate(database, 10)
+    file = message(tmp_path)
+    send = (
+        "broadcast",
+        "--segment",
+        "kelurahan=klender",
+        "--message-file",
+        file,
+        "--as",
+        "petugas",
+    )
+    assert cli(settings, *send) == 0
+    capsys.readouterr()
+    assert cli(settings, *send) == 2
+    assert "5 of them got the same text in the last 24 hours" in capsys.readouterr().err
+    other = message(tmp_path, "PASAR   murah sabtu 08.00 di kantor kelurahan.")  # same words
+    assert cli(settings, "broadcast", "--segment", "everyone", "--message-file", other,
+               "--as", "petugas") == 2  # fmt: skip
+    assert cli(settings, *send, "--repeat") == 0
+    with database.connect() as db:
+        assert db.execute(select(func.count()).select_from(Outbound)).scalar_one() == 10
+
+
+def test_a_later_broadcast_waits_and_bad_input_is_refused(
+    settings, database, tmp_path, capsys
+) -> None:
+    populate(database, 4)
+    file = message(tmp_path)
+    later = (utcnow() + timedelta(days=2)).astimezone().strftime("%Y-%m-%dT%H:%M")
+    assert cli(settings, "broadcast", "--segment", "everyone", "--message-file", file,
+               "--at", later, "--as", "petugas") == 0  # fmt: skip
+    with database.connect() as db:
+        waits = db.execute(select(Outbound.not_before)).scalars().all()
+    assert all(at > utcnow() + timedelta(days=1) for at in waits) and len(waits) == 4
+    bad = [
+        ("--segment", "nobody"),
+        ("--segment", "kelurahan=atlantis"),
+        ("--segment", "rw=klender"),
+        ("--segment", "language=jv"),
+        ("--segment", "everyone", "--at", "2020-01-01T08:00"),
+        ("--segment", "everyone", "--at", "besok"),
+    ]
+    for extra in bad:
+        assert cli(settings, "broadcast", "--message-file", file, *extra, "--as", "petugas") == 2
+    empty = message(tmp_path, "   ")
+    assert cli(settings, "broadcast", "--segment", "everyone", "--message-file", empty,
+               "--as", "petugas") == 2  # fmt: skip
+
+
+async def test_two_thousand_residents_each_get_it_once_and_the_report_adds_up(
+    settings, engine, database, tmp_path, clock
+) -> None:
+    populate(database, 2000, opted_out_every=40)  # 50 said "berhenti"
+    file = message(tmp_path)
+    assert cli(settings, "broadcast", "--segment", "everyone", "--message-file", file,
+               "--as", "petugas") == 0  # fmt: skip
+    with database.connect() as db:
+        broadcast_id = db.execute(select(broadcasts.Broadcast.id)).scalar_one()
+        blocked_chat = db.execute(
+            select(ChannelIdentity.external_id).order_by(ChannelIdentity.id).limit(1).offset(1)
+        ).scalar_one()
+    clock.now = utcnow()
+    async with FakeBotAPI() as fake:
+        fake.fail_next("sendMessage", error_code=403, description="Forbidden: bot was blocked by "
+                       "the user", chat_id=int(blocked_chat))  # fmt: skip
+        channel = TelegramChannel(
+            TelegramSettings(token=fake.token, base_url=fake.base_url), engine, database
+        )
+        await channel.start()
+        drainer = new_drainer(channel, database, clock)
+        try:
+            while await drainer.drain_once():
+                pass
+        finally:
+            drainer.close()
+            await channel.stop()
+        delivered = Counter(
+            call.params["chat_id"] for call in fake.calls("sendMessage") if not call.failed
+        )
+    assert len(delivered) == 1949 and set(delivered.values()) == {1}  # each once
+    with database.connect() as db:
+        found = broadcasts.report(db=db, broadcast_id=broadcast_id)
+        statuses = Counter(db.execute(select(Outbound.status)).scalars().all())
+    assert found.recipients == 1950 and found.skipped_opted_out == 50
+    assert (found.sent, found.blocked, found.failed, found.waiting) == (1949, 1, 0, 0)
+    assert statuses == {OutboundStatus.SENT: 1949, OutboundStatus.FAILED: 1}
+    assert found.finished
+
+
+def test_segments_read_from_the_command_line_are_checked(database) -> None:
+    from bot.team import read_segment
+
+    with database.connect() as db:
+        assert read_segment(db, "rw=Klender:05") == Segment(SegmentKind.RW, f"{KLENDER}:5")
+        assert read_segment(db, "batch=mjh-2026-12a") == Segment(SegmentKind.BATCH, "MJH-2026-12A")
+        assert read_segment(db, "program=") is None
