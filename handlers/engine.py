@@ -208,6 +208,9 @@ class Engine:
             position, step, ctx.data = home, self._step(home), {}
             ctx.position = position
         keyword = keyword_of(message.text) if message.kind == Kind.TEXT else None
+        allowed = self.conversations.staff_keywords.get(keyword) if keyword else None
+        if allowed is not None and not allowed(ctx):  # not theirs: read it as any other text
+            keyword = None
         if keyword is not None:
             ctx.data.pop(EXPIRED, None)
             return self._apply(ctx, position, self.conversations.keywords[keyword](ctx))

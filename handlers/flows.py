@@ -4,6 +4,7 @@ from handlers import (
     applications,
     bansos,
     bookings,
+    broadcast,
     capital,
     eligibility,
     enrolments,
@@ -110,6 +111,7 @@ def build() -> Conversations:
         capital.CAPITAL,
         reminders.REMINDERS,
         feedback.FEEDBACK,
+        broadcast.BROADCAST,
     )
     return Conversations(
         flows={flow.name: flow for flow in flows},
@@ -133,5 +135,7 @@ def build() -> Conversations:
             Keyword.STOP: stop_announcements,
             Keyword.START: restart,
             Keyword.ERASE: erase,
+            Keyword.BROADCAST: broadcast.open_broadcast,
         },
+        staff_keywords={Keyword.BROADCAST: broadcast.may_broadcast},
     )

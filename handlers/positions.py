@@ -27,6 +27,7 @@ class FlowName(StrEnum):
     CAPITAL = "capital"
     REMINDERS = "reminders"
     FEEDBACK = "feedback"
+    BROADCAST = "broadcast"
 
 
 class StartStep(StrEnum):
@@ -167,6 +168,19 @@ class FeedbackStep(StrEnum):
     RATE = "rate"
 
 
+class BroadcastStep(StrEnum):
+    """Staff: an announcement (siaran) to a segment of residents."""
+
+    KIND = "kind"
+    CHOOSE = "choose"
+    CODE = "code"
+    RW = "rw"
+    MESSAGE = "message"
+    PREVIEW = "preview"
+    WHEN = "when"
+    REPEAT = "repeat"
+
+
 ENTRY = StepRef(FlowName.START, StartStep.LANGUAGE)
 HOME = StepRef(FlowName.MENU, MenuStep.MAIN)
 CONSENT = StepRef(FlowName.START, StartStep.CONSENT)
@@ -228,3 +242,8 @@ def reminders(step: ReminderStep) -> StepRef:
 def feedback(step: FeedbackStep) -> StepRef:
     """Return a position in a rating."""
     return StepRef(FlowName.FEEDBACK, step)
+
+
+def broadcast(step: BroadcastStep) -> StepRef:
+    """Return a position in a staff member's announcement."""
+    return StepRef(FlowName.BROADCAST, step)

@@ -146,6 +146,8 @@ class Conversations:
     keywords: Mapping[Keyword, Callable[[Context], Outcome]]
     # buttons that still mean something wherever they are tapped, by key prefix ("lang:")
     anywhere: Mapping[str, Callable[[Context, Incoming], Outcome]] = field(default_factory=dict)
+    # keywords only some may use (staff): for anyone the check refuses, the word is plain text
+    staff_keywords: Mapping[Keyword, Callable[[Context], bool]] = field(default_factory=dict)
 
 
 NO_ALIASES: frozenset[str] = frozenset()

@@ -19,6 +19,7 @@ class Keyword(StrEnum):
     STOP = "stop"
     START = "start"
     ERASE = "erase"
+    BROADCAST = "broadcast"  # staff only; anyone else's "siaran" is plain text
 
 
 # both languages work whatever the resident chose; Telegram commands arrive with a slash
@@ -41,6 +42,8 @@ KEYWORDS = {
     "hapus data saya": Keyword.ERASE,
     "delete my data": Keyword.ERASE,
     "erase my data": Keyword.ERASE,
+    "siaran": Keyword.BROADCAST,
+    "broadcast": Keyword.BROADCAST,
 }
 
 GREETINGS = frozenset(

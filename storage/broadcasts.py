@@ -141,7 +141,9 @@ def _filters(segment: Segment, kelurahan_limit: str | None) -> list:
             + _RESIDENTS.c.registry_programs
             + literal(PROGRAM_SEPARATOR)
         )
-        where.append(separated.like(f"%{PROGRAM_SEPARATOR}{value}{PROGRAM_SEPARATOR}%"))
+        code = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{PROGRAM_SEPARATOR}{code}{PROGRAM_SEPARATOR}%"
+        where.append(separated.like(pattern, escape="\\"))  # KJP_PLUS: "_" is a letter here
     elif kind in (SegmentKind.COURSE, SegmentKind.BATCH):
         enrolled = (
             select(_ENROLMENTS.c.resident_id)

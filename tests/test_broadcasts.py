@@ -315,3 +315,102 @@ def test_segments_read_from_the_command_line_are_checked(database) -> None:
         assert read_segment(db, "rw=Klender:05") == Segment(SegmentKind.RW, f"{KLENDER}:5")
         assert read_segment(db, "batch=mjh-2026-12a") == Segment(SegmentKind.BATCH, "MJH-2026-12A")
         assert read_segment(db, "program=") is None
+
+
+# -- the clock: progress, the final report, recurring broadcasts --------------------------------
+
+
+def statuses_of(database: Database, broadcast_id: int, status: OutboundStatus, count: int) -> None:
+    """Give `count` more of a broadcast's waiting messages a final status."""
+    with database.begin() as db:
+        ids = (
+            db.execute(
+                select(Outbound.id)
+                .where(Outbound.broadcast_id == broadcast_id, Outbound.status == "pending")
+                .limit(count)
+            )
+            .scalars()
+            .all()
+        )
+        db.execute(Outbound.__table__.update().where(Outbound.id.in_(ids)).values(status=status))
+
+
+def reports_to(database: Database, external_id: str) -> list[str]:
+    """Return the texts queued for the sender's chat."""
+    with database.connect() as db:
+        return (
+            db.execute(
+                select(Outbound.text)
+                .join(ChannelIdentity, ChannelIdentity.id == Outbound.identity_id)
+                .where(ChannelIdentity.external_id == external_id)
+                .order_by(Outbound.id)
+            )
+            .scalars()
+            .all()
+        )
+
+
+async def test_the_sender_hears_the_progress_and_the_final_report(engine, database, clock):
+    from bot import broadcasting
+    from tests.helpers import Chat
+
+    await Chat(engine, "rina").send("halo")  # the sender's chat, known to the bot
+    with database.begin() as db:
+        staff.add(db=db, login="rina", name="Rina", role=Role.STAFF, now=clock(),
+                  channel="console", external_id="rina")  # fmt: skip
+    populate(database, 8)
+    with database.begin() as db:
+        broadcast_id, queued, _skipped = broadcasts.queue(
+            db=db,
+            segment=Segment(SegmentKind.EVERYONE),
+            text="Posyandu lansia Selasa pagi.",
+            created_by="rina",
+            now=clock(),
+            report_to=("console", "rina"),
+        )
+    assert queued == 8
+    assert broadcasting.tick(database, now=clock(), time_zone="Asia/Jakarta") == 0
+    statuses_of(database, broadcast_id, OutboundStatus.SENT, 4)
+    assert broadcasting.tick(database, now=clock(), time_zone="Asia/Jakarta") == 1
+    assert reports_to(database, "rina") == [f"Siaran #{broadcast_id}: 4 dari 8 sudah terkirim."]
+    assert broadcasting.tick(database, now=clock(), time_zone="Asia/Jakarta") == 0  # once
+    statuses_of(database, broadcast_id, OutboundStatus.SENT, 3)
+    statuses_of(database, broadcast_id, OutboundStatus.FAILED, 1)
+    assert broadcasting.tick(database, now=clock(), time_zone="Asia/Jakarta") == 1
+    final = reports_to(database, "rina")[-1]
+    assert final.startswith(f"Siaran #{broadcast_id} selesai")
+    assert "terkirim: 7" in final and "gagal: 1" in final
+    assert broadcasting.tick(database, now=clock(), time_zone="Asia/Jakarta") == 0
+    with database.connect() as db:
+        assert broadcasts.get(db=db, broadcast_id=broadcast_id).status == "done"
+
+
+def test_a_recurring_broadcast_is_queued_at_each_of_its_times(database, clock) -> None:
+    from bot import broadcasting
+
+    populate(database, 4)
+    first = clock().replace(hour=1, minute=0)  # its first time: Saturday 08.00 WIB
+    with database.begin() as db:
+        plan_id = broadcasts.plan(
+            db=db,
+            segment=Segment(SegmentKind.EVERYONE),
+            text="Jadwal posyandu minggu ini: lihat menu Cek kesehatan.",
+            cron="0 8 * * mon",
+            next_at=first,
+            created_by="petugas",
+            now=clock(),
+        )
+    clock.now = first
+    assert broadcasting.tick(database, now=clock(), time_zone="Asia/Jakarta") == 4
+    assert broadcasting.tick(database, now=clock(), time_zone="Asia/Jakarta") == 0
+    with database.connect() as db:
+        plan = broadcasts.get(db=db, broadcast_id=plan_id)
+        copies = (
+            db.execute(
+                select(broadcasts.Broadcast.id).where(broadcasts.Broadcast.plan_id == plan_id)
+            )
+            .scalars()
+            .all()
+        )
+    assert len(copies) == 1
+    assert plan.send_at.isoformat() == "2026-11-30T01:00:00+00:00"  # Monday 08.00 WIB
