@@ -6,10 +6,10 @@ import logging
 from datetime import datetime
 
 from apscheduler.triggers.cron import CronTrigger
-from handlers.broadcast import progress_text, report_text
 from sqlalchemy import Engine as Database
 from sqlalchemy import select
 
+from handlers.broadcast_reports import progress_text, report_text
 from storage import broadcasts, outbox, residents
 from storage.broadcasts import Broadcast, Segment
 from storage.outbox import OutboundKind
@@ -43,9 +43,7 @@ def next_fire(cron: str, time_zone: str, after: datetime) -> datetime | None:
 
 def queue_copy(db, plan: Broadcast, *, now: datetime, time_zone: str) -> int:
     """Queue this time's copy of a recurring broadcast and move the plan to its next time."""
-    report_to = (
-        (plan.report_channel, plan.report_external_id) if plan.report_channel else None
-    )
+    report_to = (plan.report_channel, plan.report_external_id) if plan.report_channel else None
     broadcast_id, count, _skipped = broadcasts.queue(
         db=db,
         segment=Segment.from_dict(plan.segment),

@@ -1,5 +1,5 @@
-"""Siaran: staff send an announcement to a segment of residents, now or at a set time; and the
-progress and final reports the clock sends them.
+"""Siaran: staff send an announcement to a segment of residents, now or at a set time (the
+progress and final reports the clock sends them are in handlers/broadcast_reports.py).
 
     kind ─▶ choose / code / rw ─▶ message ─▶ preview ─▶ (when) ─▶ (repeat?) ─▶ queued
 
@@ -7,27 +7,25 @@ Every step asks storage.staff anew whether the chat still belongs to someone who
 announcements; one who lost that right is sent to the menu and nothing is queued.
 """
 
-import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
-from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal
 from sqlalchemy import select
 
 from handlers import menu
-from handlers.formatting import babel_locale
-from handlers.i18n import N_, translations
+from handlers.formatting import format_count as number
+from handlers.i18n import N_
 from handlers.messages import Incoming, Option, Reply
+from handlers.moments import parse_moment
 from handlers.positions import HOME, BroadcastStep, FlowName, broadcast
 from handlers.registration import rw_number
 from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
 from handlers.text import normalise
 from storage import audit, places, registry, staff, training
 from storage import broadcasts as stored
-from storage.broadcasts import Report, Segment, SegmentKind
+from storage.broadcasts import Segment, SegmentKind
 from storage.staff import Member
 from storage.training import Course
 
@@ -486,72 +484,6 @@ def decide(ctx: Context, member: Member) -> Outcome:
 # -- when ----------------------------------------------------------------------------------------
 
 
-MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            "januari jan january",
-            "februari feb february",
-            "maret mar march",
-            "april apr",
-            "mei may",
-            "juni jun june",
-            "juli jul july",
-            "agustus agu agt aug august",
-            "september sep sept",
-            "oktober okt oct october",
-            "november nov nop",
-            "desember des dec december",
-        ),
-        1,
-    )
-    for name in names.split()
-}
-RELATIVE = {"hari ini": 0, "today": 0, "besok": 1, "tomorrow": 1, "lusa": 2}
-_TIME = r"(?:(?:jam|pukul|pkl|at)\s+)?(\d{1,2})(?:[.:](\d{2}))?(?:\s*wib)?$"
-_RELATIVE = re.compile(r"^(hari ini|today|besok|tomorrow|lusa)\s+" + _TIME)
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:t|\s+)" + _TIME)
-_NUMERIC = re.compile(r"^(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?\s+" + _TIME)
-_NAMED = re.compile(r"^(\d{1,2})\s+([a-z]+)(?:\s+(\d{4}))?\s+" + _TIME)
-
-
-def parse_moment(text: str, now: datetime, zone: str) -> datetime | None:
-    """Read a local date and time ('besok 08.00', '1/12 08.00', '2026-12-01 08:00',
-    '1 Desember 08.00'); return it in UTC, or None when it cannot be read."""
-    typed = " ".join(text.strip().lower().replace(",", " ").split())
-    local_now = now.astimezone(ZoneInfo(zone))
-    today = local_now.date()
-    year_given = True
-    if found := _RELATIVE.match(typed):
-        day = today + timedelta(days=RELATIVE[found.group(1)])
-        year, month, day_ = day.year, day.month, day.day
-        hour, minute = found.group(2), found.group(3)
-    elif found := _ISO.match(typed):
-        year, month, day_ = (int(part) for part in found.group(1, 2, 3))
-        hour, minute = found.group(4), found.group(5)
-    elif (found := _NUMERIC.match(typed)) or (found := _NAMED.match(typed)):
-        day_ = int(found.group(1))
-        month_text = found.group(2)
-        month = int(month_text) if month_text.isdigit() else MONTHS.get(month_text)
-        if month is None:
-            return None
-        year_text = found.group(3)
-        year_given = year_text is not None
-        year = int(year_text) if year_text else today.year
-        if year < 100:
-            year += 2000
-        hour, minute = found.group(4), found.group(5)
-    else:
-        return None
-    try:
-        moment = datetime(year, month, day_, int(hour), int(minute or 0), tzinfo=ZoneInfo(zone))
-    except ValueError:
-        return None
-    if not year_given and moment.date() < today - timedelta(days=60):  # "5/1" in December
-        moment = moment.replace(year=year + 1)
-    return moment.astimezone(now.tzinfo)
-
-
 def ask_when(ctx: Context) -> Reply:
     """Asks when to send the announcement."""
     _ = ctx.gettext
@@ -673,48 +605,6 @@ def cancelled(ctx: Context) -> Outcome:
     """Drops the announcement."""
     _ = ctx.gettext
     return Outcome([Reply(_("Cancelled. Nothing was sent."))], goto=HOME, data={})
-
-
-# -- reports the clock sends ---------------------------------------------------------------------
-
-
-def number(value: int, language: str) -> str:
-    """Format a count for people: '1.234'."""
-    return format_decimal(value, locale=babel_locale(language))
-
-
-def progress_text(found: Report, language: str) -> str:
-    """Return a progress report: 'Siaran #12: 600 of 1.200 sent so far.'."""
-    _ = translations(language).gettext
-    return _("Siaran #{id}: {sent} of {total} sent so far.").format(
-        id=found.broadcast_id,
-        sent=number(found.sent, language),
-        total=number(found.recipients, language),
-    )
-
-
-def report_text(found: Report, language: str) -> str:
-    """Return the final report of a broadcast: its messages by outcome."""
-    _ = translations(language).gettext
-    lines = [
-        _("Siaran #{id} is finished ({total} recipients):").format(
-            id=found.broadcast_id, total=number(found.recipients, language)
-        ),
-        _("• sent: {count}").format(count=number(found.sent, language)),
-        _("• failed: {count}").format(count=number(found.failed, language)),
-        _("• blocked the bot or account gone: {count}").format(
-            count=number(found.blocked, language)
-        ),
-        _("• skipped, said “berhenti”: {count}").format(
-            count=number(found.skipped_opted_out, language)
-        ),
-        _("• held, WhatsApp's 24-hour window closed and no template: {count}").format(
-            count=number(found.held, language)
-        ),
-    ]
-    if found.waiting:
-        lines.append(_("• still waiting: {count}").format(count=number(found.waiting, language)))
-    return "\n".join(lines)
 
 
 def guarded(

@@ -96,3 +96,8 @@ def format_short_slot(start: datetime, language: str, zone: str = "Asia/Jakarta"
     locale = babel_locale(language)
     day = babel_format_date(local, "EEE d MMM", locale=locale)
     return f"{day} {babel_format_time(local, 'short', locale=locale)}"
+
+
+def format_count(value: int, language: str) -> str:
+    """Format a count for people: '1.234'."""
+    return format_decimal(value, locale=babel_locale(language))

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine as Database
 from sqlalchemy import select, update
 
-from handlers import broadcast
+from handlers import broadcast_reports, moments
 from handlers.engine import Engine
 from handlers.messages import Kind
 from storage import audit, residents, staff
@@ -241,14 +241,14 @@ async def test_schedule_later_sets_not_before(petugas: Chat, town, database) -> 
 )
 def test_reading_a_date_and_time(typed: str, local: datetime | None) -> None:
     now = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
-    found = broadcast.parse_moment(typed, now, "Asia/Jakarta")
+    found = moments.parse_moment(typed, now, "Asia/Jakarta")
     expected = None if local is None else (local - timedelta(hours=7)).replace(tzinfo=UTC)
     assert found == expected
 
 
 async def test_day_and_month_early_in_the_year_mean_next_year() -> None:
     now = datetime(2026, 12, 20, 2, 0, tzinfo=UTC)
-    found = broadcast.parse_moment("5/1 08.00", now, "Asia/Jakarta")
+    found = moments.parse_moment("5/1 08.00", now, "Asia/Jakarta")
     assert found == datetime(2027, 1, 5, 1, 0, tzinfo=UTC)
 
 
@@ -420,9 +420,9 @@ def test_report_and_progress_texts(database: Database, clock: Clock) -> None:
             .values(unreachable_at=clock())
         )
         found = stored.report(db=db, broadcast_id=broadcast_id)
-    assert broadcast.progress_text(found, "id") == "Siaran #1: 2 dari 6 sudah terkirim."
-    assert broadcast.progress_text(found, "en") == "Siaran #1: 2 of 6 sent so far."
-    text = broadcast.report_text(found, "id")
+    assert broadcast_reports.progress_text(found, "id") == "Siaran #1: 2 dari 6 sudah terkirim."
+    assert broadcast_reports.progress_text(found, "en") == "Siaran #1: 2 of 6 sent so far."
+    text = broadcast_reports.report_text(found, "id")
     for line in (
         "Siaran #1 selesai (6 penerima):",
         "• terkirim: 2",
@@ -433,13 +433,16 @@ def test_report_and_progress_texts(database: Database, clock: Clock) -> None:
         "• masih menunggu: 1",
     ):
         assert line in text, text
-    english = broadcast.report_text(found, "en")
+    english = broadcast_reports.report_text(found, "en")
     assert "• sent: 2" in english and "• held, WhatsApp's 24-hour window" in english
 
 
 def test_numbers_are_formatted_per_language() -> None:
     found = stored.Report(12, 1200, 600, 0, 0, 0, 0, 600)
-    assert broadcast.progress_text(found, "id") == "Siaran #12: 600 dari 1.200 sudah terkirim."
-    assert "1,200" in broadcast.progress_text(found, "en") or "1.200" in (
-        broadcast.progress_text(found, "en")
+    assert (
+        broadcast_reports.progress_text(found, "id")
+        == "Siaran #12: 600 dari 1.200 sudah terkirim."
+    )
+    assert "1,200" in broadcast_reports.progress_text(found, "en") or "1.200" in (
+        broadcast_reports.progress_text(found, "en")
     )
