@@ -35,6 +35,7 @@ def add_commands(commands, login_option) -> None:
     who = add.add_mutually_exclusive_group(required=True)
     who.add_argument("--telegram", metavar="USER_ID", help="the Telegram user id (digits)")
     who.add_argument("--whatsapp", metavar="NUMBER", help="the WhatsApp number, e.g. 628123…")
+    who.add_argument("--console", metavar="NAME", help="a name of `chat --as NAME` (to try)")
     who.add_argument("--login", dest="new_login", metavar="LOGIN", help="a login only")
     add.add_argument("--role", required=True, choices=[role.value for role in Role])
     add.add_argument("--name", default="", help="the person's name, shown in the audit log")
@@ -46,6 +47,7 @@ def add_commands(commands, login_option) -> None:
     gone = remove.add_mutually_exclusive_group(required=True)
     gone.add_argument("--telegram", metavar="USER_ID")
     gone.add_argument("--whatsapp", metavar="NUMBER")
+    gone.add_argument("--console", metavar="NAME")
     gone.add_argument("--login", dest="new_login", metavar="LOGIN")
     login_option(remove)
     listed = team_commands.add_parser("list", help="every account, its role and chat")
@@ -90,6 +92,8 @@ def chat_of(args: argparse.Namespace) -> tuple[str, str] | None:
         return ("telegram", args.telegram.strip())
     if args.whatsapp:
         return ("whatsapp", "".join(c for c in args.whatsapp if c.isdigit()))
+    if args.console:
+        return ("console", args.console.strip())
     return None
 
 
@@ -97,8 +101,11 @@ def staff_add(
     settings: Settings, args: argparse.Namespace, chat: tuple[str, str] | None, login: str | None
 ) -> int:
     """Add or change an account, as an admin."""
-    if chat is not None and not chat[1].isdigit():
+    if chat is not None and chat[0] != "console" and not chat[1].isdigit():
         print("A Telegram id or WhatsApp number is digits only.", file=sys.stderr)
+        return 2
+    if chat is not None and not chat[1]:
+        print("Name the chat account.", file=sys.stderr)
         return 2
     new_login = args.account or args.new_login or f"{chat[0][:2]}-{chat[1]}"
     database = open_database(settings)

@@ -414,3 +414,19 @@ def test_a_recurring_broadcast_is_queued_at_each_of_its_times(database, clock) -
         )
     assert len(copies) == 1
     assert plan.send_at.isoformat() == "2026-11-30T01:00:00+00:00"  # Monday 08.00 WIB
+
+
+async def test_a_console_account_tries_the_staff_side_in_the_terminal(
+    settings, engine, database
+) -> None:
+    from tests.helpers import Chat
+
+    add = ("staff", "add", "--console", "rina", "--role", "staff", "--as", "admin")
+    assert cli(settings, *add) == 0
+    rina, warga = Chat(engine, "rina"), Chat(engine, "warga")
+    await rina.send("siaran")
+    assert rina.text.startswith("Siaran baru. Siapa yang akan menerimanya?")
+    await warga.send("halo")
+    await warga.send("siaran")
+    assert "Siaran baru" not in warga.text  # a resident gets the usual answer
+    assert "Silakan pilih bahasa" in warga.text

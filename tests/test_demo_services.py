@@ -50,7 +50,7 @@ def test_counts_match_the_rows(database, seeded) -> None:
         assert seeded.batches == count(CourseBatch) >= 9
         assert seeded.health_events == count(HealthEvent)
         assert seeded.health_slots == count(HealthSlot)
-        assert seeded.staff == 3
+        assert seeded.staff == 4
         demo_flags = db.execute(select(Course.demo).union_all(select(CourseBatch.demo)))
         assert all(flag for (flag,) in demo_flags)
 
