@@ -3,14 +3,14 @@ three quarters, and a final report when nothing of it waits any more), and queue
 recurring broadcast when its time comes. Runs in the clock's beat, one transaction a broadcast."""
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine as Database
 from sqlalchemy import select
 
 from handlers.broadcast_reports import progress_text, report_text
-from storage import broadcasts, outbox, residents
+from storage import audit, broadcasts, outbox, residents, staff
 from storage.broadcasts import Broadcast, Segment
 from storage.outbox import OutboundKind
 from storage.residents import ChannelIdentity
@@ -21,40 +21,76 @@ STEPS = (25, 50, 75)  # progress reported at these percentages of the messages d
 
 
 def tick(database: Database, *, now: datetime, time_zone: str) -> int:
-    """Queue the recurring broadcasts due and report on those going out; return how many
+    """Queue the recurring broadcasts due and report on those going out, each in its own
+    transaction (one that fails is logged and does not hold up the others); return how many
     messages were queued (copies and reports)."""
     queued = 0
-    with database.begin() as db:
-        for due in broadcasts.plans_due(db=db, now=now):
-            queued += queue_copy(db, due, now=now, time_zone=time_zone)
+    with database.connect() as db:
+        due = [plan.id for plan in broadcasts.plans_due(db=db, now=now)]
+    for plan_id in due:
+        try:
+            with database.begin() as db:
+                queued += queue_copy(db, plan_id, now=now, time_zone=time_zone)
+        except Exception:
+            log.exception("recurring broadcast %d could not be queued", plan_id)
     with database.connect() as db:
         going = broadcasts.in_progress(db=db)
     for item in going:
-        with database.begin() as db:
-            queued += follow(db, item, now=now)
+        try:
+            with database.begin() as db:
+                queued += follow(db, item, now=now)
+        except Exception:
+            log.exception("broadcast %d could not be reported on", item.id)
     return queued
 
 
+def valid_cron(cron: str, time_zone: str) -> bool:
+    """Tell whether a crontab (minute hour day month weekday) can be read."""
+    try:
+        CronTrigger.from_crontab(cron, timezone=time_zone)
+    except ValueError:
+        return False
+    return True
+
+
 def next_fire(cron: str, time_zone: str, after: datetime) -> datetime | None:
-    """Return a crontab's next time after `after`."""
+    """Return a crontab's first time strictly after `after`."""
     trigger = CronTrigger.from_crontab(cron, timezone=time_zone)
-    return trigger.get_next_fire_time(None, after)
+    return trigger.get_next_fire_time(None, after + timedelta(seconds=1))
 
 
-def queue_copy(db, plan: Broadcast, *, now: datetime, time_zone: str) -> int:
-    """Queue this time's copy of a recurring broadcast and move the plan to its next time."""
-    report_to = (plan.report_channel, plan.report_external_id) if plan.report_channel else None
+def queue_copy(db, plan_id: int, *, now: datetime, time_zone: str) -> int:
+    """Queue this time's copy of a recurring broadcast and move the plan to its next time;
+    a plan whose creator may no longer send announcements stops instead."""
+    plan = broadcasts.due_plan(db=db, plan_id=plan_id, now=now)
+    if plan is None:  # another clock took it meanwhile
+        return 0
+    creator = staff.find(db=db, login=plan.created_by)
+    if creator is None or not creator.broadcasts:
+        broadcasts.stop_plan(db=db, plan_id=plan.id)
+        log.info("recurring broadcast %d stopped: its sender may no longer broadcast", plan.id)
+        return 0
+    report_to = staff.chat_of(db=db, login=creator.login)
     broadcast_id, count, _skipped = broadcasts.queue(
         db=db,
         segment=Segment.from_dict(plan.segment),
         text=plan.text,
         created_by=plan.created_by,
         now=now,
-        kelurahan_limit=plan.kelurahan_limit,
+        kelurahan_limit=creator.kelurahan_code,  # as the sender is limited now
         report_to=report_to,
         plan_id=plan.id,
     )
-    upcoming = next_fire(plan.cron or "", time_zone, now)
+    audit.record(
+        db=db,
+        actor=creator.login,
+        role=creator.role,
+        action="broadcast.repeat",
+        target=f"siaran #{broadcast_id}",
+        details={"plan": plan.id, "recipients": count},
+        at=now,
+    )
+    upcoming = next_fire(plan.cron or "", time_zone, max(now, plan.send_at))
     if upcoming is None:
         broadcasts.stop_plan(db=db, plan_id=plan.id)
     else:
@@ -97,7 +133,8 @@ def follow(db, item: Broadcast, *, now: datetime) -> int:
     step = max((step for step in STEPS if percent >= step), default=0)
     if step <= item.reported_percent or sender is None:
         return 0
-    broadcasts.mark_progress(db=db, broadcast_id=item.id, percent=step)
+    if not broadcasts.mark_progress(db=db, broadcast_id=item.id, percent=step):
+        return 0  # told already (another clock)
     queued = outbox.enqueue(
         db=db,
         resident_id=sender,

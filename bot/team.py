@@ -39,7 +39,11 @@ def add_commands(commands, login_option) -> None:
     who.add_argument("--login", dest="new_login", metavar="LOGIN", help="a login only")
     add.add_argument("--role", required=True, choices=[role.value for role in Role])
     add.add_argument("--name", default="", help="the person's name, shown in the audit log")
-    add.add_argument("--kelurahan", metavar="NAME", help="limit the account to one kelurahan")
+    limit = add.add_mutually_exclusive_group()
+    limit.add_argument("--kelurahan", metavar="NAME", help="limit the account to one kelurahan")
+    limit.add_argument(
+        "--whole-kecamatan", action="store_true", help="lift the account's kelurahan limit"
+    )
     add.add_argument("--partner", metavar="CODE", help="a partner account's organisation")
     add.add_argument("--account", metavar="LOGIN", help="the account's login (default: derived)")
     login_option(add)
@@ -60,9 +64,18 @@ def add_commands(commands, login_option) -> None:
         "rw=KELURAHAN:RW, program=CODE, course=CODE, batch=CODE, language=id|en, "
         "channel=telegram|whatsapp. Residents who said berhenti are skipped.",
     )
-    send.add_argument("--segment", required=True, metavar="SEGMENT")
-    send.add_argument("--message-file", required=True, type=Path, metavar="FILE")
-    send.add_argument("--at", metavar="TIME", help="send later: 2026-12-01T08:00 (local time)")
+    send.add_argument("--segment", metavar="SEGMENT")
+    send.add_argument("--message-file", type=Path, metavar="FILE")
+    send.add_argument(
+        "--stop", type=int, metavar="ID", help="stop a recurring broadcast (its number)"
+    )
+    when = send.add_mutually_exclusive_group()
+    when.add_argument("--at", metavar="TIME", help="send later: 2026-12-01T08:00 (local time)")
+    when.add_argument(
+        "--every",
+        metavar="CRON",
+        help='again and again: crontab fields in local time, e.g. "0 8 * * mon" (Mondays 08.00)',
+    )
     send.add_argument(
         "--repeat",
         action="store_true",
@@ -81,7 +94,12 @@ def run(settings: Settings, args: argparse.Namespace, login: str | None) -> int 
         if args.staff_command == "add":
             return staff_add(settings, args, chat, login)
         return staff_remove(settings, args, chat, login)
+    if args.command == "broadcast" and args.stop is not None:
+        return stop_recurring(settings, args.stop, login)
     if args.command == "broadcast":
+        if not args.segment or not args.message_file:
+            print("broadcast needs --segment and --message-file (or --stop ID).", file=sys.stderr)
+            return 2
         return broadcast(settings, args, login)
     return None
 
@@ -91,7 +109,7 @@ def chat_of(args: argparse.Namespace) -> tuple[str, str] | None:
     if args.telegram:
         return ("telegram", args.telegram.strip())
     if args.whatsapp:
-        return ("whatsapp", "".join(c for c in args.whatsapp if c.isdigit()))
+        return ("whatsapp", staff.whatsapp_id(args.whatsapp))
     if args.console:
         return ("console", args.console.strip())
     return None
@@ -107,14 +125,18 @@ def staff_add(
     if chat is not None and not chat[1]:
         print("Name the chat account.", file=sys.stderr)
         return 2
-    new_login = args.account or args.new_login or f"{chat[0][:2]}-{chat[1]}"
     database = open_database(settings)
     now = utcnow()
     try:
         with database.begin() as db:
             admin = account_of(db, login, admins_only=True)
-            if admin is None:
+            if admin is None or not manages_staff(admin):
                 return 2
+            new_login = args.account or args.new_login
+            if new_login is None and chat is not None:
+                new_login = staff.login_of_chat(
+                    db=db, channel=chat[0], external_id=chat[1]
+                ) or staff.new_login(db=db, channel=chat[0], external_id=chat[1])
             kelurahan = None
             if args.kelurahan:
                 kelurahan = broadcasts.kelurahan_code(db=db, word=args.kelurahan)
@@ -124,17 +146,18 @@ def staff_add(
             new = staff.add(
                 db=db,
                 login=new_login,
-                name=args.name or new_login,
+                name=args.name,
                 role=Role(args.role),
                 now=now,
                 channel=chat[0] if chat else None,
                 external_id=chat[1] if chat else None,
                 kelurahan_code=kelurahan,
                 partner_code=args.partner,
+                whole_kecamatan=args.whole_kecamatan,
             )
             details = {
                 "role": args.role,
-                "kelurahan": kelurahan,
+                "kelurahan": kelurahan or ("all" if args.whole_kecamatan else "unchanged"),
                 "chat": chat[0] if chat else None,
             }
             audit.record(
@@ -165,7 +188,7 @@ def staff_remove(
     try:
         with database.begin() as db:
             admin = account_of(db, login, admins_only=True)
-            if admin is None:
+            if admin is None or not manages_staff(admin):
                 return 2
             target = args.new_login
             if chat is not None:
@@ -202,11 +225,29 @@ def staff_list(settings: Settings, login: str | None) -> int:
         database.dispose()
     print(f"{'login':<24} {'role':<10} {'kelurahan':<16} {'chat':<24} active")
     for row in rows:
-        chat = f"{row.channel}:{row.external_id}" if row.channel else "-"
+        chat = f"{row.channel}:{shown_id(row.channel, row.external_id)}" if row.channel else "-"
         where = row.kelurahan_code or "-"
         active = "yes" if row.active else "no"
         print(f"{row.login:<24} {row.role:<10} {where:<16} {chat:<24} {active}")
     return 0
+
+
+def manages_staff(admin: staff.Member) -> bool:
+    """Tell whether an admin may manage accounts (saying why not): only one of the whole
+    kecamatan, so that nobody widens their own limit or reaches into another kelurahan."""
+    if admin.kelurahan_code is None:
+        return True
+    print(
+        f"{admin.login} is limited to one kelurahan and cannot manage accounts.", file=sys.stderr
+    )
+    return False
+
+
+def shown_id(channel: str, external_id: str | None) -> str:
+    """Show a chat id; a WhatsApp number only by its last four digits."""
+    if channel == "whatsapp" and external_id:
+        return "…" + external_id[-4:]
+    return external_id or ""
 
 
 def read_segment(db: Connection, text: str) -> Segment | None:
@@ -291,6 +332,11 @@ def broadcast(settings: Settings, args: argparse.Namespace, login: str | None) -
             print(f"Recipients: {seen.recipients}; skipped (said berhenti): {skipped}.")
             if args.dry_run:
                 return 0
+            if not seen.recipients:
+                print(
+                    "Nobody in that segment can be reached; nothing was queued.", file=sys.stderr
+                )
+                return 2
             if seen.repeated and not args.repeat:
                 print(
                     f"{seen.repeated} of them got the same text in the last 24 hours. "
@@ -298,6 +344,8 @@ def broadcast(settings: Settings, args: argparse.Namespace, login: str | None) -
                     file=sys.stderr,
                 )
                 return 2
+            if args.every:
+                return plan_recurring(db, args, member, segment, text, settings.tz_name, now)
             broadcast_id, queued, _skipped = broadcasts.queue(
                 db=db,
                 segment=segment,
@@ -325,4 +373,71 @@ def broadcast(settings: Settings, args: argparse.Namespace, login: str | None) -
         database.dispose()
     when = f" for {args.at}" if send_at else ""
     print(f"Siaran #{broadcast_id} queued{when}: {queued} messages.")
+    return 0
+
+
+def plan_recurring(db, args, member, segment: Segment, text: str, zone: str, now) -> int:
+    """Record a recurring broadcast; the clock queues a copy at each of its times."""
+    from bot.broadcasting import next_fire, valid_cron
+
+    if not valid_cron(args.every, zone):
+        print(f'--every {args.every!r}: crontab fields, e.g. "0 8 * * mon".', file=sys.stderr)
+        return 2
+    first = next_fire(args.every, zone, now)
+    plan_id = broadcasts.plan(
+        db=db,
+        segment=segment,
+        text=text,
+        cron=args.every,
+        next_at=first,
+        created_by=member.login,
+        now=now,
+        kelurahan_limit=member.kelurahan_code,
+        report_to=staff.chat_of(db=db, login=member.login),
+    )
+    audit.record(
+        db=db,
+        actor=member.login,
+        role=member.role,
+        action="broadcast.plan",
+        target=f"siaran #{plan_id}",
+        details={"segment": segment.as_dict(), "every": args.every},
+        at=now,
+    )
+    local = first.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    print(f"Recurring siaran #{plan_id} ({args.every}); the first goes at {local}.")
+    return 0
+
+
+def stop_recurring(settings: Settings, plan_id: int, login: str | None) -> int:
+    """End a recurring broadcast, as staff."""
+    database = open_database(settings)
+    now = utcnow()
+    try:
+        with database.begin() as db:
+            member = account_of(db, login)
+            if member is None:
+                return 2
+            found = broadcasts.get(db=db, broadcast_id=plan_id)
+            mine = found is not None and (
+                member.kelurahan_code is None or found.kelurahan_limit == member.kelurahan_code
+            )
+            if (
+                not member.broadcasts
+                or not mine
+                or not broadcasts.stop_plan(db=db, plan_id=plan_id)
+            ):
+                print(f"No running recurring siaran #{plan_id} of yours.", file=sys.stderr)
+                return 2
+            audit.record(
+                db=db,
+                actor=member.login,
+                role=member.role,
+                action="broadcast.stop",
+                target=f"siaran #{plan_id}",
+                at=now,
+            )
+    finally:
+        database.dispose()
+    print(f"Recurring siaran #{plan_id} stopped.")
     return 0

@@ -35,6 +35,10 @@ def report_text(found: Report, language: str) -> str:
             count=number(found.held, language)
         ),
     ]
+    if found.erased:
+        lines.append(
+            _("• erased their data since: {count}").format(count=number(found.erased, language))
+        )
     if found.waiting:
         lines.append(_("• still waiting: {count}").format(count=number(found.waiting, language)))
     return "\n".join(lines)

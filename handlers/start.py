@@ -133,7 +133,12 @@ def take_consent(ctx: Context, msg: Incoming) -> Outcome:
             return Outcome(goto=ERASE)
         if resident.consent_at is not None:
             residents.update_profile(
-                db=ctx.db, profile=resident, now=ctx.now, consent_at=None, consent_version=None
+                db=ctx.db,
+                profile=resident,
+                now=ctx.now,
+                consent_at=None,
+                consent_version=None,
+                registry_programs="",  # kept under the consent: gone with it
             )
         text = _(
             "That is fine. You can still read general information. We keep only your chat ID "

@@ -22,6 +22,8 @@ from storage.training import Course, CourseBatch, Enrolment, EnrolmentStatus
 from storage.types import UTCDateTime
 
 REPEAT_WINDOW = timedelta(hours=24)  # the same text to the same people again asks twice
+# an announcement held back (WhatsApp outside its window) is dropped after this
+CURRENT_FOR = timedelta(days=7)
 
 
 class SegmentKind(StrEnum):
@@ -194,7 +196,8 @@ def preview(
     ).scalar_one()
     recent = select(_BROADCASTS.c.id).where(
         _BROADCASTS.c.text_hash == text_hash(text),
-        _BROADCASTS.c.created_at >= now - REPEAT_WINDOW,
+        _BROADCASTS.c.send_at >= now - REPEAT_WINDOW,  # sent, or to be sent, within a day
+        _BROADCASTS.c.send_at <= now + REPEAT_WINDOW,
         _BROADCASTS.c.status.in_((BroadcastStatus.QUEUED, BroadcastStatus.DONE)),
     )
     repeated = db.execute(
@@ -245,6 +248,7 @@ def queue(
         literal(OutboundKind.ANNOUNCEMENT.value),
         literal(text),
         literal(at, UTCDateTime),
+        literal(at + CURRENT_FOR, UTCDateTime),
         literal(OutboundStatus.PENDING.value),
         literal(0),
         literal(now, UTCDateTime),
@@ -257,6 +261,7 @@ def queue(
         "kind",
         "text",
         "not_before",
+        "expires_at",
         "status",
         "attempts",
         "created_at",
@@ -292,6 +297,7 @@ class Report:
     skipped_opted_out: int  # said "berhenti", before or after it was queued
     held: int  # WhatsApp: outside the 24-hour window with no template
     waiting: int  # not sent yet
+    erased: int = 0  # residents who erased their data since: their messages are gone
 
     @property
     def finished(self) -> bool:
@@ -339,6 +345,7 @@ def report(*, db: Connection, broadcast_id: int) -> Report | None:
         found.skipped_opted_out + counts["cancelled"],
         counts["held"],
         counts["waiting"],
+        max(0, found.recipients - sum(count for _status, _blocked, count in rows)),
     )
 
 
@@ -356,13 +363,15 @@ def in_progress(*, db: Connection) -> list[Broadcast]:
     return [Broadcast.model_validate(row._asdict()) for row in rows]
 
 
-def mark_progress(*, db: Connection, broadcast_id: int, percent: int) -> None:
-    """Record the progress last reported to the sender."""
-    db.execute(
+def mark_progress(*, db: Connection, broadcast_id: int, percent: int) -> bool:
+    """Record the progress reported to the sender; return whether it is news (once only,
+    whichever process gets there first)."""
+    done = db.execute(
         update(_BROADCASTS)
-        .where(_BROADCASTS.c.id == broadcast_id)
+        .where(_BROADCASTS.c.id == broadcast_id, _BROADCASTS.c.reported_percent < percent)
         .values(reported_percent=percent)
     )
+    return done.rowcount == 1
 
 
 def mark_done(*, db: Connection, broadcast_id: int, now: datetime) -> bool:
@@ -387,7 +396,8 @@ def plan(
     kelurahan_limit: str | None = None,
     report_to: tuple[str, str] | None = None,
 ) -> int:
-    """Record a recurring broadcast; the clock queues a copy at each of its times."""
+    """Record a recurring broadcast; the clock queues a copy at each of its times (`cron`:
+    minute hour day month weekday, local time; checked by the caller with `valid_cron`)."""
     created = db.execute(
         _BROADCASTS.insert().values(
             segment=segment.as_dict(),
@@ -414,6 +424,21 @@ def plans_due(*, db: Connection, now: datetime) -> list[Broadcast]:
         .with_for_update(skip_locked=True)
     ).all()
     return [Broadcast.model_validate(row._asdict()) for row in rows]
+
+
+def due_plan(*, db: Connection, plan_id: int, now: datetime) -> Broadcast | None:
+    """Return a recurring plan if its time has come, locked against another clock; None when
+    it is not due (any more)."""
+    row = db.execute(
+        select(_BROADCASTS)
+        .where(
+            _BROADCASTS.c.id == plan_id,
+            _BROADCASTS.c.status == BroadcastStatus.RECURRING,
+            _BROADCASTS.c.send_at <= now,
+        )
+        .with_for_update(skip_locked=True)
+    ).first()
+    return Broadcast.model_validate(row._asdict()) if row else None
 
 
 def next_time(*, db: Connection, plan_id: int, at: datetime) -> None:

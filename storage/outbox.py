@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Connection, Text, select, update
+from sqlalchemy import JSON, Connection, Text, or_, select, update
 from sqlmodel import Field, SQLModel
 
 from storage.residents import ChannelIdentity, Resident
@@ -37,6 +37,7 @@ UNASKED = frozenset({OutboundKind.ANNOUNCEMENT, OutboundKind.SURVEY, OutboundKin
 
 
 OPTED_OUT = "opted out: the resident said berhenti"  # last_error of what they no longer get
+TOO_LATE = "too late: its event has begun, or it is no longer current"
 
 
 class OutboundStatus(StrEnum):
@@ -260,10 +261,13 @@ def claim(
             _OUTBOUND.c.status.in_((OutboundStatus.PENDING, OutboundStatus.HELD)),
             _OUTBOUND.c.expires_at <= now,
         )
-        .values(status=OutboundStatus.CANCELLED, last_error="too late: its event has begun")
+        .values(status=OutboundStatus.CANCELLED, last_error=TOO_LATE)
     )
-    # nor is one they did not ask for to someone who said "berhenti" since it was written
-    opted_out = select(_RESIDENTS.c.id).where(_RESIDENTS.c.opted_out.is_(True))
+    # nor is one they did not ask for to someone who said "berhenti", or withdrew their
+    # consent, since it was written
+    opted_out = select(_RESIDENTS.c.id).where(
+        or_(_RESIDENTS.c.opted_out.is_(True), _RESIDENTS.c.consent_at.is_(None))
+    )
     db.execute(
         update(_OUTBOUND)
         .where(

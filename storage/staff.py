@@ -6,6 +6,7 @@ it sees and handles only the applications routed to it. Staff may be limited to 
 Every command and every staff step in chat checks the role anew.
 """
 
+import secrets
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
@@ -146,9 +147,11 @@ def add(
     external_id: str | None = None,
     kelurahan_code: str | None = None,
     partner_code: str | None = None,
+    whole_kecamatan: bool = False,
 ) -> bool:
-    """Add an account, or change it (role, name, chat, kelurahan) and make it active again;
-    return whether it is new."""
+    """Add an account, or change it and make it active again: the role, and the name, chat
+    and kelurahan when given (`whole_kecamatan` lifts a kelurahan limit). Return whether it
+    is new."""
     key = login.strip().lower()
     if role == Role.PARTNER and partner_code not in partners(db=db):
         raise StaffProblem("a partner account needs a known partner code")
@@ -163,20 +166,40 @@ def add(
         if other is not None:
             raise StaffProblem(f"that chat account belongs to {other.login}")
     values = {
-        "name": name,
         "role": role,
         "partner_code": partner_code if role == Role.PARTNER else None,
-        "kelurahan_code": kelurahan_code,
         "active": True,
         "updated_at": now,
     }
+    if name:
+        values["name"] = name
+    if kelurahan_code or whole_kecamatan:
+        values["kelurahan_code"] = kelurahan_code
     if channel and external_id:
         values |= {"channel": channel, "external_id": external_id}
     if db.execute(select(_STAFF.c.id).where(_STAFF.c.login == key)).first():
         db.execute(_STAFF.update().where(_STAFF.c.login == key).values(**values))
         return False
-    db.execute(_STAFF.insert().values(login=key, **values))
+    db.execute(_STAFF.insert().values(login=key, **({"name": key} | values)))
     return True
+
+
+def login_of_chat(*, db: Connection, channel: str, external_id: str) -> str | None:
+    """Return the login of the account (active or not) of a chat identity."""
+    return db.execute(
+        select(_STAFF.c.login).where(
+            _STAFF.c.channel == channel, _STAFF.c.external_id == external_id
+        )
+    ).scalar()
+
+
+def new_login(*, db: Connection, channel: str, external_id: str) -> str:
+    """Make a login for a chat account: its platform and a short random part (never the phone
+    number, which would then stand in the audit log)."""
+    while True:
+        login = f"{channel[:2]}-{secrets.token_hex(3)}"
+        if not db.execute(select(_STAFF.c.id).where(_STAFF.c.login == login)).first():
+            return login
 
 
 def remove(*, db: Connection, login: str, now: datetime) -> bool:
@@ -227,9 +250,7 @@ def ensure_admins(
     an active account's (an existing one keeps its role). Return how many were added."""
     added = 0
     wanted = [("telegram", str(user)) for user in telegram_ids]
-    wanted += [
-        ("whatsapp", "".join(c for c in number if c.isdigit())) for number in whatsapp_numbers
-    ]
+    wanted += [("whatsapp", whatsapp_id(number)) for number in whatsapp_numbers]
     for channel, external_id in wanted:
         if not external_id:
             continue
@@ -239,7 +260,7 @@ def ensure_admins(
             )
         ).first()
         if known is None:
-            login = f"admin-{channel[:2]}-{external_id}"[:40]
+            login = "admin-" + new_login(db=db, channel=channel, external_id=external_id)
             add(
                 db=db,
                 login=login,
@@ -251,6 +272,13 @@ def ensure_admins(
             )
             added += 1
     return added
+
+
+def whatsapp_id(number: str) -> str:
+    """Return a phone number as WhatsApp's id of it: digits with the country code
+    ('0812-3456-7890' and '+62 812 3456 7890' are both 6281234567890)."""
+    digits = "".join(character for character in number if character.isdigit())
+    return "62" + digits[1:] if digits.startswith("0") else digits
 
 
 def partners(*, db: Connection) -> dict[str, str]:

@@ -3,8 +3,9 @@ announcements (every time checked, every action in the audit log), segments, a k
 limit, the 24-hour repeat guard, and a broadcast to 2,000 residents through the fake Bot API:
 each delivered once, those who said "berhenti" skipped, the report's counts right."""
 
+import re
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -109,7 +110,9 @@ def test_only_an_admin_adds_and_removes_staff_and_each_change_is_audited(
     assert cli(settings, *added, "--as", "petugas") == 2
     assert "not an administrator" in capsys.readouterr().err
     assert cli(settings, *added, "--as", "admin") == 0
-    assert "Added te-5551: staff, limited to klender." in capsys.readouterr().out
+    assert re.fullmatch(
+        r"Added te-[0-9a-f]{6}: staff, limited to klender.\n", capsys.readouterr().out
+    )
     with database.connect() as db:
         member = staff.of_chat(db=db, channel="telegram", external_id="5551")
     assert (member.role, member.kelurahan_code) == (Role.STAFF, KLENDER)
@@ -131,7 +134,22 @@ def test_only_an_admin_adds_and_removes_staff_and_each_change_is_audited(
     assert cli(settings, "staff", "list", "--as", "evaluator") == 2  # for kelurahan staff
     assert cli(settings, "staff", "list", "--as", "petugas") == 0
     listing = capsys.readouterr().out
-    assert "telegram:5551" in listing and "whatsapp:6281234567890" in listing
+    assert "telegram:5551" in listing and "whatsapp:…7890" in listing  # numbers not shown
+    assert "6281234567890" not in listing
+    again = ("staff", "add", "--telegram", "5551", "--role", "admin", "--as", "admin")
+    assert cli(settings, *again) == 0  # changed: the limit and name stay unless given
+    with database.connect() as db:
+        member = staff.of_chat(db=db, channel="telegram", external_id="5551")
+    assert (member.role, member.kelurahan_code) == (Role.ADMIN, KLENDER)
+    # a limited admin manages nobody: not even their own limit away
+    widen = ("staff", "add", "--telegram", "5551", "--role", "admin", "--whole-kecamatan")
+    assert cli(settings, *widen, "--as", member.login) == 2
+    assert "limited to one kelurahan" in capsys.readouterr().err
+    assert cli(settings, *widen, "--as", "admin") == 0
+    with database.connect() as db:
+        member = staff.of_chat(db=db, channel="telegram", external_id="5551")
+    assert member.kelurahan_code is None
+    assert cli(settings, *again[:-2], "--role", "staff", "--as", "admin") == 0
     assert cli(settings, "staff", "remove", "--telegram", "5551", "--as", "admin") == 0
     with database.connect() as db:
         assert staff.of_chat(db=db, channel="telegram", external_id="5551") is None
@@ -139,8 +157,12 @@ def test_only_an_admin_adds_and_removes_staff_and_each_change_is_audited(
     assert actions == [
         ("staff.add", "admin"),
         ("staff.add", "admin"),
+        ("staff.change", "admin"),
+        ("staff.change", "admin"),
+        ("staff.change", "admin"),
         ("staff.remove", "admin"),
     ]
+    assert all("628" not in actor for _action, actor in actions)
 
 
 def test_the_first_admins_come_from_the_settings(settings, database) -> None:
@@ -192,8 +214,9 @@ def test_residents_evaluators_and_unknown_logins_cannot_broadcast(
 def test_segments(settings, database, tmp_path, segment: str, expected: int) -> None:
     populate(database, 20)
     file = message(tmp_path)
-    assert cli(settings, "broadcast", "--segment", segment, "--message-file", file,
-               "--as", "petugas") == 0  # fmt: skip
+    done = cli(settings, "broadcast", "--segment", segment, "--message-file", file, "--as",
+               "petugas")  # fmt: skip
+    assert done == (0 if expected else 2)  # nobody to reach: nothing queued, and it says so
     with database.connect() as db:
         rows = db.execute(select(Outbound.kind, Outbound.broadcast_id)).all()
     assert len(rows) == expected
@@ -206,7 +229,7 @@ def test_staff_of_one_kelurahan_reach_only_it(settings, database, tmp_path, caps
     assert cli(settings, "broadcast", "--segment", "everyone", "--message-file", file,
                "--as", "klender") == 0  # fmt: skip
     assert cli(settings, "broadcast", "--segment", "kelurahan=pondok bambu", "--message-file",
-               file, "--as", "klender", "--repeat") == 0  # fmt: skip
+               file, "--as", "klender", "--repeat") == 2  # fmt: skip
     with database.connect() as db:
         places = db.execute(
             select(Resident.kelurahan_code, func.count())
@@ -391,6 +414,7 @@ def test_a_recurring_broadcast_is_queued_at_each_of_its_times(database, clock) -
     populate(database, 4)
     first = clock().replace(hour=1, minute=0)  # its first time: Saturday 08.00 WIB
     with database.begin() as db:
+        staff.add(db=db, login="petugas", name="Petugas", role=Role.STAFF, now=clock())
         plan_id = broadcasts.plan(
             db=db,
             segment=Segment(SegmentKind.EVERYONE),
@@ -414,6 +438,36 @@ def test_a_recurring_broadcast_is_queued_at_each_of_its_times(database, clock) -
         )
     assert len(copies) == 1
     assert plan.send_at.isoformat() == "2026-11-30T01:00:00+00:00"  # Monday 08.00 WIB
+    clock.now = plan.send_at  # exactly on time: one copy, and the plan moves a week on
+    assert broadcasting.tick(database, now=clock(), time_zone="Asia/Jakarta") == 4
+    clock.advance(seconds=30)
+    assert broadcasting.tick(database, now=clock(), time_zone="Asia/Jakarta") == 0
+    with database.begin() as db:
+        assert broadcasts.get(db=db, broadcast_id=plan_id).send_at.day == 7
+        staff.remove(db=db, login="petugas", now=clock())  # the sender leaves
+    clock.now = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    assert broadcasting.tick(database, now=clock(), time_zone="Asia/Jakarta") == 0
+    with database.connect() as db:
+        assert broadcasts.get(db=db, broadcast_id=plan_id).status == "stopped"
+
+
+def test_a_broken_plan_holds_up_nothing_else(engine, database, clock) -> None:
+    from bot import broadcasting
+
+    populate(database, 2)
+    with database.begin() as db:
+        staff.add(db=db, login="petugas", name="Petugas", role=Role.STAFF, now=clock())
+        for text, cron in (("Rusak", "0 25 * * *"), ("Baik", "0 8 * * *")):  # hour 25: broken
+            broadcasts.plan(
+                db=db,
+                segment=Segment(SegmentKind.EVERYONE),
+                text=text,
+                cron=cron,
+                next_at=clock(),
+                created_by="petugas",
+                now=clock(),
+            )
+    assert broadcasting.tick(database, now=clock(), time_zone="Asia/Jakarta") == 2
 
 
 async def test_a_console_account_tries_the_staff_side_in_the_terminal(
@@ -430,3 +484,23 @@ async def test_a_console_account_tries_the_staff_side_in_the_terminal(
     await warga.send("siaran")
     assert "Siaran baru" not in warga.text  # a resident gets the usual answer
     assert "Silakan pilih bahasa" in warga.text
+
+
+def test_a_recurring_broadcast_from_the_command_line_and_its_stop(
+    settings, database, tmp_path, capsys
+) -> None:
+    populate(database, 4)
+    file = message(tmp_path)
+    weekly = ("broadcast", "--segment", "everyone", "--message-file", file)
+    assert cli(settings, *weekly, "--every", "0 25 * * *", "--as", "petugas") == 2
+    assert cli(settings, *weekly, "--every", "0 8 * * mon", "--as", "petugas") == 0
+    out = capsys.readouterr().out
+    plan_id = int(re.search(r"Recurring siaran #(\d+)", out).group(1))
+    assert "08:00" in out
+    assert cli(settings, "broadcast", "--stop", str(plan_id), "--as", "klender") == 2  # not theirs
+    assert cli(settings, "broadcast", "--stop", str(plan_id), "--as", "petugas") == 0
+    assert cli(settings, "broadcast", "--stop", str(plan_id), "--as", "petugas") == 2  # stopped
+    with database.connect() as db:
+        actions = db.execute(select(AuditEntry.action)).scalars().all()
+        assert db.execute(select(func.count()).select_from(Outbound)).scalar_one() == 0
+    assert actions == ["broadcast.plan", "broadcast.stop"]

@@ -67,6 +67,10 @@ class Queue:
                 language="id",
                 now=self.clock(),
             )
+            # they agreed to the privacy notice (announcements go only to those who did)
+            residents.update_profile(
+                db=db, profile=profile, now=self.clock(), consent_at=self.clock()
+            )
             if opted_out:
                 residents.update_profile(db=db, profile=profile, now=self.clock(), opted_out=True)
         return profile.id
