@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine as Database
 from telegram.error import TelegramError
 
-from bot import broadcasting, reminding
+from bot import broadcasting, complaint_digest, reminding
 from bot.channels import console, telegram, whatsapp
 from bot.channels.whatsapp_payloads import TemplatesProblem, load_templates
 from bot.housekeeping import sweep
@@ -128,13 +128,15 @@ def drain_limits(settings: Settings, channel: str) -> Limits:
 
 
 def tick_reminders(settings: Settings, database: Database, now: datetime) -> int:
-    """Queue the reminders that fell due, and the broadcasts' copies and progress reports;
-    return how many messages."""
+    """Queue the reminders that fell due, the broadcasts' copies and progress reports and the
+    daily digest of overdue complaints; return how many messages."""
     queued = reminding.tick(
         database, now=now, time_zone=settings.tz_name, follow_up_after=settings.follow_up_after
     )
     # recurring broadcasts, and how those going out are doing (told to their senders)
-    return queued + broadcasting.tick(database, now=now, time_zone=settings.tz_name)
+    queued += broadcasting.tick(database, now=now, time_zone=settings.tz_name)
+    # once a day, from 07.00: the complaints past their response time, to staff
+    return queued + complaint_digest.digest(database, now, settings.tz_name)
 
 
 @asynccontextmanager

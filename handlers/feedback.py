@@ -6,15 +6,22 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from handlers import complaints
 from handlers.formatting import format_day
 from handlers.i18n import translations
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, FeedbackStep, FlowName, feedback
 from handlers.steps import Context, Expect, Flow, Outcome, Step, options_of
+from handlers.text import normalise
 from storage import health, ratings, residents, schedules, training
 from storage.outbox import OutboundKind, enqueue
 from storage.ratings import SCORES, Invitee, Rated
 
+# typed at the rating question: the resident came to "Feedback & complaints" to report
+# something, not to rate (a sixth button would take the number 6, which means a wrong score)
+REPORT_WORDS = frozenset(
+    {"lapor", "pengaduan", "aduan", "usul", "sanggah", "saran", "report", "complaint", "other"}
+)
 RATE_PREFIX = "rate:"  # + the rating's id, ":" and the score; works from any old message
 OPEN_FOR = timedelta(days=30)  # how long "Feedback & complaints" still offers an open rating
 
@@ -111,6 +118,8 @@ def ask_rate(ctx: Context) -> Reply:
     text = _(
         "How was {what}? Type a number from 1 (very poor) to 5 (very good), or tap a button."
     ).format(what=what or "-")
+    other = _("To send a complaint, a proposal or an idea instead, type “lapor”.")
+    text = f"{text}\n{other}"
     return Reply(text, rate_options(ctx))
 
 
@@ -119,6 +128,8 @@ def take_rate(ctx: Context, msg: Incoming) -> Outcome:
     _ = ctx.gettext
     if (msg.option or "").startswith(RATE_PREFIX):
         return rate(ctx, msg.option)
+    if normalise(msg.text) in REPORT_WORDS:
+        return complaints.open_complaints(ctx)
     text = _("Please answer with a number from 1 to 5: 1 is very poor, 5 is very good.")
     return Outcome([Reply(text)])
 

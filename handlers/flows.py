@@ -6,6 +6,8 @@ from handlers import (
     bookings,
     broadcast,
     capital,
+    complaint_staff,
+    complaints,
     eligibility,
     enrolments,
     feedback,
@@ -112,6 +114,8 @@ def build() -> Conversations:
         reminders.REMINDERS,
         feedback.FEEDBACK,
         broadcast.BROADCAST,
+        complaints.COMPLAINT,
+        complaint_staff.COMPLAINT_STAFF,
     )
     return Conversations(
         flows={flow.name: flow for flow in flows},
@@ -136,6 +140,10 @@ def build() -> Conversations:
             Keyword.START: restart,
             Keyword.ERASE: erase,
             Keyword.BROADCAST: broadcast.open_broadcast,
+            Keyword.COMPLAINTS: complaint_staff.open_queue,
         },
-        staff_keywords={Keyword.BROADCAST: broadcast.may_broadcast},
+        staff_keywords={
+            Keyword.BROADCAST: broadcast.may_broadcast,
+            Keyword.COMPLAINTS: complaint_staff.may_handle,
+        },
     )

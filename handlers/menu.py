@@ -6,6 +6,7 @@ from functools import cache
 from handlers import (
     applications,
     bansos,
+    complaints,
     eligibility,
     feedback,
     health,
@@ -27,18 +28,18 @@ SERVICES: dict[str, tuple[str, Callable[[Context], Outcome]]] = {
     "svc:training": (N_("Skills training"), training.open_training),
     "svc:health": (N_("Free health checks"), health.open_health),
     "svc:apply": (N_("Scholarships & capital"), applications.open_applications),
+    "svc:feedback": (N_("Feedback & complaints"), complaints.open_complaints),
 }
 # other words residents use for a service, in either language
 ALIASES = {
     "svc:training": "pelatihan|kursus|training|course",
     "svc:health": "kesehatan|penyuluhan|puskesmas|health",
     "svc:apply": "beasiswa|modal usaha|modal|pengajuan|status pengajuan|scholarship|capital",
+    "svc:feedback": "masukan|pengaduan|aduan|lapor|usul|sanggah|saran|feedback|complaint",
 }
 REMINDER_WORDS = "pengingat|pengingat saya|reminder|reminders"
 # services that later issues build; until then the menu says so honestly
-COMING = {
-    "svc:feedback": N_("Feedback & complaints"),
-}
+COMING: dict[str, str] = {}
 
 
 def menu_options(ctx: Context) -> tuple[Option, ...]:
@@ -112,7 +113,7 @@ def take_menu(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome([Reply(help_text(ctx))])
     if key == "svc:reminders":
         return reminders.open_reminders(ctx)
-    if key == "svc:feedback":  # until the feedback conversation comes: an open rating, if any
+    if key == "svc:feedback":  # an open rating first; it offers the complaints too
         opened = feedback.open_rating(ctx)
         if opened is not None:
             return opened

@@ -45,6 +45,9 @@ class Incoming:
     # who registered that number vouched for on another platform is the same person
     sender_phone: str | None = None
     sent_at: datetime | None = None  # when the resident sent it, if the platform says
+    # the platform's id of a sent photo (Telegram: the largest size's file_id; WhatsApp: the
+    # image's media id), kept to show staff the evidence of a complaint
+    media_id: str | None = None
 
 
 @dataclass(frozen=True)

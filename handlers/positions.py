@@ -28,6 +28,8 @@ class FlowName(StrEnum):
     REMINDERS = "reminders"
     FEEDBACK = "feedback"
     BROADCAST = "broadcast"
+    COMPLAINT = "complaint"
+    COMPLAINT_STAFF = "complaint_staff"
 
 
 class StartStep(StrEnum):
@@ -181,6 +183,29 @@ class BroadcastStep(StrEnum):
     REPEAT = "repeat"
 
 
+class ComplaintStep(StrEnum):
+    """Masukan & pengaduan: pengaduan, usul, sanggah, saran, and the status by number."""
+
+    CHOOSE = "choose"
+    CATEGORY = "category"
+    NAME = "name"
+    KELURAHAN = "kelurahan"
+    RW = "rw"
+    TEXT = "text"
+    PHOTO = "photo"
+    ANONYMOUS = "anonymous"
+    CONFIRM = "confirm"
+    STATUS = "status"
+
+
+class ComplaintStaffStep(StrEnum):
+    """Staff: the queue of complaints, one complaint, a reply."""
+
+    QUEUE = "queue"
+    ITEM = "item"
+    REPLY = "reply"
+
+
 ENTRY = StepRef(FlowName.START, StartStep.LANGUAGE)
 HOME = StepRef(FlowName.MENU, MenuStep.MAIN)
 CONSENT = StepRef(FlowName.START, StartStep.CONSENT)
@@ -247,3 +272,13 @@ def feedback(step: FeedbackStep) -> StepRef:
 def broadcast(step: BroadcastStep) -> StepRef:
     """Return a position in a staff member's announcement."""
     return StepRef(FlowName.BROADCAST, step)
+
+
+def complaint(step: ComplaintStep) -> StepRef:
+    """Return a position in a resident's complaint, proposal, dispute or suggestion."""
+    return StepRef(FlowName.COMPLAINT, step)
+
+
+def complaint_staff(step: ComplaintStaffStep) -> StepRef:
+    """Return a position in a staff member's handling of complaints."""
+    return StepRef(FlowName.COMPLAINT_STAFF, step)

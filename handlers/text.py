@@ -20,6 +20,7 @@ class Keyword(StrEnum):
     START = "start"
     ERASE = "erase"
     BROADCAST = "broadcast"  # staff only; anyone else's "siaran" is plain text
+    COMPLAINTS = "complaints"  # staff only: the queue of complaints; anyone else's "aduan" too
 
 
 # both languages work whatever the resident chose; Telegram commands arrive with a slash
@@ -44,6 +45,7 @@ KEYWORDS = {
     "erase my data": Keyword.ERASE,
     "siaran": Keyword.BROADCAST,
     "broadcast": Keyword.BROADCAST,
+    "aduan": Keyword.COMPLAINTS,
 }
 
 GREETINGS = frozenset(

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from storage.applications import Application, ApplicationEvent, ReferenceCounter
 from storage.audit import AuditEntry
 from storage.broadcasts import Broadcast
+from storage.complaints import Complaint, ComplaintEvent, Digest
 from storage.conversations import Conversation, ProcessedMessage
 from storage.health import HealthBooking, HealthEvent, HealthSlot
 from storage.leases import Lease
@@ -31,9 +32,12 @@ __all__ = [
     "Beneficiary",
     "Broadcast",
     "ChannelIdentity",
+    "Complaint",
+    "ComplaintEvent",
     "Conversation",
     "Course",
     "CourseBatch",
+    "Digest",
     "Distribution",
     "DistributionRw",
     "Enrolment",

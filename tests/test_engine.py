@@ -92,7 +92,7 @@ async def test_an_answer_that_fits_several_options_asks_which(chat: Chat) -> Non
 async def test_a_word_of_a_menu_entry_picks_it(chat: Chat) -> None:
     await chat.run(HAPPY_ID)
     await chat.send("pengaduan")
-    assert "Layanan “Masukan & pengaduan” sedang kami siapkan" in chat.text
+    assert "Masukan & pengaduan. Apa yang ingin Bapak/Ibu lakukan?" in chat.text
     await chat.send("menu")
     await chat.send("pelatihan")
     assert "Pendaftaran saya" in chat.labels

@@ -168,8 +168,8 @@ async def test_after_a_pickup_those_reminded_are_asked_and_a_typed_score_counts(
     assert "Terima kasih atas nilai dari Bapak/Ibu: ⭐⭐⭐⭐⭐ (5 dari 5)." in chat.text
     assert "Menu utama" in chat.text
     assert all_ratings(database)[0].score == 5
-    await chat.send("Masukan & pengaduan")  # nothing left to rate: the honest note
-    assert "sedang kami siapkan" in chat.text
+    await chat.send("Masukan & pengaduan")  # nothing left to rate: the complaints chooser
+    assert "Apa yang ingin Bapak/Ibu lakukan?" in chat.text
 
 
 async def test_after_a_course_only_those_present_are_asked(courses, database, clock) -> None:

@@ -84,11 +84,11 @@ async def test_consent_can_be_explained_first(chat: Chat) -> None:
     assert "Apakah Bapak/Ibu setuju?" in chat.text  # asked again after the explanation
 
 
-async def test_services_not_built_say_so(chat: Chat) -> None:
+async def test_feedback_and_complaints_open_the_chooser(chat: Chat) -> None:
     await chat.run(HAPPY_ID)
     await chat.send("Masukan & pengaduan")
-    assert "sedang kami siapkan dan segera hadir" in chat.text
-    assert "Menu utama" in chat.text
+    assert "Apa yang ingin Bapak/Ibu lakukan?" in chat.text
+    assert "Menu utama" in chat.labels
 
 
 async def test_profile_shows_and_edits(chat: Chat, database) -> None:

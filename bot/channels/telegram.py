@@ -91,6 +91,8 @@ def to_incoming(update: Update) -> Incoming | None:
         return Incoming(
             **base, kind=Kind.LOCATION, latitude=location.latitude, longitude=location.longitude
         )
+    if message.photo:  # the sizes come smallest first: keep the largest
+        return Incoming(**base, kind=Kind.PHOTO, media_id=message.photo[-1].file_id)
     return Incoming(**base, kind=media_kind(message))
 
 

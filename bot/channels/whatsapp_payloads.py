@@ -154,6 +154,9 @@ def to_incoming(message: JSON) -> Incoming | None:
         return Incoming(**base, kind=Kind.LOCATION, latitude=latitude, longitude=longitude)
     if kind == "contacts":
         return contact(base, message.get("contacts") or [], sender)
+    if kind == "image":
+        media_id = (message.get("image") or {}).get("id")
+        return Incoming(**base, kind=Kind.PHOTO, media_id=str(media_id) if media_id else None)
     return Incoming(**base, kind=MEDIA.get(kind, Kind.OTHER))
 
 
