@@ -112,3 +112,9 @@ def test_console_lines(line: str, kind: Kind, extra: dict) -> None:
     assert message.kind == kind
     for name, value in extra.items():
         assert getattr(message, name) == value
+
+
+def test_a_console_photo_has_a_name_to_keep() -> None:
+    first, second = to_incoming("::photo", "warga"), to_incoming("::photo", "warga")
+    assert first.kind == Kind.PHOTO
+    assert first.media_id.startswith("console-photo-") and first.media_id != second.media_id

@@ -56,6 +56,8 @@ def to_incoming(line: str, resident: str) -> Incoming:
         return Incoming(**base, text=line)
     command, _, rest = line[2:].partition(" ")
     command, rest = command.lower(), rest.strip()
+    if command == "photo":  # a picture the console cannot show: named so it can be kept
+        return Incoming(**base, kind=Kind.PHOTO, media_id=f"console-photo-{base['message_id']}")
     if command in SIMPLE_KINDS:
         return Incoming(**base, kind=SIMPLE_KINDS[command])
     if command == "button" and rest:
