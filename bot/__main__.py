@@ -1,7 +1,8 @@
 """Command line: `python -m bot run | chat | seed-demo | reset-demo | migrate`, and the staff
 commands `import-registry`, `import-schedule`, `load-places`, `load-programs`,
 `plan-distributions`, `load-staff`, `import-courses`, `import-batches`, `import-health`,
-`batch list | attendance` and `application list | show | set-status | deadline`."""
+`batch list | attendance`, `application list | show | set-status | deadline`,
+`staff add | remove | list`, `broadcast` and `export`."""
 
 import argparse
 import asyncio
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot import accounts, applications, courses, staff, team
+from bot import accounts, applications, courses, exports, staff, team
 from bot.app import conversation_engine, open_database
 from bot.serve import StartupError, serve_channels, serve_console
 from bot.settings import Settings, explain, pepper
@@ -94,6 +95,7 @@ def _login(command: argparse.ArgumentParser) -> None:
 def add_staff_commands(commands) -> None:
     """Add the commands for staff accounts, courses, health events and applications."""
     team.add_commands(commands, _login)
+    exports.add_commands(commands, _login)
     load = commands.add_parser(
         "load-staff", help="load or update partner organisations and staff accounts (TOML)"
     )
@@ -210,6 +212,8 @@ def run_staff_command(settings: Settings, args: argparse.Namespace) -> int | Non
     command = args.command
     if command in ("staff", "broadcast"):
         return team.run(settings, args, login)
+    if command == "export":
+        return exports.run(settings, args, login)
     if command == "load-staff":
         return accounts.load_staff(settings, args.file)
     if command in ("import-courses", "import-batches", "import-health"):

@@ -10,20 +10,19 @@ announcements; one who lost that right is sent to the menu and nothing is queued
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import wraps
 
 from sqlalchemy import select
 
-from handlers import menu
 from handlers.formatting import format_count as number
 from handlers.i18n import N_
 from handlers.messages import Incoming, Option, Reply
 from handlers.moments import parse_moment
 from handlers.positions import HOME, BroadcastStep, FlowName, broadcast
 from handlers.registration import rw_number
+from handlers.staff_steps import StaffGate
 from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
 from handlers.text import normalise
-from storage import audit, places, registry, staff, training
+from storage import audit, places, registry, training
 from storage import broadcasts as stored
 from storage.broadcasts import Segment, SegmentKind
 from storage.staff import Member
@@ -59,64 +58,15 @@ CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp"}
 # -- who may -------------------------------------------------------------------------------------
 
 
-def member_of(ctx: Context) -> Member | None:
-    """Return the staff account of this chat if it may send announcements, else None."""
-    found = staff.of_chat(
-        db=ctx.db, channel=ctx.identity.channel, external_id=ctx.identity.external_id
-    )
-    return found if found is not None and found.broadcasts else None
-
-
-def may_broadcast(ctx: Context) -> bool:
-    """Tell whether this chat may use the `siaran` keyword."""
-    return member_of(ctx) is not None
-
-
 def gone_text(ctx: Context) -> str:
     """Say that this chat may no longer send announcements."""
     _ = ctx.gettext
     return _("This account can no longer send announcements. Nothing was sent.")
 
 
-def staff_ask(ask: Callable[[Context], Reply]) -> Callable[[Context], Reply]:
-    """Ask a staff step's question only of staff; anyone else sees the menu."""
-
-    @wraps(ask)
-    def checked(ctx: Context) -> Reply:
-        if member_of(ctx) is None:
-            shown = menu.ask_menu(ctx)
-            text = f"{gone_text(ctx)}\n\n{shown.text}"
-            return Reply(text, shown.options)
-        return ask(ctx)
-
-    return checked
-
-
-def staff_answer(
-    answer: Callable[[Context, Incoming, Member], Outcome],
-) -> Callable[[Context, Incoming], Outcome]:
-    """Take a staff step's answer only from staff; anyone else goes to the menu."""
-
-    @wraps(answer)
-    def checked(ctx: Context, msg: Incoming) -> Outcome:
-        member = member_of(ctx)
-        if member is None:
-            return Outcome([Reply(gone_text(ctx))], goto=HOME, data={})
-        return answer(ctx, msg, member)
-
-    return checked
-
-
-def staff_options(
-    options: Callable[[Context], tuple[Option, ...]],
-) -> Callable[[Context], tuple[Option, ...]]:
-    """Offer a staff step's options only to staff; anyone else gets the menu's."""
-
-    @wraps(options)
-    def checked(ctx: Context) -> tuple[Option, ...]:
-        return options(ctx) if member_of(ctx) is not None else menu.menu_options(ctx)
-
-    return checked
+GATE = StaffGate(lambda member: member.broadcasts, gone_text)
+member_of = GATE.member_of
+may_broadcast = GATE.may
 
 
 def open_broadcast(ctx: Context) -> Outcome:
@@ -614,8 +564,8 @@ def guarded(
     expects: Expect = Expect.CHOICE,
 ) -> Step:
     """Build a staff step whose question, options and answer each check the role anew."""
-    return Step(
-        staff_ask(ask), staff_answer(answer), expects=expects, options=staff_options(options)
+    return GATE.step(
+        lambda ctx, _member: ask(ctx), answer, lambda ctx, _member: options(ctx), expects
     )
 
 

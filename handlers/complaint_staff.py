@@ -11,18 +11,17 @@ complaints never show who filed them. Every change is in the audit log.
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
 
 from sqlalchemy import Connection
 
-from handlers import menu
 from handlers.complaint_words import category_label, kind_label
 from handlers.formatting import format_day
 from handlers.i18n import translations
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, ComplaintStaffStep, FlowName, complaint_staff
+from handlers.staff_steps import StaffGate
 from handlers.steps import Context, Expect, Flow, Outcome, Step, options_of
-from storage import audit, outbox, places, residents, staff
+from storage import audit, outbox, places, residents
 from storage import complaints as stored
 from storage.complaints import ComplaintKind, ComplaintProblem, ComplaintStatus, Item
 from storage.outbox import OutboundKind
@@ -36,78 +35,25 @@ PAGE = 8  # complaints a page of the queue (with "more" and "menu": 10, a WhatsA
 # -- who may -------------------------------------------------------------------------------------
 
 
-def member_of(ctx: Context) -> Member | None:
-    """Return the staff account of this chat if it may handle complaints, else None."""
-    found = staff.of_chat(
-        db=ctx.db, channel=ctx.identity.channel, external_id=ctx.identity.external_id
-    )
-    return found if found is not None and found.role in HANDLERS else None
-
-
-def may_handle(ctx: Context) -> bool:
-    """Tell whether this chat may use the `aduan` keyword."""
-    return member_of(ctx) is not None
-
-
 def gone_text(ctx: Context) -> str:
     """Say that this chat may no longer handle complaints."""
     _ = ctx.gettext
     return _("This account can no longer handle complaints. Nothing was changed.")
 
 
-def staff_ask(ask: Callable[[Context, Member], Reply]) -> Callable[[Context], Reply]:
-    """Ask a staff step's question only of staff; anyone else sees the menu."""
-
-    @wraps(ask)
-    def checked(ctx: Context) -> Reply:
-        member = member_of(ctx)
-        if member is None:
-            shown = menu.ask_menu(ctx)
-            text = f"{gone_text(ctx)}\n\n{shown.text}"
-            return Reply(text, shown.options)
-        return ask(ctx, member)
-
-    return checked
-
-
-def staff_answer(
-    answer: Callable[[Context, Incoming, Member], Outcome],
-) -> Callable[[Context, Incoming], Outcome]:
-    """Take a staff step's answer only from staff; anyone else goes to the menu."""
-
-    @wraps(answer)
-    def checked(ctx: Context, msg: Incoming) -> Outcome:
-        member = member_of(ctx)
-        if member is None:
-            return Outcome([Reply(gone_text(ctx))], goto=HOME, data={})
-        return answer(ctx, msg, member)
-
-    return checked
-
-
-def staff_options(
-    options: Callable[[Context, Member], tuple[Option, ...]],
-) -> Callable[[Context], tuple[Option, ...]]:
-    """Offer a staff step's options only to staff; anyone else gets the menu's."""
-
-    @wraps(options)
-    def checked(ctx: Context) -> tuple[Option, ...]:
-        member = member_of(ctx)
-        return options(ctx, member) if member is not None else menu.menu_options(ctx)
-
-    return checked
+GATE = StaffGate(lambda member: member.role in HANDLERS, gone_text)
+member_of = GATE.member_of
+may_handle = GATE.may
 
 
 def guarded(
     ask: Callable[[Context, Member], Reply],
     answer: Callable[[Context, Incoming, Member], Outcome],
-    options: Callable[[Context, Member], tuple[Option, ...]] = lambda ctx, member: (),
+    options: Callable[[Context, Member], tuple[Option, ...]] | None = None,
     expects: Expect = Expect.CHOICE,
 ) -> Step:
     """Build a staff step whose question, options and answer each check the role anew."""
-    return Step(
-        staff_ask(ask), staff_answer(answer), expects=expects, options=staff_options(options)
-    )
+    return GATE.step(ask, answer, options, expects)
 
 
 def open_queue(ctx: Context) -> Outcome:
