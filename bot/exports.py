@@ -54,7 +54,12 @@ _LONG_NUMBER = re.compile(r"(?<!\d)(?:\d[\s.\-]?){15,}\d(?!\d)")
 _REMOVED = "[nomor dihapus]"
 # control characters an XLSX file cannot hold (tab, newline and carriage return it can)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-SUBJECTS = {Rated.DISTRIBUTION: "sembako", Rated.BATCH: "course", Rated.SLOT: "health"}
+SUBJECTS = {
+    Rated.DISTRIBUTION: "sembako",
+    Rated.BATCH: "course",
+    Rated.SLOT: "health",
+    Rated.GENERAL: "general",  # "Beri masukan", at any time; its program says about what
+}
 KINDS = {
     ComplaintKind.COMPLAINT: "pengaduan",
     ComplaintKind.PROPOSAL: "usul",
@@ -259,6 +264,8 @@ def feedback(db: Connection, member: Member, span: Span, now: datetime) -> Table
             _KELURAHAN.c.name.label("kelurahan"),
             _RESIDENTS.c.rw,
             _RATINGS.c.score,
+            _RATINGS.c.program,
+            _RATINGS.c.comment,
             _RESIDENTS.c.name,
             _RESIDENTS.c.phone,
         )
@@ -290,7 +297,7 @@ def feedback(db: Connection, member: Member, span: Span, now: datetime) -> Table
     if member.kelurahan_code is not None:
         query = query.where(kelurahan_code == member.kelurahan_code)
     people = sees_people(member)
-    columns = ("rated_at", "subject", "what", "kelurahan", "rw", "score")
+    columns = ("rated_at", "subject", "what", "kelurahan", "rw", "score", "program", "comment")
     rows = []
     for row in db.execute(query):
         cells: list[Cell] = [
@@ -300,6 +307,8 @@ def feedback(db: Connection, member: Member, span: Span, now: datetime) -> Table
             row.kelurahan,
             row.rw,
             row.score,
+            row.program,
+            no_long_numbers(row.comment) if row.comment else None,
         ]
         if people:
             cells += [row.name, masked_phone(row.phone)]

@@ -11,6 +11,7 @@ Usul and sanggah, and whatever is not anonymous, need a completed profile; anony
 need the privacy consent only. No one's NIK is asked for, and a text holding one is refused.
 """
 
+from handlers import masukan
 from handlers.answers import NO_WORDS, YES_WORDS, resume_after, yes_no
 from handlers.complaint_status import ask_status, status_options, take_status
 from handlers.complaint_subjects import (
@@ -63,12 +64,13 @@ def choose_options(ctx: Context) -> tuple[Option, ...]:
         ("cp:SGH", _("Dispute a recipient"), "sanggah|sanggahan|dispute", _("Dispute someone")),
         ("cp:SRN", _("Suggest a program idea"), "saran|ide|idea|suggestion", _("Program idea")),
         ("cp:status", _("Check report status"), "status|cek status|cek aduan|lacak|track"),
+        ("cp:feedback", _("Give feedback"), "beri masukan|masukan|nilai|rating|feedback"),
         ("cp:menu", _("Main menu"), "menu"),
     )
 
 
 def ask_choose(ctx: Context) -> Reply:
-    """Explains the four kinds of report and asks which."""
+    """Explains the four kinds of report and feedback, and asks which."""
     _ = ctx.gettext
     text = _(
         "Feedback and complaints. What would you like to do?\n"
@@ -79,7 +81,9 @@ def ask_choose(ctx: Context) -> Reply:
         "• Program idea: a suggestion to improve the programs.\n"
         "Each report gets a tracking number, and officers reply here."
     )
-    return Reply(text, choose_options(ctx))
+    more = _("• Give feedback: a score from 1 to 5 for a program or this service.")
+    shown = f"{text}\n{more}"
+    return Reply(shown, choose_options(ctx))
 
 
 def take_choose(ctx: Context, msg: Incoming) -> Outcome:
@@ -89,6 +93,8 @@ def take_choose(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=HOME, data={})
     if key == "status":
         return Outcome(goto=complaint(ComplaintStep.STATUS), data={})
+    if key == "feedback":
+        return masukan.open_masukan(ctx)
     kind = ComplaintKind(key)
     data = {"kind": kind.value}
     if kind == ComplaintKind.COMPLAINT:

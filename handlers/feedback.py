@@ -1,12 +1,13 @@
 """Ratings 1–5 after a sembako pickup, a course or a health talk or check: the invitation the
 clock queues (a button per score), and the answer, tapped on the invitation or typed at the
-rating question ("Feedback & complaints" in the menu opens it while a rating is open)."""
+rating question ("Feedback & complaints" in the menu opens it while a rating is open); then a
+comment is offered (handlers/masukan.py)."""
 
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from handlers import complaints
+from handlers import complaints, masukan
 from handlers.formatting import format_day
 from handlers.i18n import translations
 from handlers.messages import Incoming, Option, Reply
@@ -139,6 +140,7 @@ def rate(ctx: Context, key: str) -> Outcome:
     _ = ctx.gettext
     rating_id, _sep, score = key.removeprefix(RATE_PREFIX).partition(":")
     # from the rating question back to the menu; from anywhere else, where the resident was
+    # (after the comment offered: see masukan.offer_comment)
     after = HOME if ctx.position.flow == FlowName.FEEDBACK else None
     found = None
     if rating_id.isdigit():
@@ -156,7 +158,7 @@ def rate(ctx: Context, key: str) -> Outcome:
     else:
         text = _("Thank you, your score is now {stars} ({score} of 5).")
     shown = text.format(stars=stars(int(score)), score=score)
-    return Outcome([Reply(shown)], goto=after)
+    return masukan.offer_comment(ctx, found.id, [Reply(shown)])
 
 
 def rate_anywhere(ctx: Context, msg: Incoming) -> Outcome:

@@ -27,6 +27,7 @@ class FlowName(StrEnum):
     CAPITAL = "capital"
     REMINDERS = "reminders"
     FEEDBACK = "feedback"
+    MASUKAN = "masukan"
     BROADCAST = "broadcast"
     COMPLAINT = "complaint"
     COMPLAINT_STAFF = "complaint_staff"
@@ -170,6 +171,15 @@ class FeedbackStep(StrEnum):
     RATE = "rate"
 
 
+class MasukanStep(StrEnum):
+    """Beri masukan: a rating 1–5 of a program or service at any time, and a comment."""
+
+    PROGRAM = "program"
+    SCORE = "score"
+    COMMENT = "comment"
+    OFFER = "offer"  # after an invitation's score: add a comment?
+
+
 class BroadcastStep(StrEnum):
     """Staff: an announcement (siaran) to a segment of residents."""
 
@@ -267,6 +277,11 @@ def reminders(step: ReminderStep) -> StepRef:
 def feedback(step: FeedbackStep) -> StepRef:
     """Return a position in a rating."""
     return StepRef(FlowName.FEEDBACK, step)
+
+
+def masukan(step: MasukanStep) -> StepRef:
+    """Return a position in feedback given at any time, or a rating's comment."""
+    return StepRef(FlowName.MASUKAN, step)
 
 
 def broadcast(step: BroadcastStep) -> StepRef:

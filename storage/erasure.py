@@ -53,7 +53,12 @@ def erase_resident(*, db: Connection, resident_id: int, now: datetime) -> Erased
     db.execute(delete(Application).where(Application.resident_id == resident_id))
     # ratings given keep their figures, without the person; ratings only asked for go
     db.execute(delete(Rating).where(Rating.resident_id == resident_id, Rating.score.is_(None)))
-    db.execute(update(Rating).where(Rating.resident_id == resident_id).values(resident_id=None))
+    # (a comment is free text that may name them: it goes with them)
+    db.execute(
+        update(Rating)
+        .where(Rating.resident_id == resident_id)
+        .values(resident_id=None, comment=None)
+    )
     # complaints stay for the figures, without the person and their photo (an anonymous one
     # stays anonymous); the ON DELETE SET NULL of resident_id does the same where it exists
     complaints.erase(db=db, resident_id=resident_id)

@@ -1,6 +1,8 @@
 """Ratings 1–5 of a sembako pickup, a course batch or a health talk or check, asked for by a
 feedback invitation some hours after it ended (the follow-up). One row per resident and event:
-written when the invitation is queued (score empty), scored when the resident answers.
+written when the invitation is queued (score empty), scored when the resident answers. A rating
+may carry a comment, and one about a program or service ("Beri masukan") may be given at any
+time: subject "general", numbered per resident, written scored.
 
 Who is invited is who we know was there: for a course, those marked present at a session; for
 a health slot, bookings not cancelled (and not marked absent); for a pickup we cannot know, so
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, UniqueConstraint, and_, exists, select, update
+from sqlalchemy import Connection, Text, UniqueConstraint, and_, exists, func, select, update
 from sqlmodel import Field, SQLModel
 
 from storage.health import BookingStatus, HealthBooking, HealthEvent, HealthSlot
@@ -22,6 +24,9 @@ from storage.training import Attendance, CourseBatch, Enrolment, EnrolmentStatus
 from storage.types import UTCDateTime
 
 SCORES = range(1, 6)
+MAX_COMMENT = 1000  # characters of a comment
+# what a rating given at any time may be about besides a registry program's code
+SERVICES = ("sembako", "pelatihan", "kesehatan", "beasiswa", "modal", "layanan bot")
 
 
 class Rated(StrEnum):
@@ -30,6 +35,7 @@ class Rated(StrEnum):
     DISTRIBUTION = "distribution"  # distributions.id
     BATCH = "batch"  # course_batches.id
     SLOT = "slot"  # health_slots.id
+    GENERAL = "general"  # not asked for: the resident's 1st, 2nd... feedback given at any time
 
 
 class Rating(SQLModel, table=True):
@@ -48,6 +54,9 @@ class Rating(SQLModel, table=True):
     score: int | None = None  # 1–5
     invited_at: datetime = Field(sa_type=UTCDateTime, index=True)
     rated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    comment: str | None = Field(default=None, sa_type=Text)  # at most MAX_COMMENT characters
+    # a program's code (registry programs) or one of SERVICES; None when not said
+    program: str | None = Field(default=None, max_length=16)
 
 
 _RATINGS = Rating.__table__
@@ -179,5 +188,51 @@ def rate(*, db: Connection, rating_id: int, resident_id: int, score: int, now: d
         update(_RATINGS)
         .where(_RATINGS.c.id == rating_id, _RATINGS.c.resident_id == resident_id)
         .values(score=score, rated_at=now)
+    )
+    return done.rowcount == 1
+
+
+def give(
+    *,
+    db: Connection,
+    resident_id: int,
+    score: int,
+    now: datetime,
+    program: str | None = None,
+    comment: str | None = None,
+) -> int:
+    """Store a rating given at any time, not asked for; return its id."""
+    if score not in SCORES:
+        raise ValueError(f"a score is 1 to 5, not {score}")
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise ValueError(f"a comment is at most {MAX_COMMENT} characters")
+    given = db.execute(
+        select(func.coalesce(func.max(_RATINGS.c.subject_id), 0)).where(
+            _RATINGS.c.resident_id == resident_id, _RATINGS.c.subject == Rated.GENERAL
+        )
+    ).scalar_one()
+    created = db.execute(
+        _RATINGS.insert().values(
+            resident_id=resident_id,
+            subject=Rated.GENERAL,
+            subject_id=given + 1,
+            score=score,
+            program=program,
+            comment=comment,
+            invited_at=now,
+            rated_at=now,
+        )
+    )
+    return created.inserted_primary_key[0]
+
+
+def add_comment(*, db: Connection, rating_id: int, resident_id: int, comment: str) -> bool:
+    """Store a comment on one of a resident's ratings (replacing one); False when not theirs."""
+    if len(comment) > MAX_COMMENT:
+        raise ValueError(f"a comment is at most {MAX_COMMENT} characters")
+    done = db.execute(
+        update(_RATINGS)
+        .where(_RATINGS.c.id == rating_id, _RATINGS.c.resident_id == resident_id)
+        .values(comment=comment)
     )
     return done.rowcount == 1

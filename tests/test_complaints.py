@@ -106,6 +106,7 @@ async def test_a_complaint_from_filing_to_closing(
         "Sanggah penerima",
         "Saran program",
         "Cek status aduan",
+        "Beri masukan",
         "Menu utama",
     ]
     await siti.send("1")

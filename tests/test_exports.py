@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine as Database
+from sqlalchemy import select
 
 from bot import exports
 from bot.__main__ import parse_args, run_staff_command
@@ -31,7 +32,7 @@ NIK = "3175071234567890"
 TODAY = LATER + timedelta(days=10)
 TRICKY = f'=HYPERLINK("http://x") bantuan dipotong, NIK saya {NIK}'
 SIXTEEN = re.compile(r"\d{16}")
-FEEDBACK = ["rated_at", "subject", "what", "kelurahan", "rw", "score"]
+FEEDBACK = ["rated_at", "subject", "what", "kelurahan", "rw", "score", "program", "comment"]
 ENROLMENTS = [
     "batch",
     "course",
@@ -413,3 +414,24 @@ def as_csv(value) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     return str(value)
+
+
+def test_feedback_given_at_any_time_with_its_program_and_comment(
+    settings, world, database, capsys
+) -> None:
+    with database.begin() as db:
+        siti = db.execute(
+            select(residents.Resident.id).where(residents.Resident.name == "Siti Aminah")
+        ).scalar_one()
+        ratings.give(
+            db=db,
+            resident_id=siti,
+            score=3,
+            now=LATER,
+            program="pelatihan",
+            comment="Tolong cek NIK saya 3175 0747 0885 9901, belum dapat.",
+        )
+    assert cli(settings, "export", "feedback", "--as", "evaluator") == 0
+    given = [row for row in exported(capsys) if row["subject"] == "general"]
+    assert [(row["program"], row["score"]) for row in given] == [("pelatihan", "3")]
+    assert given[0]["comment"] == "Tolong cek NIK saya [nomor dihapus], belum dapat."

@@ -110,6 +110,8 @@ async def test_after_a_health_check_an_invitation_with_buttons_and_a_tapped_scor
     await chat.send("Free health checks")  # the resident is somewhere else when tapping
     await chat.tap(f"rate:{rating.id}:4")
     assert "Thank you for your score: ⭐⭐⭐⭐ (4 of 5)." in chat.text
+    assert chat.labels == ["Add a comment", "No, thank you"]  # a comment is offered
+    await chat.tap("mo:no")
     assert chat.labels[:2] == ["Health talks", "Free health checks"]  # still where they were
     assert all_ratings(database)[0].score == 4
     await chat.tap(f"rate:{rating.id}:5")  # changed their mind
@@ -166,6 +168,8 @@ async def test_after_a_pickup_those_reminded_are_asked_and_a_typed_score_counts(
     assert all_ratings(database)[0].score is None
     await chat.send("5")
     assert "Terima kasih atas nilai dari Bapak/Ibu: ⭐⭐⭐⭐⭐ (5 dari 5)." in chat.text
+    assert chat.labels == ["Tambah komentar", "Tidak, terima kasih"]
+    await chat.send("Tidak, terima kasih")
     assert "Menu utama" in chat.text
     assert all_ratings(database)[0].score == 5
     await chat.send("Masukan & pengaduan")  # nothing left to rate: the complaints chooser

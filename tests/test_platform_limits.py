@@ -268,6 +268,17 @@ async def walk_feedback(chat: Walker, database, clock: Clock) -> list[Outbound]:
     reminding.tick(database, now=clock(), time_zone=ZONE)
     await chat.tap("svc:feedback")
     assert chat.starting("rate:"), chat.text
+    await chat.tap(chat.starting("rate:")[-1])  # then a comment is offered
+    assert chat.keys == ["mo:yes", "mo:no"], chat.text
+    await chat.tap("mo:yes")
+    await chat.tap("mc:skip")
+    await chat.tap("svc:feedback")  # nothing left to rate: the chooser, and feedback any time
+    await chat.tap("cp:feedback")
+    assert chat.starting("mp:"), chat.text
+    await chat.tap("mp:pelatihan")
+    await chat.tap("ms:4")
+    assert chat.keys == ["mc:skip"], chat.text
+    await chat.tap("mc:skip")
     with database.connect() as db:
         rows = db.execute(select(Outbound.__table__).where(Outbound.options.is_not(None))).all()
     return [Outbound.model_validate(row._asdict()) for row in rows]
