@@ -332,7 +332,7 @@ async def test_two_thousand_residents_each_get_it_once_and_the_report_adds_up(
 
 
 def test_segments_read_from_the_command_line_are_checked(database) -> None:
-    from bot.team import read_segment
+    from bot.announcing import read_segment
 
     with database.connect() as db:
         assert read_segment(db, "rw=Klender:05") == Segment(SegmentKind.RW, f"{KLENDER}:5")
