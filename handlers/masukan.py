@@ -69,7 +69,11 @@ def program_options(ctx: Context) -> tuple[Option, ...]:
             for word, (label, aliases) in SERVICE_CHOICES.items()
         ),
         *((f"{PROGRAM_PREFIX}{code}", name) for code, name in FEATURED.items() if code in known),
-        (f"{PROGRAM_PREFIX}{BOT}", _("This chat service"), "chatbot|bot|layanan bot|chat"),
+        (
+            f"{PROGRAM_PREFIX}{BOT}",
+            _("This chat service"),
+            "chatbot|bot|layanan bot|chat|this chatbot|chatbot ini|layanan chatbot",
+        ),
         (f"{PROGRAM_PREFIX}{OTHER}", _("Something else"), "lainnya|lain|other"),
     )
 
