@@ -12,6 +12,7 @@ from handlers import (
     enrolments,
     feedback,
     health,
+    laporan,
     masukan,
     menu,
     positions,
@@ -118,6 +119,7 @@ def build() -> Conversations:
         broadcast.BROADCAST,
         complaints.COMPLAINT,
         complaint_staff.COMPLAINT_STAFF,
+        laporan.REPORT,
     )
     return Conversations(
         flows={flow.name: flow for flow in flows},
@@ -143,9 +145,11 @@ def build() -> Conversations:
             Keyword.ERASE: erase,
             Keyword.BROADCAST: broadcast.open_broadcast,
             Keyword.COMPLAINTS: complaint_staff.open_queue,
+            Keyword.REPORT: laporan.open_report,
         },
         staff_keywords={
             Keyword.BROADCAST: broadcast.may_broadcast,
             Keyword.COMPLAINTS: complaint_staff.may_handle,
+            Keyword.REPORT: laporan.may_report,
         },
     )

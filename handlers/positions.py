@@ -31,6 +31,7 @@ class FlowName(StrEnum):
     BROADCAST = "broadcast"
     COMPLAINT = "complaint"
     COMPLAINT_STAFF = "complaint_staff"
+    REPORT = "report"
 
 
 class StartStep(StrEnum):
@@ -216,6 +217,12 @@ class ComplaintStaffStep(StrEnum):
     REPLY = "reply"
 
 
+class ReportStep(StrEnum):
+    """Staff and evaluators: the figures of a period, with a chart (laporan)."""
+
+    SHOW = "show"
+
+
 ENTRY = StepRef(FlowName.START, StartStep.LANGUAGE)
 HOME = StepRef(FlowName.MENU, MenuStep.MAIN)
 CONSENT = StepRef(FlowName.START, StartStep.CONSENT)
@@ -297,3 +304,8 @@ def complaint(step: ComplaintStep) -> StepRef:
 def complaint_staff(step: ComplaintStaffStep) -> StepRef:
     """Return a position in a staff member's handling of complaints."""
     return StepRef(FlowName.COMPLAINT_STAFF, step)
+
+
+def report(step: ReportStep) -> StepRef:
+    """Return a position in the report of figures."""
+    return StepRef(FlowName.REPORT, step)

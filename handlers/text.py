@@ -21,6 +21,7 @@ class Keyword(StrEnum):
     ERASE = "erase"
     BROADCAST = "broadcast"  # staff only; anyone else's "siaran" is plain text
     COMPLAINTS = "complaints"  # staff only: the queue of complaints; anyone else's "aduan" too
+    REPORT = "report"  # staff and evaluators: the figures; anyone else's "laporan" is plain text
 
 
 # both languages work whatever the resident chose; Telegram commands arrive with a slash
@@ -46,6 +47,8 @@ KEYWORDS = {
     "siaran": Keyword.BROADCAST,
     "broadcast": Keyword.BROADCAST,
     "aduan": Keyword.COMPLAINTS,
+    "laporan": Keyword.REPORT,
+    "report": Keyword.REPORT,
 }
 
 GREETINGS = frozenset(
