@@ -209,6 +209,40 @@ def preview(
     return Preview(count, skipped, repeated)
 
 
+def _record(
+    db: Connection,
+    *,
+    segment: Segment,
+    text: str,
+    status: BroadcastStatus,
+    send_at: datetime,
+    created_by: str,
+    kelurahan_limit: str | None,
+    report_to: tuple[str, str] | None,
+    now: datetime,
+    plan_id: int | None = None,
+    cron: str | None = None,
+) -> int:
+    """Write a broadcast's row (a one-off, a recurring plan or a plan's copy); return its id."""
+    created = db.execute(
+        _BROADCASTS.insert().values(
+            segment=segment.as_dict(),
+            text=text,
+            text_hash=text_hash(text),
+            status=status,
+            send_at=send_at,
+            cron=cron,
+            plan_id=plan_id,
+            created_by=created_by,
+            kelurahan_limit=kelurahan_limit,
+            report_channel=report_to[0] if report_to else None,
+            report_external_id=report_to[1] if report_to else None,
+            created_at=now,
+        )
+    )
+    return created.inserted_primary_key[0]
+
+
 def queue(
     *,
     db: Connection,
@@ -224,22 +258,18 @@ def queue(
     """Record a broadcast and queue its messages, in one transaction; return its id, how many
     were queued and how many skipped for having said "berhenti"."""
     at = send_at or now
-    created = db.execute(
-        _BROADCASTS.insert().values(
-            segment=segment.as_dict(),
-            text=text,
-            text_hash=text_hash(text),
-            status=BroadcastStatus.QUEUED,
-            send_at=at,
-            plan_id=plan_id,
-            created_by=created_by,
-            kelurahan_limit=kelurahan_limit,
-            report_channel=report_to[0] if report_to else None,
-            report_external_id=report_to[1] if report_to else None,
-            created_at=now,
-        )
+    broadcast_id = _record(
+        db,
+        segment=segment,
+        text=text,
+        status=BroadcastStatus.QUEUED,
+        send_at=at,
+        created_by=created_by,
+        kelurahan_limit=kelurahan_limit,
+        report_to=report_to,
+        now=now,
+        plan_id=plan_id,
     )
-    broadcast_id = created.inserted_primary_key[0]
     reach = _recipients(segment, kelurahan_limit, opted_out=False).subquery()
     rows = select(
         reach.c.resident_id,
@@ -398,22 +428,18 @@ def plan(
 ) -> int:
     """Record a recurring broadcast; the clock queues a copy at each of its times (`cron`:
     minute hour day month weekday, local time; checked by the caller with `valid_cron`)."""
-    created = db.execute(
-        _BROADCASTS.insert().values(
-            segment=segment.as_dict(),
-            text=text,
-            text_hash=text_hash(text),
-            status=BroadcastStatus.RECURRING,
-            send_at=next_at,
-            cron=cron,
-            created_by=created_by,
-            kelurahan_limit=kelurahan_limit,
-            report_channel=report_to[0] if report_to else None,
-            report_external_id=report_to[1] if report_to else None,
-            created_at=now,
-        )
+    return _record(
+        db,
+        segment=segment,
+        text=text,
+        status=BroadcastStatus.RECURRING,
+        send_at=next_at,
+        created_by=created_by,
+        kelurahan_limit=kelurahan_limit,
+        report_to=report_to,
+        now=now,
+        cron=cron,
     )
-    return created.inserted_primary_key[0]
 
 
 def plans_due(*, db: Connection, now: datetime) -> list[Broadcast]:
