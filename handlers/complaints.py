@@ -63,7 +63,11 @@ def choose_options(ctx: Context) -> tuple[Option, ...]:
         ("cp:USL", _("Propose a recipient"), "usul|usulan|propose", _("Propose someone")),
         ("cp:SGH", _("Dispute a recipient"), "sanggah|sanggahan|dispute", _("Dispute someone")),
         ("cp:SRN", _("Suggest a program idea"), "saran|ide|idea|suggestion", _("Program idea")),
-        ("cp:status", _("Check report status"), "status|cek status|cek aduan|lacak|track"),
+        (
+            "cp:status",
+            _("Check report status"),
+            "status|cek status|check status|status aduan|cek aduan|lacak|track",
+        ),
         ("cp:feedback", _("Give feedback"), "beri masukan|masukan|nilai|rating|feedback"),
         ("cp:menu", _("Main menu"), "menu"),
     )
