@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot import accounts, applications, courses, exports, staff, team
+from bot import accounts, applications, courses, exports, staff, surveying, team
 from bot.app import conversation_engine, open_database
 from bot.serve import StartupError, serve_channels, serve_console
 from bot.settings import Settings, explain, pepper
@@ -96,6 +96,7 @@ def add_staff_commands(commands) -> None:
     """Add the commands for staff accounts, courses, health events and applications."""
     team.add_commands(commands, _login)
     exports.add_commands(commands, _login)
+    surveying.add_commands(commands, _login)
     load = commands.add_parser(
         "load-staff", help="load or update partner organisations and staff accounts (TOML)"
     )
@@ -214,6 +215,8 @@ def run_staff_command(settings: Settings, args: argparse.Namespace) -> int | Non
         return team.run(settings, args, login)
     if command == "export":
         return exports.run(settings, args, login)
+    if command == "survey":
+        return surveying.run(settings, args, login)
     if command == "load-staff":
         return accounts.load_staff(settings, args.file)
     if command in ("import-courses", "import-batches", "import-health"):

@@ -10,7 +10,7 @@ from sqlalchemy import Engine as Database
 from sqlalchemy import select
 
 from handlers.broadcast_reports import progress_text, report_text
-from storage import audit, broadcasts, outbox, residents, staff
+from storage import audit, broadcasts, outbox, residents, staff, surveys
 from storage.broadcasts import Broadcast, Segment
 from storage.outbox import OutboundKind
 from storage.residents import ChannelIdentity
@@ -118,12 +118,14 @@ def follow(db, item: Broadcast, *, now: datetime) -> int:
         return 0
     sender = reporter(db, item)
     language = (residents.language_of(db=db, resident_id=sender) if sender else None) or "id"
+    invited_to = surveys.of_broadcast(db=db, broadcast_id=item.id)
+    survey = invited_to.title(language) if invited_to else None
     if found.finished:
         if not broadcasts.mark_done(db=db, broadcast_id=item.id, now=now):
             return 0
         if sender is None:
             return 0
-        text = report_text(found, language)
+        text = report_text(found, language, survey)
         queued = outbox.enqueue(
             db=db, resident_id=sender, kind=OutboundKind.STATUS, text=text, now=now
         )
@@ -139,7 +141,7 @@ def follow(db, item: Broadcast, *, now: datetime) -> int:
         db=db,
         resident_id=sender,
         kind=OutboundKind.STATUS,
-        text=progress_text(found, language),
+        text=progress_text(found, language, survey),
         now=now,
     )
     return int(queued is not None)

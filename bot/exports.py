@@ -1,11 +1,12 @@
-"""`export feedback | complaints | enrolments`: the figures as a CSV or Excel file, for staff and
-above all for evaluators.
+"""`export feedback | complaints | enrolments | survey ID`: the figures as a CSV or Excel file,
+for staff and above all for evaluators.
 
 What a role sees: admin and staff get the resident's name and phone (its last four digits);
 an evaluator gets no name and no phone, only kelurahan and RW. An anonymous complaint never
-says who sent it, to anyone. A kelurahan-limited account exports only its kelurahan. Never a
-NIK: none is stored in these tables, and any run of 16 digits in a text is blanked all the
-same. Every export is written to the audit log in the transaction that reads the rows.
+says who sent it, to anyone; a survey's answers name nobody. A kelurahan-limited account
+exports only its kelurahan. Never a NIK: none is stored in these tables, and any run of 16
+digits in a text is blanked all the same. Every export is written to the audit log in the
+transaction that reads the rows.
 """
 
 import argparse
@@ -23,6 +24,7 @@ from bot.courses import spreadsheet_cell
 from bot.settings import Settings
 from storage import audit
 from storage.figures import NOBODY, READERS, WHAT, Cell, Span, Table, no_long_numbers
+from storage.survey_figures import survey_answers
 from storage.types import utcnow
 
 FORMATS = ("csv", "xlsx")
@@ -43,13 +45,15 @@ def add_commands(commands, login_option) -> None:
     """Add `export` to the command line."""
     export = commands.add_parser(
         "export",
-        help="feedback, complaints or enrolments as CSV or Excel (staff and evaluators)",
-        description="Write ratings (feedback), complaints or course enrolments as a CSV or "
-        "XLSX file. Admin and staff see residents' names and the last digits of their phone; "
-        "evaluators see kelurahan and RW only; anonymous complaints never show who sent them. "
-        "A kelurahan-limited account exports only its kelurahan.",
+        help="feedback, complaints, enrolments or a survey's answers as CSV or Excel",
+        description="Write ratings (feedback), complaints, course enrolments or the answers "
+        "to survey ID as a CSV or XLSX file. Admin and staff see residents' names and the last "
+        "digits of their phone; evaluators see kelurahan and RW only; anonymous complaints "
+        "never show who sent them; survey answers name nobody. A kelurahan-limited account "
+        "exports only its kelurahan.",
     )
-    export.add_argument("what", choices=WHAT)
+    export.add_argument("what", choices=(*WHAT, "survey"))
+    export.add_argument("survey_id", nargs="?", type=int, metavar="ID", help="survey only")
     export.add_argument(
         "--format",
         dest="export_format",
@@ -78,10 +82,14 @@ def run(settings: Settings, args: argparse.Namespace, login: str | None) -> int 
     if form == "xlsx" and args.output is None:
         print("An XLSX export needs --output FILE.xlsx.", file=sys.stderr)
         return 2
+    if (args.what == "survey") != (args.survey_id is not None):
+        wrong = "A survey's number goes with `export survey ID` only (see `survey list`)."
+        print(wrong, file=sys.stderr)
+        return 2
     span = read_span(args.since, args.until, settings.tz_name)
     if span is None:
         return 2
-    return export(settings, args.what, form, args.output, span, login)
+    return export(settings, args.what, form, args.output, span, login, args.survey_id)
 
 
 def read_day(text: str) -> date | None:
@@ -122,6 +130,7 @@ def export(
     output: Path | None,
     span: Span,
     login: str | None,
+    survey_id: int | None = None,
 ) -> int:
     """Read the rows for the account, record the export in the audit log, write the file."""
     database = open_database(settings)
@@ -131,7 +140,13 @@ def export(
             member = account_of(db, login, evaluators=True)
             if member is None:
                 return 2
-            table = READERS[what](db, member, span, now)
+            if survey_id is not None:
+                table = survey_answers(db, member, span, survey_id)
+                if table is None:
+                    print(f"No survey #{survey_id} of yours; see `survey list`.", file=sys.stderr)
+                    return 2
+            else:
+                table = READERS[what](db, member, span, now)
             audit.record(
                 db=db,
                 actor=member.login,
@@ -139,6 +154,7 @@ def export(
                 action=f"export.{what}",
                 target=output.name if output else "stdout",
                 details={
+                    "survey": survey_id,
                     "format": form,
                     "rows": len(table.rows),
                     "filters": {

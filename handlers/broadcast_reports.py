@@ -6,9 +6,19 @@ from handlers.i18n import translations
 from storage.broadcasts import Report
 
 
-def progress_text(found: Report, language: str) -> str:
-    """Return a progress report: 'Siaran #12: 600 of 1.200 sent so far.'."""
+def progress_text(found: Report, language: str, survey: str | None = None) -> str:
+    """Return a progress report: 'Siaran #12: 600 of 1.200 sent so far.'; for a survey's
+    invitations, named by the survey's title."""
     _ = translations(language).gettext
+    if survey is not None:
+        return _(
+            "Survey “{title}” (siaran #{id}): {sent} of {total} invitations sent so far."
+        ).format(
+            title=survey,
+            id=found.broadcast_id,
+            sent=number(found.sent, language),
+            total=number(found.recipients, language),
+        )
     return _("Siaran #{id}: {sent} of {total} sent so far.").format(
         id=found.broadcast_id,
         sent=number(found.sent, language),
@@ -16,12 +26,19 @@ def progress_text(found: Report, language: str) -> str:
     )
 
 
-def report_text(found: Report, language: str) -> str:
-    """Return the final report of a broadcast: its messages by outcome."""
+def report_text(found: Report, language: str, survey: str | None = None) -> str:
+    """Return the final report of a broadcast (or of a survey's invitations, named by the
+    survey's title): its messages by outcome."""
     _ = translations(language).gettext
+    if survey is not None:
+        heading = _(
+            "Survey “{title}” (siaran #{id}): the invitations are out ({total} recipients):"
+        )
+    else:
+        heading = _("Siaran #{id} is finished ({total} recipients):")
     lines = [
-        _("Siaran #{id} is finished ({total} recipients):").format(
-            id=found.broadcast_id, total=number(found.recipients, language)
+        heading.format(
+            title=survey, id=found.broadcast_id, total=number(found.recipients, language)
         ),
         _("• sent: {count}").format(count=number(found.sent, language)),
         _("• failed: {count}").format(count=number(found.failed, language)),

@@ -256,7 +256,8 @@ class Engine:
             if not message.text.strip():
                 return again(hints.empty_hint(_))
             match = match_option(options, message.text, loose=step.expects == Expect.CHOICE)
-            home_key = None if match.key or position == home else self._home_label(ctx, message)
+            skip_home = match.key or position == home or step.expects == Expect.ANSWER
+            home_key = None if skip_home else self._home_label(ctx, message)
             if match.key is not None:
                 message = replace(message, kind=Kind.OPTION, option=match.key)
             elif home_key is not None:  # a menu entry typed in full: the resident moves on

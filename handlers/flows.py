@@ -23,6 +23,7 @@ from handlers import (
     scholarship,
     sembako,
     start,
+    survey,
     training,
 )
 from handlers.messages import Reply
@@ -55,6 +56,8 @@ def cancel(ctx: Context) -> Outcome:
         return Outcome([Reply(text)])
     if ctx.position == HOME:
         return Outcome([Reply(_("There is nothing to cancel."))], goto=HOME)
+    if ctx.position.flow == positions.FlowName.SURVEY:  # answers are kept as they come
+        return Outcome([Reply(survey.pause_text(ctx))], goto=HOME)
     return Outcome([Reply(_("Cancelled. Unfinished answers were not saved."))], goto=HOME)
 
 
@@ -120,6 +123,7 @@ def build() -> Conversations:
         complaints.COMPLAINT,
         complaint_staff.COMPLAINT_STAFF,
         laporan.REPORT,
+        survey.SURVEY,
     )
     return Conversations(
         flows={flow.name: flow for flow in flows},
@@ -134,6 +138,8 @@ def build() -> Conversations:
             reminders.CANCEL_PREFIX: reminders.cancel_anywhere,
             feedback.RATE_PREFIX: feedback.rate_anywhere,
             rounds.REMIND_PREFIX: rounds.remind_anywhere,
+            survey.PREFIX: survey.answer_invitation,
+            survey.ANSWER: survey.answer_anywhere,
         },
         keywords={
             Keyword.MENU: go_home,
@@ -146,6 +152,7 @@ def build() -> Conversations:
             Keyword.BROADCAST: broadcast.open_broadcast,
             Keyword.COMPLAINTS: complaint_staff.open_queue,
             Keyword.REPORT: laporan.open_report,
+            Keyword.SURVEY: survey.open_survey,
         },
         staff_keywords={
             Keyword.BROADCAST: broadcast.may_broadcast,

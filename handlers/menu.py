@@ -93,6 +93,7 @@ def help_text(ctx: Context) -> str:
         "• bahasa: change the language\n"
         "• berhenti: no more announcements (mulai: receive them again)\n"
         "• hapus data: erase your personal data\n"
+        "• survei: answer a survey you were invited to\n"
         "• bantuan: this help\n"
         "\n"
         "For urgent matters, please contact your kelurahan office or your RT/RW."

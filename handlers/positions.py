@@ -32,6 +32,7 @@ class FlowName(StrEnum):
     COMPLAINT = "complaint"
     COMPLAINT_STAFF = "complaint_staff"
     REPORT = "report"
+    SURVEY = "survey"
 
 
 class StartStep(StrEnum):
@@ -217,6 +218,15 @@ class ComplaintStaffStep(StrEnum):
     REPLY = "reply"
 
 
+class SurveyStep(StrEnum):
+    """An evaluator's survey: one step per kind of question."""
+
+    CHOICE = "choice"
+    RATING = "rating"
+    NUMBER = "number"
+    TEXT = "text"
+
+
 class ReportStep(StrEnum):
     """Staff and evaluators: the figures of a period, with a chart (laporan)."""
 
@@ -309,3 +319,8 @@ def complaint_staff(step: ComplaintStaffStep) -> StepRef:
 def report(step: ReportStep) -> StepRef:
     """Return a position in the report of figures."""
     return StepRef(FlowName.REPORT, step)
+
+
+def survey(step: SurveyStep) -> StepRef:
+    """Return a position in a survey."""
+    return StepRef(FlowName.SURVEY, step)

@@ -21,6 +21,9 @@ class Expect(StrEnum):
 
     CHOICE = "choice"  # one of its options
     TEXT = "text"  # free text (its options, if any, still work)
+    # free text that is an answer whatever it says: "baik" or "Jadwal sembako" is not small
+    # talk or the menu here (a survey's text question); keywords still work
+    ANSWER = "answer"
     PHONE = "phone"  # typed number or a shared contact
     LOCATION = "location"  # a shared location
 

@@ -22,6 +22,7 @@ class Keyword(StrEnum):
     BROADCAST = "broadcast"  # staff only; anyone else's "siaran" is plain text
     COMPLAINTS = "complaints"  # staff only: the queue of complaints; anyone else's "aduan" too
     REPORT = "report"  # staff and evaluators: the figures; anyone else's "laporan" is plain text
+    SURVEY = "survey"  # the newest survey the resident was invited to and has not finished
 
 
 # both languages work whatever the resident chose; Telegram commands arrive with a slash
@@ -49,6 +50,11 @@ KEYWORDS = {
     "aduan": Keyword.COMPLAINTS,
     "laporan": Keyword.REPORT,
     "report": Keyword.REPORT,
+    "survei": Keyword.SURVEY,
+    "survey": Keyword.SURVEY,
+    "isi survei": Keyword.SURVEY,
+    "mulai survei": Keyword.SURVEY,  # the invitation's button, typed
+    "start the survey": Keyword.SURVEY,
 }
 
 GREETINGS = frozenset(

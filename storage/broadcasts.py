@@ -160,13 +160,18 @@ def _filters(segment: Segment, kelurahan_limit: str | None) -> list:
     return where
 
 
-def _recipients(segment: Segment, kelurahan_limit: str | None, *, opted_out: bool) -> Select:
-    """Select (resident, identity, channel) of a segment's residents, opted out or not."""
+def recipients(segment: Segment, kelurahan_limit: str | None, *, opted_out: bool) -> Select:
+    """Select (resident, identity, channel, language, kelurahan) of a segment's residents,
+    opted out or not."""
     channel = segment.value if segment.kind == SegmentKind.CHANNEL else None
     chats = _chats(channel).subquery()
     return (
         select(
-            _RESIDENTS.c.id.label("resident_id"), chats.c.id.label("identity_id"), chats.c.channel
+            _RESIDENTS.c.id.label("resident_id"),
+            chats.c.id.label("identity_id"),
+            chats.c.channel,
+            _RESIDENTS.c.language,
+            _RESIDENTS.c.kelurahan_code,
         )
         .join(chats, and_(chats.c.resident_id == _RESIDENTS.c.id, chats.c.rank == 1))
         .where(*_filters(segment, kelurahan_limit), _RESIDENTS.c.opted_out.is_(opted_out))
@@ -187,11 +192,11 @@ def preview(
     *, db: Connection, segment: Segment, text: str, kelurahan_limit: str | None, now: datetime
 ) -> Preview:
     """Count a broadcast's recipients before it is sent."""
-    reach = _recipients(segment, kelurahan_limit, opted_out=False).subquery()
+    reach = recipients(segment, kelurahan_limit, opted_out=False).subquery()
     count = db.execute(select(func.count()).select_from(reach)).scalar_one()
     skipped = db.execute(
         select(func.count()).select_from(
-            _recipients(segment, kelurahan_limit, opted_out=True).subquery()
+            recipients(segment, kelurahan_limit, opted_out=True).subquery()
         )
     ).scalar_one()
     recent = select(_BROADCASTS.c.id).where(
@@ -209,9 +214,9 @@ def preview(
     return Preview(count, skipped, repeated)
 
 
-def _record(
-    db: Connection,
+def record(
     *,
+    db: Connection,
     segment: Segment,
     text: str,
     status: BroadcastStatus,
@@ -258,8 +263,8 @@ def queue(
     """Record a broadcast and queue its messages, in one transaction; return its id, how many
     were queued and how many skipped for having said "berhenti"."""
     at = send_at or now
-    broadcast_id = _record(
-        db,
+    broadcast_id = record(
+        db=db,
         segment=segment,
         text=text,
         status=BroadcastStatus.QUEUED,
@@ -270,41 +275,68 @@ def queue(
         now=now,
         plan_id=plan_id,
     )
-    reach = _recipients(segment, kelurahan_limit, opted_out=False).subquery()
-    rows = select(
-        reach.c.resident_id,
-        reach.c.identity_id,
-        reach.c.channel,
-        literal(OutboundKind.ANNOUNCEMENT.value),
-        literal(text),
-        literal(at, UTCDateTime),
-        literal(at + CURRENT_FOR, UTCDateTime),
-        literal(OutboundStatus.PENDING.value),
-        literal(0),
-        literal(now, UTCDateTime),
-        literal(broadcast_id),
+    reach = recipients(segment, kelurahan_limit, opted_out=False).subquery()
+    add_messages(
+        db=db,
+        broadcast_id=broadcast_id,
+        reach=select(reach.c.resident_id, reach.c.identity_id, reach.c.channel),
+        kind=OutboundKind.ANNOUNCEMENT,
+        text=text,
+        at=at,
+        now=now,
     )
-    columns = [
-        "resident_id",
-        "identity_id",
-        "channel",
-        "kind",
-        "text",
-        "not_before",
-        "expires_at",
-        "status",
-        "attempts",
-        "created_at",
-        "broadcast_id",
-    ]
-    db.execute(_OUTBOUND.insert().from_select(columns, rows))
+    queued, skipped = count_reach(
+        db=db, broadcast_id=broadcast_id, segment=segment, kelurahan_limit=kelurahan_limit
+    )
+    return broadcast_id, queued, skipped
+
+
+def add_messages(
+    *,
+    db: Connection,
+    broadcast_id: int,
+    reach: Select,
+    kind: OutboundKind,
+    text: str,
+    at: datetime,
+    now: datetime,
+    options: list[dict[str, str]] | None = None,
+    expires_at: datetime | None = None,
+) -> None:
+    """Queue a broadcast's message, with its buttons if any, for each row of `reach`
+    (resident_id, identity_id, channel), in one INSERT … SELECT; not sent after
+    `expires_at` (by default CURRENT_FOR after `at`)."""
+    values = {
+        "resident_id": reach.selected_columns[0],
+        "identity_id": reach.selected_columns[1],
+        "channel": reach.selected_columns[2],
+        "kind": literal(kind.value),
+        "text": literal(text),
+        "not_before": literal(at, UTCDateTime),
+        "expires_at": literal(expires_at or at + CURRENT_FOR, UTCDateTime),
+        "status": literal(OutboundStatus.PENDING.value),
+        "attempts": literal(0),
+        "created_at": literal(now, UTCDateTime),
+        "broadcast_id": literal(broadcast_id),
+    }
+    if options is not None:
+        values["options"] = literal(options, _OUTBOUND.c.options.type)
+    rows = reach.with_only_columns(*values.values())
+    db.execute(_OUTBOUND.insert().from_select(list(values), rows))
+
+
+def count_reach(
+    *, db: Connection, broadcast_id: int, segment: Segment, kelurahan_limit: str | None
+) -> tuple[int, int]:
+    """Record and return how many messages a broadcast queued and how many residents of its
+    segment were skipped for having said "berhenti"."""
     # counted, not taken from the driver's rowcount (PostgreSQL's is -1 for INSERT … SELECT)
     queued = db.execute(
         select(func.count()).where(_OUTBOUND.c.broadcast_id == broadcast_id)
     ).scalar_one()
     skipped = db.execute(
         select(func.count()).select_from(
-            _recipients(segment, kelurahan_limit, opted_out=True).subquery()
+            recipients(segment, kelurahan_limit, opted_out=True).subquery()
         )
     ).scalar_one()
     db.execute(
@@ -312,7 +344,7 @@ def queue(
         .where(_BROADCASTS.c.id == broadcast_id)
         .values(recipients=queued, skipped_opted_out=skipped)
     )
-    return broadcast_id, queued, skipped
+    return queued, skipped
 
 
 @dataclass(frozen=True)
@@ -428,8 +460,8 @@ def plan(
 ) -> int:
     """Record a recurring broadcast; the clock queues a copy at each of its times (`cron`:
     minute hour day month weekday, local time; checked by the caller with `valid_cron`)."""
-    return _record(
-        db,
+    return record(
+        db=db,
         segment=segment,
         text=text,
         status=BroadcastStatus.RECURRING,

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, update
 from sqlmodel import select
 
-from storage import complaints, health, training
+from storage import complaints, health, surveys, training
 from storage.applications import Application, ApplicationEvent
 from storage.conversations import Conversation, ProcessedMessage
 from storage.outbox import Outbound
@@ -62,6 +62,8 @@ def erase_resident(*, db: Connection, resident_id: int, now: datetime) -> Erased
     # complaints stay for the figures, without the person and their photo (an anonymous one
     # stays anonymous); the ON DELETE SET NULL of resident_id does the same where it exists
     complaints.erase(db=db, resident_id=resident_id)
+    # survey answers likewise, without their text answers
+    surveys.erase(db=db, resident_id=resident_id)
     # the audit of status checks keeps its figures, without the person
     db.execute(
         update(StatusCheck).where(StatusCheck.resident_id == resident_id).values(resident_id=None)

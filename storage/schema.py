@@ -18,6 +18,7 @@ from storage.residents import ChannelIdentity, Resident
 from storage.rounds import ApplicationRound
 from storage.schedules import Distribution, DistributionRw
 from storage.staff import Partner, StaffMember
+from storage.surveys import Survey, SurveyAnswer, SurveyResponse
 from storage.training import Attendance, BatchSession, Course, CourseBatch, Enrolment
 
 metadata = SQLModel.metadata
@@ -57,5 +58,8 @@ __all__ = [
     "RukunWarga",
     "StaffMember",
     "StatusCheck",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyResponse",
     "metadata",
 ]
