@@ -2,6 +2,7 @@
 progress and final reports the clock sends them are in handlers/broadcast_reports.py).
 
     kind ─▶ choose / code / rw ─▶ message ─▶ preview ─▶ (when) ─▶ (repeat?) ─▶ queued
+    (preview "Repeat regularly" and kind "Stop a recurring siaran": handlers/broadcast_plans.py)
 
 Every step asks storage.staff anew whether the chat still belongs to someone who may send
 announcements; one who lost that right is sent to the menu and nothing is queued.
@@ -17,7 +18,14 @@ from handlers.formatting import format_count as number
 from handlers.i18n import N_
 from handlers.messages import Incoming, Option, Reply
 from handlers.moments import parse_moment
-from handlers.positions import HOME, BroadcastStep, FlowName, broadcast
+from handlers.positions import (
+    HOME,
+    BroadcastPlanStep,
+    BroadcastStep,
+    FlowName,
+    broadcast,
+    broadcast_plan,
+)
 from handlers.registration import rw_number
 from handlers.staff_steps import StaffGate
 from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
@@ -138,6 +146,11 @@ def kind_options(ctx: Context) -> tuple[Option, ...]:
     choices = [
         (f"bc:kind:{kind}", _(label), KIND_WORDS[kind]) for kind, label in KIND_LABELS.items()
     ]
+    member = member_of(ctx)
+    if member is not None and stored.running_plans(
+        db=ctx.db, kelurahan_limit=member.kelurahan_code
+    ):
+        choices.append(("bc:plans", _("Stop a recurring siaran"), "hentikan|berkala"))
     choices.append(("bc:cancel", _("Cancel"), "batal|cancel"))
     return options_of(*choices)
 
@@ -158,6 +171,8 @@ def take_kind(ctx: Context, msg: Incoming, member: Member) -> Outcome:
     key = msg.option or ""
     if key == "bc:cancel":
         return cancelled(ctx)
+    if key == "bc:plans":  # handlers/broadcast_plans.py
+        return Outcome(goto=broadcast_plan(BroadcastPlanStep.STOP), data={})
     kind = SegmentKind(key.removeprefix("bc:kind:"))
     data = {"kind": kind.value}
     if kind == SegmentKind.EVERYONE:
@@ -363,6 +378,7 @@ def preview_options(ctx: Context) -> tuple[Option, ...]:
     return options_of(
         (f"bc:{token}:now", _("Send now"), "kirim|send"),
         (f"bc:{token}:later", _("Schedule"), "jadwal|later"),
+        (f"bc:{token}:every", _("Repeat regularly"), "ulangi|berkala|rutin|recurring"),
         (f"bc:{token}:edit", _("Edit message"), "ubah|edit"),
         (f"bc:{token}:cancel", _("Cancel"), "batal|cancel"),
     )
@@ -415,6 +431,8 @@ def take_preview(ctx: Context, msg: Incoming, member: Member) -> Outcome:
         return Outcome(goto=broadcast(BroadcastStep.MESSAGE), data=data)
     if choice == "later":
         return Outcome(goto=broadcast(BroadcastStep.WHEN))
+    if choice == "every":  # handlers/broadcast_plans.py, with the preview's answers
+        return Outcome(goto=broadcast_plan(BroadcastPlanStep.OFTEN), data=dict(ctx.data))
     return decide(ctx, member)
 
 
@@ -444,10 +462,10 @@ def ask_when(ctx: Context) -> Reply:
     return Reply(text)
 
 
-def take_when(ctx: Context, msg: Incoming, member: Member) -> Outcome:
-    """Keeps the time and queues the announcement for then."""
+def typed_moment(ctx: Context, typed: str) -> datetime | Outcome:
+    """Read the time to send at; an Outcome saying what is wrong when it cannot be used."""
     _ = ctx.gettext
-    moment = parse_moment(msg.text, ctx.now, ctx.config.time_zone)
+    moment = parse_moment(typed, ctx.now, ctx.config.time_zone)
     if moment is None:
         text = _(
             "I could not read that as a date and time. Please write it like “besok 08.00”, "
@@ -460,6 +478,14 @@ def take_when(ctx: Context, msg: Incoming, member: Member) -> Outcome:
     if moment > ctx.now + AHEAD:
         text = _("That is more than a year ahead. Please give an earlier time.")
         return Outcome([Reply(text)], ask=False)
+    return moment
+
+
+def take_when(ctx: Context, msg: Incoming, member: Member) -> Outcome:
+    """Keeps the time and queues the announcement for then."""
+    moment = typed_moment(ctx, msg.text)
+    if isinstance(moment, Outcome):
+        return moment
     ctx.data["send_at"] = moment.isoformat()
     return decide(ctx, member)
 

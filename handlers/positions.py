@@ -33,6 +33,7 @@ class FlowName(StrEnum):
     COMPLAINT_STAFF = "complaint_staff"
     REPORT = "report"
     SURVEY = "survey"
+    BROADCAST_PLAN = "broadcast_plan"
 
 
 class StartStep(StrEnum):
@@ -195,6 +196,14 @@ class BroadcastStep(StrEnum):
     REPEAT = "repeat"
 
 
+class BroadcastPlanStep(StrEnum):
+    """Staff: a recurring siaran planned in chat, or one stopped."""
+
+    OFTEN = "often"
+    FIRST = "first"
+    STOP = "stop"
+
+
 class ComplaintStep(StrEnum):
     """Masukan & pengaduan: pengaduan, usul, sanggah, saran, and the status by number."""
 
@@ -324,3 +333,8 @@ def report(step: ReportStep) -> StepRef:
 def survey(step: SurveyStep) -> StepRef:
     """Return a position in a survey."""
     return StepRef(FlowName.SURVEY, step)
+
+
+def broadcast_plan(step: BroadcastPlanStep) -> StepRef:
+    """Return a position in a recurring siaran planned or stopped in chat."""
+    return StepRef(FlowName.BROADCAST_PLAN, step)

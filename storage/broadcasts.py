@@ -504,6 +504,16 @@ def next_time(*, db: Connection, plan_id: int, at: datetime) -> None:
     db.execute(update(_BROADCASTS).where(_BROADCASTS.c.id == plan_id).values(send_at=at))
 
 
+def running_plans(*, db: Connection, kelurahan_limit: str | None) -> list[Broadcast]:
+    """Return the recurring plans running (those of a kelurahan, for a limited account),
+    newest first."""
+    query = select(_BROADCASTS).where(_BROADCASTS.c.status == BroadcastStatus.RECURRING)
+    if kelurahan_limit:
+        query = query.where(_BROADCASTS.c.kelurahan_limit == kelurahan_limit)
+    rows = db.execute(query.order_by(_BROADCASTS.c.id.desc())).all()
+    return [Broadcast.model_validate(row._asdict()) for row in rows]
+
+
 def stop_plan(*, db: Connection, plan_id: int) -> bool:
     """End a recurring plan; return whether there was one running."""
     done = db.execute(

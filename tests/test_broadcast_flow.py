@@ -124,7 +124,13 @@ async def test_staff_sends_to_a_kelurahan(petugas: Chat, town, database) -> None
     assert "Untuk: warga Kelurahan Klender" in petugas.text
     assert "Siaran ini sampai ke 2 warga." in petugas.text
     assert "1 warga dilewati karena sudah mengetik “berhenti”." in petugas.text
-    assert petugas.labels == ["Kirim sekarang", "Jadwalkan", "Ubah pesan", "Batal"]
+    assert petugas.labels == [
+        "Kirim sekarang",
+        "Jadwalkan",
+        "Ulangi berkala",
+        "Ubah pesan",
+        "Batal",
+    ]
     stale = preview_key(petugas, "now")
     await petugas.tap(stale)
     assert "Siaran #1 diantrekan untuk 2 warga; perkembangannya akan kami kirim di sini." in (
@@ -446,3 +452,75 @@ def test_numbers_are_formatted_per_language() -> None:
     assert "1,200" in broadcast_reports.progress_text(found, "en") or "1.200" in (
         broadcast_reports.progress_text(found, "en")
     )
+
+
+async def test_a_recurring_siaran_planned_and_stopped_in_chat(
+    petugas: Chat, town, database, clock
+) -> None:
+    from bot import broadcasting
+
+    await to_preview(petugas, "Satu kelurahan", "klender")
+    await petugas.tap(preview_key(petugas, "every"))
+    assert "Seberapa sering pengumuman ini dikirim?" in petugas.text
+    assert petugas.labels == ["Setiap hari", "Setiap minggu", "Setiap bulan", "Batal"]
+    await petugas.send("setiap minggu")
+    assert "Kapan kiriman pertama?" in petugas.text
+    await petugas.send("kapan saja")
+    assert "tidak dapat kami baca" in petugas.text
+    await petugas.send("besok 08.00")
+    assert (
+        "Siaran berkala #1 kepada warga Kelurahan Klender: setiap Minggu pukul 08.00, yang "
+        "pertama Minggu, 29 November 2026 08.00 WIB."
+    ) in petugas.text
+    (plan,) = sent_broadcasts(database)
+    first = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
+    assert (plan.status, plan.cron, plan.send_at, plan.text) == ("recurring", "0 8 * * sun",
+                                                                 first, TEXT)  # fmt: skip
+    assert queued(database) == []  # nothing until its time
+    with database.connect() as db:
+        entry = audit.recent(db=db)[0]
+    assert (entry.action, entry.details["every"]) == ("broadcast.plan", "0 8 * * sun")
+    assert broadcasting.tick(database, now=first, time_zone="Asia/Jakarta") == 2
+    assert sorted(row.resident_id for row in queued(database)) == [
+        town["klender"],
+        town["klender-rw7"],
+    ]
+    clock.now = first + timedelta(minutes=5)
+    await petugas.send("siaran")
+    assert "Hentikan siaran berkala" in petugas.labels
+    await petugas.send("Hentikan siaran berkala")
+    assert "Siaran berkala mana yang dihentikan?" in petugas.text
+    assert (
+        "#1: setiap Minggu pukul 08.00, kepada warga Kelurahan Klender, berikutnya Minggu, "
+        "6 Desember 2026 08.00 WIB: “Pembagian sembako RW 005"
+    ) in petugas.text
+    assert petugas.keys == ["bp:stop:1", "bp:stop:cancel"]
+    await petugas.tap("bp:stop:1")
+    assert "Siaran berkala #1 dihentikan; tidak ada kiriman lagi." in petugas.text
+    assert sent_broadcasts(database)[0].status == "stopped"
+    await petugas.tap("bp:stop:1")  # the old list's button
+    assert "Hentikan siaran berkala" not in petugas.text
+    with database.connect() as db:
+        assert audit.recent(db=db)[0].action == "broadcast.stop"
+    await petugas.send("siaran")
+    assert "Hentikan siaran berkala" not in petugas.labels
+
+
+async def test_a_monthly_siaran_needs_a_day_every_month_has(
+    petugas: Chat, town, database, clock
+) -> None:
+    await to_preview(petugas, "Semua")
+    await petugas.tap(preview_key(petugas, "every"))
+    await petugas.send("3")  # every month
+    await petugas.send("30/12 08.00")
+    assert "Tidak setiap bulan punya tanggal 30" in petugas.text
+    await petugas.send("1/12 07.30")
+    assert "setiap tanggal 1 pukul 07.30" in petugas.text
+    assert sent_broadcasts(database)[0].cron == "30 7 1 * *"
+    # staff of one kelurahan do not see (or stop) the whole kecamatan's recurring siaran
+    add_staff(database, clock, "lurah", "lurah-1", kelurahan_code=KLENDER)
+    lurah = Chat(petugas.engine, "lurah-1")
+    await lurah.send("siaran")
+    assert "Hentikan siaran berkala" not in lurah.labels
+    await lurah.tap("bp:stop:1")
+    assert sent_broadcasts(database)[0].status == "recurring"
