@@ -17,6 +17,7 @@ from telegram.error import TelegramError
 
 from bot import broadcasting, complaint_digest, reminding
 from bot.channels import console, telegram, whatsapp
+from bot.channels.media import Media
 from bot.channels.whatsapp_payloads import TemplatesProblem, load_templates
 from bot.housekeeping import sweep
 from bot.http import HttpServer, build_app
@@ -229,6 +230,16 @@ def whatsapp_settings(settings: Settings) -> whatsapp.Settings:
     )
 
 
+def share_photos(*channels) -> Media:
+    """Let each running channel show staff the photos residents sent on the others."""
+    media = Media()
+    for channel in channels:
+        if channel is not None:
+            media.register(channel.channel, channel.download)
+            channel.media = media
+    return media
+
+
 async def serve_channels(
     settings: Settings, database: Database, engine: Engine, stop: asyncio.Event | None = None
 ) -> None:
@@ -238,6 +249,7 @@ async def serve_channels(
         tg = telegram.TelegramChannel(telegram_settings(settings), engine, database)
     if "whatsapp" in settings.channels:
         wa = whatsapp.WhatsAppChannel(whatsapp_settings(settings), engine, database)
+    share_photos(tg, wa)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -204,7 +204,7 @@ def item_text(ctx: Context, item: Item) -> str:
         )
     lines.append(_("Text: {text}").format(text=item.text))
     if item.photo_file_id:
-        lines.append(_("Photo: attached (file {id})").format(id=item.photo_file_id))
+        lines.append(_("Photo: attached (shown with this message)"))
     for event in item.history[1:]:
         step = f"{ctx.moment(event.at)} · {event.actor} · {event.status.value}"
         lines.append(f"  {step}" + (f": {event.note}" if event.note else ""))
@@ -217,7 +217,7 @@ def ask_item(ctx: Context, member: Member) -> Reply:
     item = visible(ctx, member, ctx.data.get("id"))
     if item is None:
         return Reply(_("That complaint is not in your queue."), item_options(ctx, member))
-    return Reply(item_text(ctx, item), item_options(ctx, member))
+    return Reply(item_text(ctx, item), item_options(ctx, member), photo=item.photo_file_id)
 
 
 def back_to_queue(ctx: Context, *replies: Reply) -> Outcome:

@@ -237,7 +237,8 @@ def take_photo(ctx: Context, msg: Incoming) -> Outcome:
         if not msg.media_id:
             text = _("Sorry, that photo could not be kept. Please send it again, or tap “Skip”.")
             return Outcome([Reply(text)])
-        ctx.data["photo"] = msg.media_id[:255]
+        # with its platform, so staff on another one can be shown it (bot/channels/media.py)
+        ctx.data["photo"] = f"{msg.channel}:{msg.media_id}"[:255]
     elif msg.option == "photo:skip":
         ctx.data.pop("photo", None)
     else:

@@ -350,9 +350,13 @@ def merge_texts(replies: list[Reply]) -> list[Reply]:
     for reply in replies:
         previous = merged[-1] if merged else None
         plain = previous is not None and not (
-            previous.options or previous.request or previous.image or previous.place
+            previous.options
+            or previous.request
+            or previous.image
+            or previous.place
+            or previous.photo
         )
-        if plain and not reply.image and not reply.place:
+        if plain and not reply.image and not reply.place and not reply.photo:
             merged[-1] = replace(reply, text=f"{previous.text}\n\n{reply.text}")
         else:
             merged.append(reply)

@@ -97,6 +97,9 @@ class Reply:
     request_label: str = ""  # the label of the button that shares the phone or location
     image: bytes | None = None  # PNG, e.g. a chart
     place: Place | None = None
+    # a picture a resident sent (a complaint's photo), shown to staff: "<channel>:<file id>";
+    # a channel fetches one from another platform through bot/channels/media.py
+    photo: str | None = None
     # a channel that shows a special keyboard for a request removes it with the next reply
 
     def numbered(self) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import hashlib
 import json
 import math
 import time
@@ -26,7 +27,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 BOT_USER: dict[str, Any] = {
@@ -138,10 +139,24 @@ async def _read_params(request: Request) -> Params:
         async with request.form() as form:
             for key, value in form.multi_items():
                 if isinstance(value, UploadFile):
-                    params[key] = {"filename": value.filename, "size": len(await value.read())}
+                    content = await value.read()
+                    params[key] = {
+                        "filename": value.filename,
+                        "size": len(content),
+                        "sha256": hashlib.sha256(content).hexdigest(),
+                    }
                 else:
                     params[key] = _decode(key, value)
     return params
+
+
+class _MethodError(Exception):
+    """A method's own refusal (an unknown file id), answered like any Bot API error."""
+
+    def __init__(self, error_code: int, description: str) -> None:
+        super().__init__(description)
+        self.error_code = error_code
+        self.description = description
 
 
 class FakeBotAPI:
@@ -167,6 +182,7 @@ class FakeBotAPI:
         self._task: asyncio.Task[None] | None = None
         self._port = 0
         self._webhook_set = False
+        self.files: dict[str, bytes] = {}  # file id -> what a resident sent (getFile serves it)
         self._methods = {
             name.lower(): (name, handler) for name, handler in self._handlers().items()
         }
@@ -176,7 +192,10 @@ class FakeBotAPI:
     async def start(self) -> None:
         """Serve on 127.0.0.1 on a free port, in the running event loop."""
         app = Starlette(
-            routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
+            routes=[
+                Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{path:path}", self._file, methods=["GET"]),
+            ]
         )
         config = uvicorn.Config(
             app,
@@ -325,7 +344,11 @@ class FakeBotAPI:
         if wait is not None:
             self.rate_limited += 1
             return self._error(call, 429, f"Too Many Requests: retry after {wait}", wait)
-        return JSONResponse({"ok": True, "result": await handler(call.params)})
+        try:
+            result = await handler(call.params)
+        except _MethodError as error:
+            return self._error(call, error.error_code, error.description)
+        return JSONResponse({"ok": True, "result": result})
 
     def _scripted_failure(self, method: str, params: Params) -> _Failure | None:
         """Take the first scripted failure that applies to this call, if any."""
@@ -373,6 +396,7 @@ class FakeBotAPI:
             "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
+            "getFile": self._get_file,
         }
 
     async def _true(self, params: Params) -> bool:
@@ -437,6 +461,29 @@ class FakeBotAPI:
     async def _send_message(self, params: Params) -> dict[str, Any]:
         """A new text message."""
         return self._answer(params, self._message(params), text=str(params.get("text", "")))
+
+    async def _get_file(self, params: Params) -> dict[str, Any]:
+        """A file a resident sent: its size and the path to download it from."""
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            raise _MethodError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"U{abs(hash(file_id)) % 10**8}",
+            "file_size": len(self.files[file_id]),
+            "file_path": f"photos/{file_id}.jpg",
+        }
+
+    async def _file(self, request: Request) -> Response:
+        """Download a file by the path getFile gave (…/file/bot<token>/<path>)."""
+        self.counts["download"] += 1
+        if request.path_params["token"] != self.token:
+            return Response(status_code=401)
+        path = request.path_params["path"]
+        file_id = path.removeprefix("photos/").removesuffix(".jpg")
+        if file_id not in self.files:
+            return Response(status_code=404)
+        return Response(self.files[file_id], media_type="image/jpeg")
 
     async def _send_photo(self, params: Params) -> dict[str, Any]:
         """A new photo message, in two sizes, with its caption."""

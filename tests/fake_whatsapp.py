@@ -44,7 +44,7 @@ from typing import Any, Literal, Self
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
@@ -457,6 +457,7 @@ class FakeGraphAPI:
         self.pending_statuses: list[JSON] = []  # failed-status webhooks the fake "would send"
         self.rate_limited = 0  # sends refused by limit_rate or limit_pair_rate
         self.uploads: dict[str, bytes] = {}  # media id -> the uploaded picture
+        self.received: dict[str, bytes] = {}  # media id -> a picture a resident sent
         self._failures: deque[_Failure] = deque()
         self._bucket: _Bucket | None = None
         self._pair_rate: tuple[float, float] | None = None
@@ -474,6 +475,8 @@ class FakeGraphAPI:
             routes=[
                 Route("/{version}/{phone_number_id}/messages", self._messages, methods=["POST"]),
                 Route("/{version}/{phone_number_id}/media", self._media, methods=["POST"]),
+                Route("/media-download/{media_id}", self._download, methods=["GET"]),
+                Route("/{version}/{media_id}", self._media_url, methods=["GET"]),
                 Route("/{path:path}", self._unsupported, methods=["GET", "POST", "DELETE"]),
             ]
         )
@@ -692,6 +695,42 @@ class FakeGraphAPI:
         media_id = f"{900000000000000 + next(self._serial)}"
         self.uploads[media_id] = content
         return JSONResponse({"id": media_id})
+
+    async def _media_url(self, request: Request) -> JSONResponse:
+        """Retrieve a media object: its (short-lived) download URL, type and size."""
+        call = Call(request.url.path, None, self.clock())
+        self.requests.append(call)
+        media_id = request.path_params["media_id"]
+        try:
+            self._authenticate(request)
+            content = self.received.get(media_id)
+            if content is None:
+                raise self._unknown_object(media_id)
+        except GraphError as error:
+            return self._error(call, error)
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"{self.base_url}/media-download/{media_id}",
+                "mime_type": "image/jpeg",
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "file_size": len(content),
+                "id": media_id,
+            }
+        )
+
+    async def _download(self, request: Request) -> Response:
+        """The file behind a media URL; the access token is needed here too."""
+        call = Call(request.url.path, None, self.clock())
+        self.requests.append(call)
+        try:
+            self._authenticate(request)
+        except GraphError as error:
+            return self._error(call, error)
+        content = self.received.get(request.path_params["media_id"])
+        if content is None:
+            return Response(status_code=404)
+        return Response(content, media_type="image/jpeg")
 
     async def _unsupported(self, request: Request) -> JSONResponse:
         """Any other path: the Graph API's answer to an unknown object or edge."""

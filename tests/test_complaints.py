@@ -138,7 +138,7 @@ async def test_a_complaint_from_filing_to_closing(
     assert "Menu utama" in siti.text
     [filed] = stored(database)
     assert (filed.kind, filed.category, filed.status) == ("ADU", "pungli", "baru")
-    assert filed.photo_file_id == PHOTO and filed.kelurahan_code == KLENDER
+    assert filed.photo_file_id == f"console:{PHOTO}" and filed.kelurahan_code == KLENDER
     assert not filed.anonymous and filed.text == STORY
 
     # staff: the queue, the complaint, take it
@@ -151,7 +151,8 @@ async def test_a_complaint_from_filing_to_closing(
     assert petugas.labels == ["ADU-2026-000001", "Menu utama"]
     await petugas.send("1")
     assert "Dari: Siti Aminah, RW 005, Kelurahan Klender, HP 0812-3456-7890" in petugas.text
-    assert f"Foto: terlampir (berkas {PHOTO})" in petugas.text and STORY in petugas.text
+    assert "Foto: terlampir (ditampilkan bersama pesan ini)" in petugas.text
+    assert STORY in petugas.text and petugas.replies[-1].photo == f"console:{PHOTO}"
     assert petugas.labels == ["Ambil", "Balas", "Tutup", "Kembali ke antrean"]
     await petugas.send("Ambil")
     assert "ADU-2026-000001 sekarang Anda tangani" in petugas.text

@@ -84,6 +84,8 @@ def render(reply: Reply) -> str:
         lines.append("     [type ::location LAT LON to share a location]")
     if reply.image:
         lines.append("     [image]")
+    if reply.photo:
+        lines.append(f"     [photo {reply.photo}]")
     if reply.place:
         lines.append(f"     [map: {reply.place.latitude}, {reply.place.longitude}]")
     return "\n".join(lines)

@@ -29,6 +29,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
+from bot.channels.media import MAX_PHOTO_BYTES, Media, split_ref
 from bot.channels.parts import split_text
 from bot.outbound import RetryLater, SendFailed, Unreachable
 from handlers import hints
@@ -139,11 +140,20 @@ class Settings:
 
     token: str
     base_url: str | None = None
+    # where files are downloaded from; by default the base_url's server (…/file/bot)
+    base_file_url: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = None
     default_language: str = "id"
     max_retries: int = 3  # of a request answered with 429 retry_after
     overall_max_rate: float = 30  # requests a second to Telegram (its documented limit)
+
+
+def file_url_of(base_url: str | None) -> str | None:
+    """Return where a Bot API server at `base_url` (…/bot) serves files (…/file/bot)."""
+    if not base_url or not base_url.rstrip("/").endswith("/bot"):
+        return None
+    return base_url.rstrip("/").removesuffix("/bot") + "/file/bot"
 
 
 class TelegramChannel:
@@ -173,8 +183,11 @@ class TelegramChannel:
             .connection_pool_size(CONNECTIONS)  # replies to many residents go out side by side
             .pool_timeout(30)
         )
+        file_url = settings.base_file_url or file_url_of(settings.base_url)
         if settings.base_url:
             builder = builder.base_url(settings.base_url)
+        if file_url:
+            builder = builder.base_file_url(file_url)
         if settings.webhook_url:
             builder = builder.updater(None)  # updates come from our own HTTP server
         self.application = builder.build()
@@ -189,6 +202,10 @@ class TelegramChannel:
         # the queue's own limiter keeps the pace (TELEGRAM_RATE, below Telegram's 30/s, so the
         # direct replies keep some room).
         where = {"base_url": settings.base_url} if settings.base_url else {}
+        if file_url:
+            where["base_file_url"] = file_url
+        # photos sent on another platform, for staff who work here (bot/channels/media.py)
+        self.media: Media | None = None
         self.outbound_bot = Bot(
             settings.token,
             request=HTTPXRequest(connection_pool_size=OUTBOUND_CONNECTIONS, pool_timeout=30),
@@ -309,8 +326,35 @@ class TelegramChannel:
         with self.database.begin() as db:
             residents.set_unreachable(db=db, channel=CHANNEL, external_id=external_id, at=utcnow())
 
+    async def download(self, file_id: str) -> bytes | None:
+        """Return the bytes of a file a resident sent here (a complaint's photo)."""
+        found = await self.bot.get_file(file_id)
+        if found.file_size and found.file_size > MAX_PHOTO_BYTES:
+            return None
+        return bytes(await found.download_as_bytearray())
+
+    async def _send_picture(self, chat_id: int, ref: str) -> None:
+        """Show staff a resident's photo: by its file id when it was sent here, else fetched
+        from its platform; a photo that cannot be had is left out (the text says there is
+        one)."""
+        source = split_ref(ref)
+        if source is None:
+            return
+        channel, file_id = source
+        photo = file_id if channel == CHANNEL else None
+        if photo is None and self.media is not None:
+            photo = await self.media.fetch(ref)
+        if photo is None:
+            return
+        try:
+            await self._call(self.bot.send_photo, chat_id, photo=photo)
+        except BadRequest as error:  # gone from Telegram, or not a picture after all
+            log.info("a resident's photo could not be shown: %s", error.message)
+
     async def _send_reply(self, chat_id: int, reply: Reply) -> None:
         inline = inline_keyboard(reply)
+        if reply.photo:
+            await self._send_picture(chat_id, reply.photo)
         if reply.image is not None:
             fits = len(reply.text) <= CAPTION_LIMIT and not reply.request
             caption, markup = (reply.text, inline) if fits else (None, None)

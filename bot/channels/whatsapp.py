@@ -21,6 +21,7 @@ import httpx
 from aiolimiter import AsyncLimiter
 from sqlalchemy import Engine as Database
 
+from bot.channels.media import MAX_PHOTO_BYTES, Media
 from bot.channels.whatsapp_payloads import (
     CHANNEL,
     TEMPLATE_OF_KIND,
@@ -57,6 +58,7 @@ TRANSIENT = {1, 2, 131000}
 THROTTLE_WAIT = 10.0  # seconds the queue waits after a throughput refusal
 ACCOUNT_WAIT = 300.0
 REPLY_TRIES = 4  # a direct answer refused for throughput is tried again this often
+PNG = b"\x89PNG"  # how a PNG file starts; other pictures go as JPEG
 REPORT_RETRIES = (0.5, 1.0, 2.0, 4.0)  # seconds between tries to match a failure report
 
 
@@ -103,6 +105,8 @@ class WhatsAppChannel:
         self._jobs: set[asyncio.Task] = set()
         self._client: httpx.AsyncClient | None = None
         self.accepting = False
+        # photos sent on another platform, for staff who work here (bot/channels/media.py)
+        self.media: Media | None = None
 
     # --- life -----------------------------------------------------------------------------
 
@@ -239,10 +243,13 @@ class WhatsAppChannel:
         return message_id(response)
 
     async def _upload(self, image: bytes) -> str:
-        """Upload a PNG picture; return its media id."""
+        """Upload a picture (a PNG chart, or a JPEG photo); return its media id."""
         path = f"/{self.settings.api_version}/{self.settings.phone_number_id}/media"
-        files = {"file": ("chart.png", image, "image/png")}
-        data = {"messaging_product": "whatsapp", "type": "image/png"}
+        kind, name = (
+            ("image/png", "chart.png") if image.startswith(PNG) else ("image/jpeg", "foto.jpg")
+        )
+        files = {"file": (name, image, kind)}
+        data = {"messaging_product": "whatsapp", "type": kind}
         response = await self._client.post(path, data=data, files=files)
         if response.status_code >= 400:
             raise graph_error(response)
@@ -262,12 +269,31 @@ class WhatsAppChannel:
             raise
 
     async def _bodies(self, reply: Reply, language: str) -> list[dict]:
-        """Render a reply; a picture goes first, uploaded, with the text as its caption."""
+        """Render a reply; a picture (a chart, or a resident's photo shown to staff) goes
+        first, uploaded."""
         bodies = render(reply, language)
-        if reply.image is None:
+        picture = reply.image
+        if picture is None and reply.photo and self.media is not None:
+            picture = await self.media.fetch(reply.photo)  # left out when it cannot be had
+        if picture is None:
             return bodies
-        media_id = await self._upload(reply.image)
+        media_id = await self._upload(picture)
         return [image_body(media_id, ""), *bodies]
+
+    async def download(self, media_id: str) -> bytes | None:
+        """Return the bytes of a picture a resident sent here: its URL first, then the file
+        (both with the access token; Meta keeps them for a while only)."""
+        found = await self._client.get(f"/{self.settings.api_version}/{media_id}")
+        if found.status_code >= 400:
+            log.info("a WhatsApp photo is no longer available (%d)", found.status_code)
+            return None
+        described = found.json()
+        if int(described.get("file_size") or 0) > MAX_PHOTO_BYTES:
+            return None
+        content = await self._client.get(described["url"])
+        if content.status_code >= 400:
+            return None
+        return content.content
 
     async def _answer(self, wa_id: str, body: dict) -> str:
         """Send one part of a direct answer; throughput refusals are waited out a few times."""
