@@ -187,9 +187,7 @@ def stop_recurring(settings: Settings, plan_id: int, login: str | None) -> int:
             if member is None:
                 return 2
             found = broadcasts.get(db=db, broadcast_id=plan_id)
-            mine = found is not None and (
-                member.kelurahan_code is None or found.kelurahan_limit == member.kelurahan_code
-            )
+            mine = found is not None and member.reaches(found.kelurahan_limit)
             if (
                 not member.broadcasts
                 or not mine

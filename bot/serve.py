@@ -190,6 +190,7 @@ def telegram_settings(settings: Settings) -> telegram.Settings:
     return telegram.Settings(
         token=settings.telegram_token.get_secret_value(),
         base_url=settings.telegram_api_base_url,
+        base_file_url=settings.telegram_api_file_url,
         webhook_url=settings.telegram_webhook_url,
         webhook_secret=webhook_secret,
         default_language=settings.default_language,

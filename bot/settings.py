@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     telegram_token: SecretStr | None = None
     telegram_api_base_url: str | None = None
+    telegram_api_file_url: str | None = None  # default: the base URL's server, …/file/bot
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     whatsapp_token: SecretStr | None = None
@@ -101,7 +102,12 @@ class Settings(BaseSettings):
                 ) from error
         return value
 
-    @field_validator("telegram_api_base_url", "whatsapp_api_base_url", "telegram_webhook_url")
+    @field_validator(
+        "telegram_api_base_url",
+        "telegram_api_file_url",
+        "whatsapp_api_base_url",
+        "telegram_webhook_url",
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         """Refuse a base URL that is not http(s)."""

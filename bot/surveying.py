@@ -194,9 +194,7 @@ def close(settings: Settings, survey_id: int, login: str | None) -> int:
             if member is None:
                 return 2
             found = surveys.get(db=db, survey_id=survey_id)
-            mine = found is not None and (
-                member.kelurahan_code is None or found.kelurahan_limit == member.kelurahan_code
-            )
+            mine = found is not None and member.reaches(found.kelurahan_limit)
             if not mine or not surveys.close(db=db, survey_id=survey_id, now=now):
                 print(f"No open survey #{survey_id} of yours.", file=sys.stderr)
                 return 2

@@ -432,17 +432,24 @@ def take_preview(ctx: Context, msg: Incoming, member: Member) -> Outcome:
     if choice == "later":
         return Outcome(goto=broadcast(BroadcastStep.WHEN))
     if choice == "every":  # handlers/broadcast_plans.py, with the preview's answers
+        if counted(ctx, member).recipients == 0:
+            return nobody(ctx)
         return Outcome(goto=broadcast_plan(BroadcastPlanStep.OFTEN), data=dict(ctx.data))
     return decide(ctx, member)
 
 
+def nobody(ctx: Context) -> Outcome:
+    """Say that the segment reaches nobody, and start again from whom."""
+    _ = ctx.gettext
+    text = _("Nobody in this group can receive announcements, so nothing was queued.")
+    return Outcome([Reply(text)], goto=broadcast(BroadcastStep.KIND), data={})
+
+
 def decide(ctx: Context, member: Member) -> Outcome:
     """Queues the announcement, or first asks again when some got the same text lately."""
-    _ = ctx.gettext
     found = counted(ctx, member)
     if found.recipients == 0:
-        text = _("Nobody in this group can receive announcements, so nothing was queued.")
-        return Outcome([Reply(text)], goto=broadcast(BroadcastStep.KIND), data={})
+        return nobody(ctx)
     if found.repeated:
         data = {**ctx.data, "repeated": found.repeated}
         return Outcome(goto=broadcast(BroadcastStep.REPEAT), data=data)

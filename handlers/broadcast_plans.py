@@ -10,6 +10,7 @@ As in the rest of the siaran, every step asks storage.staff anew whether the cha
 send announcements; a kelurahan-limited account plans and stops only its kelurahan's.
 """
 
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -185,20 +186,31 @@ def ask_stop(ctx: Context) -> Reply:
     """Lists the recurring siaran, to stop one."""
     _ = ctx.gettext
     member = member_of(ctx)
-    plans = running(ctx, member)[: LISTED - 1]
+    every = running(ctx, member)
+    plans = every[: LISTED - 1]
     if not plans:
         return Reply(_("No recurring siaran is running."), stop_options(ctx, member))
     lines = [_("Which recurring siaran should stop?")]
     for plan in plans:
+        sender = replace(member, kelurahan_code=plan.kelurahan_limit)  # whom it reaches
         shown = plan.text if len(plan.text) <= SHOWN_TEXT else plan.text[:SHOWN_TEXT] + "…"
         lines.append(
             _("#{id}: {schedule}, to {whom}, next on {moment}: “{text}”").format(
                 id=plan.id,
                 schedule=schedule_text(ctx, plan.cron or ""),
-                whom=segment_text(ctx, Segment.from_dict(plan.segment), member),
+                whom=segment_text(ctx, Segment.from_dict(plan.segment), sender),
                 moment=ctx.moment(plan.send_at),
                 text=shown,
             )
+        )
+    if len(every) > len(plans):
+        more = len(every) - len(plans)
+        lines.append(
+            ctx.ngettext(
+                "…and {count} older one: stop it with `python -m bot broadcast --stop ID`.",
+                "…and {count} older ones: stop those with `python -m bot broadcast --stop ID`.",
+                more,
+            ).format(count=more)
         )
     text = "\n".join(lines)
     return Reply(text, stop_options(ctx, member))

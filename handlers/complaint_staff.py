@@ -142,7 +142,8 @@ def take_queue(ctx: Context, msg: Incoming, member: Member) -> Outcome:
         return Outcome()
     if not key.isdigit() or visible(ctx, member, int(key)) is None:
         return Outcome()
-    data = {"id": int(key), "page": ctx.data.get("page", 0)}
+    # its photo goes with it when it is opened, not again at each step on it
+    data = {"id": int(key), "page": ctx.data.get("page", 0), "show_photo": True}
     return Outcome(goto=complaint_staff(ComplaintStaffStep.ITEM), data=data)
 
 
@@ -204,7 +205,7 @@ def item_text(ctx: Context, item: Item) -> str:
         )
     lines.append(_("Text: {text}").format(text=item.text))
     if item.photo_file_id:
-        lines.append(_("Photo: attached (shown with this message)"))
+        lines.append(_("Photo: attached (sent when the complaint is opened)"))
     for event in item.history[1:]:
         step = f"{ctx.moment(event.at)} · {event.actor} · {event.status.value}"
         lines.append(f"  {step}" + (f": {event.note}" if event.note else ""))
@@ -217,7 +218,8 @@ def ask_item(ctx: Context, member: Member) -> Reply:
     item = visible(ctx, member, ctx.data.get("id"))
     if item is None:
         return Reply(_("That complaint is not in your queue."), item_options(ctx, member))
-    return Reply(item_text(ctx, item), item_options(ctx, member), photo=item.photo_file_id)
+    photo = item.photo_file_id if ctx.data.pop("show_photo", False) else None
+    return Reply(item_text(ctx, item), item_options(ctx, member), photo=photo)
 
 
 def back_to_queue(ctx: Context, *replies: Reply) -> Outcome:

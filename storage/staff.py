@@ -82,6 +82,11 @@ class Member:
         """Tell whether this account may send announcements."""
         return self.role in BROADCASTERS
 
+    def reaches(self, kelurahan_limit: str | None) -> bool:
+        """Tell whether something sent for a kelurahan (None: the whole kecamatan), such as a
+        broadcast or a survey, is within this account's own limit."""
+        return self.kelurahan_code is None or kelurahan_limit == self.kelurahan_code
+
     def sees(self, partner_code: str | None) -> bool:
         """Tell whether this account may see an application routed to `partner_code`."""
         if self.role == Role.PARTNER:

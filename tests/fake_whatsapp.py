@@ -458,6 +458,7 @@ class FakeGraphAPI:
         self.rate_limited = 0  # sends refused by limit_rate or limit_pair_rate
         self.uploads: dict[str, bytes] = {}  # media id -> the uploaded picture
         self.received: dict[str, bytes] = {}  # media id -> a picture a resident sent
+        self.fail_uploads = 0  # the next uploads refused (131053, a media upload error)
         self._failures: deque[_Failure] = deque()
         self._bucket: _Bucket | None = None
         self._pair_rate: tuple[float, float] | None = None
@@ -690,6 +691,9 @@ class FakeGraphAPI:
                 content = await upload.read()
                 if not content.startswith(b"\x89PNG") and form.get("type") == "image/png":
                     raise GraphError(131053, "Media upload error: not a PNG image.")
+                if self.fail_uploads:
+                    self.fail_uploads -= 1
+                    raise GraphError(131053, "Media upload error.")
         except GraphError as error:
             return self._error(call, error)
         media_id = f"{900000000000000 + next(self._serial)}"

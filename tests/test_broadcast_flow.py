@@ -498,12 +498,43 @@ async def test_a_recurring_siaran_planned_and_stopped_in_chat(
     await petugas.tap("bp:stop:1")
     assert "Siaran berkala #1 dihentikan; tidak ada kiriman lagi." in petugas.text
     assert sent_broadcasts(database)[0].status == "stopped"
-    await petugas.tap("bp:stop:1")  # the old list's button
-    assert "Hentikan siaran berkala" not in petugas.text
     with database.connect() as db:
         assert audit.recent(db=db)[0].action == "broadcast.stop"
     await petugas.send("siaran")
     assert "Hentikan siaran berkala" not in petugas.labels
+
+
+async def test_a_recurring_siaran_stopped_meanwhile_and_another_kelurahans(
+    petugas: Chat, town, database, clock
+) -> None:
+    with database.begin() as db:
+        for limit in (None, KLENDER, BAMBU):
+            stored.plan(db=db, segment=Segment(SegmentKind.EVERYONE), text=TEXT,
+                        cron="0 8 * * mon", next_at=clock() + timedelta(days=2),
+                        created_by="budi", now=clock(), kelurahan_limit=limit)  # fmt: skip
+    await petugas.send("siaran")
+    await petugas.send("Hentikan siaran berkala")
+    assert petugas.keys == ["bp:stop:3", "bp:stop:2", "bp:stop:1", "bp:stop:cancel"]
+    assert "#2: setiap Senin pukul 08.00, kepada semua warga Kelurahan Klender" in petugas.text
+    with database.begin() as db:
+        stored.stop_plan(db=db, plan_id=1)  # from the command line, meanwhile
+    await petugas.tap("bp:stop:1")  # the list is asked again, without it
+    assert "Tombol itu dari pesan lama" in petugas.text and "#1:" not in petugas.text
+    assert petugas.keys == ["bp:stop:3", "bp:stop:2", "bp:stop:cancel"]
+    # staff of Klender see and stop only Klender's
+    add_staff(database, clock, "lurah", "lurah-1", kelurahan_code=KLENDER)
+    lurah = Chat(petugas.engine, "lurah-1")
+    await lurah.send("siaran")
+    await lurah.send("Hentikan siaran berkala")
+    assert lurah.keys == ["bp:stop:2", "bp:stop:cancel"]
+    await lurah.tap("bp:stop:3")  # Pondok Bambu's: not in their list
+    assert "Tombol itu dari pesan lama" in lurah.text
+    await lurah.tap("bp:stop:2")
+    assert [plan.status for plan in sent_broadcasts(database)] == [
+        "stopped",
+        "stopped",
+        "recurring",
+    ]
 
 
 async def test_a_monthly_siaran_needs_a_day_every_month_has(
@@ -517,10 +548,25 @@ async def test_a_monthly_siaran_needs_a_day_every_month_has(
     await petugas.send("1/12 07.30")
     assert "setiap tanggal 1 pukul 07.30" in petugas.text
     assert sent_broadcasts(database)[0].cron == "30 7 1 * *"
-    # staff of one kelurahan do not see (or stop) the whole kecamatan's recurring siaran
+    # staff of one kelurahan do not see the whole kecamatan's recurring siaran
     add_staff(database, clock, "lurah", "lurah-1", kelurahan_code=KLENDER)
     lurah = Chat(petugas.engine, "lurah-1")
     await lurah.send("siaran")
-    assert "Hentikan siaran berkala" not in lurah.labels
-    await lurah.tap("bp:stop:1")
-    assert sent_broadcasts(database)[0].status == "recurring"
+    assert "Hentikan siaran berkala" not in lurah.labels and "Siaran baru" in lurah.text
+
+
+async def test_the_list_to_stop_holds_nine_and_says_how_many_more(
+    petugas: Chat, town, database, clock
+) -> None:
+    with database.begin() as db:
+        for _number in range(11):
+            stored.plan(db=db, segment=Segment(SegmentKind.EVERYONE), text=TEXT,
+                        cron="0 8 * * *", next_at=clock() + timedelta(days=1),
+                        created_by="budi", now=clock())  # fmt: skip
+    await petugas.send("siaran")
+    await petugas.send("Hentikan siaran berkala")
+    assert len(petugas.keys) == 10 and petugas.keys[0] == "bp:stop:11"
+    assert "…dan 2 siaran lebih lama: hentikan dengan `python -m bot broadcast --stop ID`." in (
+        petugas.text
+    )
+    assert "setiap hari pukul 08.00" in petugas.text

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 
 from bot.channels.media import Media, split_ref
+from bot.channels.telegram import SEND_ATTEMPTS, TelegramChannel, file_url_of
 from bot.channels.telegram import Settings as TelegramSettings
-from bot.channels.telegram import TelegramChannel, file_url_of
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.serve import share_photos
 from handlers.messages import Reply
@@ -144,10 +144,42 @@ async def test_a_photo_the_platform_no_longer_has_is_left_out(
     assert text.text == "Foto tidak ada"
 
 
+async def test_a_photo_that_cannot_be_sent_or_uploaded_leaves_the_text(
+    platforms: Platforms, database, clock
+) -> None:
+    ref = file_complaint(database, clock, f"whatsapp:{WHATSAPP_MEDIA}")
+    platforms.telegram_fake.fail_next(
+        "sendPhoto", error_code=502, description="Bad Gateway", times=SEND_ATTEMPTS
+    )  # tried again as often as a send is, then given up: the text goes all the same
+    await open_the_complaint(platforms)
+    tried = platforms.telegram_fake.calls("sendPhoto")
+    assert [call.failed for call in tried] == [True] * SEND_ATTEMPTS
+    assert ref in platforms.telegram_fake.sent_texts()[-1]
+    platforms.whatsapp_fake.fail_uploads = 1
+    reply = Reply("ADU-2026-000001 · Pengaduan · baru", photo=f"telegram:{TELEGRAM_FILE}")
+    await platforms.whatsapp.send(STAFF_WHATSAPP, [reply], "id")
+    (text,) = platforms.whatsapp_fake.sent_to(STAFF_WHATSAPP)
+    assert text.text == reply.text
+
+
+async def test_the_photo_comes_once_when_the_complaint_is_opened(
+    platforms: Platforms, database, clock
+) -> None:
+    file_complaint(database, clock, f"telegram:{TELEGRAM_FILE}")
+    await open_the_complaint(platforms)
+    fake = platforms.telegram_fake
+    fake.push_update(tg.text("Ambil", user_id=STAFF_TELEGRAM))
+    await fake.wait_for(lambda f: any("sekarang Anda tangani" in t for t in f.sent_texts()), 5)
+    assert len(fake.calls("sendPhoto")) == 1  # taking it shows the complaint, not the photo
+
+
 async def test_photo_names_and_the_file_url_of_a_bot_api_server() -> None:
     assert split_ref("whatsapp:123") == ("whatsapp", "123")
     assert split_ref("AgACAgUAAxkB") is None  # stored before photos carried their platform
     assert split_ref("sms:123") is None
     assert await Media().fetch("telegram:AgAC") is None  # Telegram is not running here
     assert file_url_of("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
+    assert file_url_of("http://127.0.0.1:8081/bot{token}") == (
+        "http://127.0.0.1:8081/file/bot{token}"
+    )
     assert file_url_of(None) is None

@@ -151,7 +151,7 @@ async def test_a_complaint_from_filing_to_closing(
     assert petugas.labels == ["ADU-2026-000001", "Menu utama"]
     await petugas.send("1")
     assert "Dari: Siti Aminah, RW 005, Kelurahan Klender, HP 0812-3456-7890" in petugas.text
-    assert "Foto: terlampir (ditampilkan bersama pesan ini)" in petugas.text
+    assert "Foto: terlampir (dikirim saat aduan dibuka)" in petugas.text
     assert STORY in petugas.text and petugas.replies[-1].photo == f"console:{PHOTO}"
     assert petugas.labels == ["Ambil", "Balas", "Tutup", "Kembali ke antrean"]
     await petugas.send("Ambil")

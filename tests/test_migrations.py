@@ -38,3 +38,52 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(database) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_complaint_photos_kept_before_0011_get_their_platform(database_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import select
+
+    from storage.complaints import Complaint
+    from storage.database import alembic_config
+
+    database = make_engine(database_url)
+    complaints = Complaint.__table__
+    now = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+    try:
+        clear(database)
+        command.downgrade(alembic_config(database), "0010")
+        photos = {"ADU-2026-000001": "1234567890", "ADU-2026-000002": "AgACAgUAAxkB-9",
+                  "ADU-2026-000003": None}  # fmt: skip
+        with database.begin() as db:
+            for ref, photo in photos.items():
+                db.execute(
+                    complaints.insert().values(
+                        ref=ref,
+                        kind="ADU",
+                        text="-",
+                        photo_file_id=photo,
+                        anonymous=False,
+                        status="baru",
+                        due_at=now,
+                        created_at=now,
+                    )
+                )
+        migrate(database)
+        with database.connect() as db:
+            found = dict(db.execute(select(complaints.c.ref, complaints.c.photo_file_id)).all())
+        assert found == {
+            "ADU-2026-000001": "whatsapp:1234567890",
+            "ADU-2026-000002": "telegram:AgACAgUAAxkB-9",
+            "ADU-2026-000003": None,
+        }
+        command.downgrade(alembic_config(database), "0010")
+        with database.connect() as db:
+            back = dict(db.execute(select(complaints.c.ref, complaints.c.photo_file_id)).all())
+        assert back == photos
+        migrate(database)
+    finally:
+        clear(database)  # leave it seeded for the next test
+        database.dispose()

@@ -150,10 +150,13 @@ class Settings:
 
 
 def file_url_of(base_url: str | None) -> str | None:
-    """Return where a Bot API server at `base_url` (…/bot) serves files (…/file/bot)."""
-    if not base_url or not base_url.rstrip("/").endswith("/bot"):
-        return None
-    return base_url.rstrip("/").removesuffix("/bot") + "/file/bot"
+    """Return where a Bot API server at `base_url` (…/bot, or …/bot{token}) serves files
+    (…/file/bot, …/file/bot{token})."""
+    base = (base_url or "").rstrip("/")
+    for tail in ("/bot", "/bot{token}"):
+        if base.endswith(tail):
+            return base.removesuffix(tail) + "/file" + tail
+    return None
 
 
 class TelegramChannel:
@@ -348,7 +351,9 @@ class TelegramChannel:
             return
         try:
             await self._call(self.bot.send_photo, chat_id, photo=photo)
-        except BadRequest as error:  # gone from Telegram, or not a picture after all
+        except Forbidden:
+            raise  # the chat is gone: nothing else can be sent either
+        except TelegramError as error:  # gone from Telegram, not a picture, a timeout…
             log.info("a resident's photo could not be shown: %s", error.message)
 
     async def _send_reply(self, chat_id: int, reply: Reply) -> None:

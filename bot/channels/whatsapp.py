@@ -59,6 +59,7 @@ THROTTLE_WAIT = 10.0  # seconds the queue waits after a throughput refusal
 ACCOUNT_WAIT = 300.0
 REPLY_TRIES = 4  # a direct answer refused for throughput is tried again this often
 PNG = b"\x89PNG"  # how a PNG file starts; other pictures go as JPEG
+IMAGE_LIMIT = 5 * 1024 * 1024  # the largest picture WhatsApp takes
 REPORT_RETRIES = (0.5, 1.0, 2.0, 4.0)  # seconds between tries to match a failure report
 
 
@@ -272,26 +273,35 @@ class WhatsAppChannel:
         """Render a reply; a picture (a chart, or a resident's photo shown to staff) goes
         first, uploaded."""
         bodies = render(reply, language)
-        picture = reply.image
-        if picture is None and reply.photo and self.media is not None:
-            picture = await self.media.fetch(reply.photo)  # left out when it cannot be had
-        if picture is None:
+        if reply.image is not None:
+            return [image_body(await self._upload(reply.image), ""), *bodies]
+        if not reply.photo or self.media is None:
             return bodies
-        media_id = await self._upload(picture)
+        # a resident's photo shown to staff: left out when it cannot be had or taken
+        picture = await self.media.fetch(reply.photo)
+        if picture is None or len(picture) > IMAGE_LIMIT:
+            return bodies
+        try:
+            media_id = await self._upload(picture)
+        except (GraphError, httpx.HTTPError, KeyError, ValueError) as error:
+            log.info("a resident's photo could not be uploaded: %s", type(error).__name__)
+            return bodies
         return [image_body(media_id, ""), *bodies]
 
     async def download(self, media_id: str) -> bytes | None:
         """Return the bytes of a picture a resident sent here: its URL first, then the file
         (both with the access token; Meta keeps them for a while only)."""
         found = await self._client.get(f"/{self.settings.api_version}/{media_id}")
-        if found.status_code >= 400:
+        if found.status_code != 200:
             log.info("a WhatsApp photo is no longer available (%d)", found.status_code)
             return None
         described = found.json()
         if int(described.get("file_size") or 0) > MAX_PHOTO_BYTES:
             return None
         content = await self._client.get(described["url"])
-        if content.status_code >= 400:
+        kind = content.headers.get("content-type", "")
+        if content.status_code != 200 or not content.content or not kind.startswith("image/"):
+            log.info("a WhatsApp photo could not be downloaded (%d)", content.status_code)
             return None
         return content.content
 
