@@ -160,6 +160,19 @@ def report_text(ctx: Context, found: Summary, days: int) -> str:
                 count=number(found.resolved, language),
             )
         )
+    if found.surveys:
+        lines += ["", _("Surveys (invited in the period):")]
+        lines += [
+            _(
+                "• “{title}”: {invited} invited, {completed} answered in full, {declined} declined"
+            ).format(
+                title=item.titles.get(language) or item.titles.get("id", "-"),
+                invited=number(item.invited, language),
+                completed=number(item.completed, language),
+                declined=number(item.declined, language),
+            )
+            for item in found.surveys[:LISTED]
+        ]
     lines += ["", _("The chart shows the average rating per program. Another period?")]
     return "\n".join(lines)
 

@@ -22,6 +22,7 @@ from storage.places import Kelurahan
 from storage.ratings import Rated, Rating
 from storage.residents import Resident
 from storage.schedules import Distribution
+from storage.surveys import Survey, SurveyResponse
 from storage.training import Attendance, BatchSession, Enrolment, EnrolmentStatus
 
 PERIOD = timedelta(days=30)  # the period when none is given
@@ -54,6 +55,16 @@ class Average:
 
 
 @dataclass(frozen=True)
+class SurveyFigures:
+    """A survey's invitations in the period, and how many of them were answered or declined."""
+
+    titles: dict[str, str]  # language → title
+    invited: int
+    completed: int
+    declined: int
+
+
+@dataclass(frozen=True)
 class Summary:
     """The figures of one period, maybe of one kelurahan."""
 
@@ -77,6 +88,7 @@ class Summary:
     by_status: tuple[tuple[str, int], ...]
     resolved: int  # of those, answered or closed by now
     median_resolve: timedelta | None  # filed → closed (or answered when not closed)
+    surveys: tuple[SurveyFigures, ...] = ()  # those with invitations in the period, newest first
 
 
 def _in(column, since: datetime, until: datetime):
@@ -232,4 +244,38 @@ def summary(
         by_status=by_status,
         resolved=len(durations),
         median_resolve=statistics.median(durations) if durations else None,
+        surveys=survey_figures(db, since, now, kelurahan_code),
+    )
+
+
+def survey_figures(
+    db: Connection, since: datetime, until: datetime, kelurahan_code: str | None
+) -> tuple[SurveyFigures, ...]:
+    """Count each survey's invitations of [since, until) (of one kelurahan, when given)."""
+    responses = SurveyResponse.__table__
+    surveys = Survey.__table__
+    query = (
+        select(
+            responses.c.survey_id,
+            func.count(),
+            func.count(responses.c.completed_at),
+            func.count(responses.c.declined_at),
+        )
+        .where(_in(responses.c.invited_at, since, until))
+        .group_by(responses.c.survey_id)
+        .order_by(responses.c.survey_id.desc())
+    )
+    if kelurahan_code is not None:
+        query = query.where(responses.c.kelurahan_code == kelurahan_code)
+    counted = db.execute(query).all()
+    titles = dict(
+        db.execute(
+            select(surveys.c.id, surveys.c.title).where(
+                surveys.c.id.in_([row[0] for row in counted])
+            )
+        ).all()
+    )
+    return tuple(
+        SurveyFigures(titles.get(survey_id, {}), invited, completed, declined)
+        for survey_id, invited, completed, declined in counted
     )

@@ -51,8 +51,11 @@ MAX_CHOICES = 10  # a WhatsApp list holds ten rows
 MAX_QUESTION = 600  # characters of a question: it goes with its buttons in one message
 MAX_TITLE = 120
 MAX_INTRO = 600
-MAX_LABEL = 60  # characters of a choice; WhatsApp shows longer ones as numbered text
+MAX_LABEL = 60  # characters of a choice (a WhatsApp list row's description holds 72)
 MAX_SHORT = 20  # a short label fits a WhatsApp button
+BUTTONS = 3  # WhatsApp shows up to three answers as buttons, more as a list
+BUTTON_TITLE = 20  # characters of a WhatsApp button
+ROW_TITLE = 24  # characters of a WhatsApp list row
 MAX_TEXT_ANSWER = 1000  # the most a text question may allow
 LARGEST = 1_000_000_000  # numbers are whole numbers within ± this
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
@@ -243,10 +246,12 @@ def question_of(item, number: int) -> Question:
     texts = texts_of(item.get("text"), f"{where} text", MAX_QUESTION)
     if kind == QuestionKind.CHOICE:
         choices = choices_of(item, where)
-        if len(choices) + (not required) > MAX_CHOICES:  # "Skip" is a button too
+        buttons = len(choices) + (not required)  # "Skip" is a button too
+        if buttons > MAX_CHOICES:
             raise SurveyFileProblem(
                 f"{where}: with Skip (required = false) at most {MAX_CHOICES - 1} choices."
             )
+        check_fit(choices, BUTTON_TITLE if buttons <= BUTTONS else ROW_TITLE, where)
         return Question(key, kind, texts, required, choices=choices)
     if kind == QuestionKind.NUMBER:
         low, high = item.get("min", 0), item.get("max", LARGEST)
@@ -291,6 +296,21 @@ def choices_of(item: dict, where: str) -> tuple[Choice, ...]:
     if len(set(keys)) != len(keys):
         raise SurveyFileProblem(f"{where}: two choices have the same key.")
     return tuple(choices)
+
+
+def check_fit(choices: tuple[Choice, ...], limit: int, where: str) -> None:
+    """Check that each choice fits WhatsApp's buttons or list rows (`limit` characters) by its
+    label or its short label, so residents there tap it rather than type a number."""
+    for choice in choices:
+        for language in LANGUAGES:
+            label = choice.label(language)
+            if len(label) <= limit or 0 < len(choice.short(language)) <= limit:
+                continue
+            raise SurveyFileProblem(
+                f"{where}, choice {choice.key}: the {language} label {label!r} has "
+                f"{len(label)} characters and WhatsApp shows {limit} here; add "
+                f"short_{language} (up to {min(limit, MAX_SHORT)})."
+            )
 
 
 def questions_from_data(data: list[dict]) -> tuple[Question, ...]:

@@ -33,6 +33,7 @@ from tests.conftest import TEST_DATABASE_URL, TEST_KEY
 from tests.fake_telegram import FakeBotAPI
 from tests.helpers import Chat
 from tests.test_outbound import new_drainer
+from tests.test_platform_limits import misfits
 from tests.test_registration import HAPPY_EN, HAPPY_ID, stored
 from tests.test_telegram import Telegram, inline_data, register, start_channel
 
@@ -197,6 +198,11 @@ questions:
         (("required = false", 'required = "no"'), "required is true or false"),
         (('en = "Medium"', "en = true"), "put the en text True in quotes"),
         (
+            ('en = "Medium"', 'en = "Somewhere in the middle"'),
+            "the en label 'Somewhere in the middle' has 23 characters and WhatsApp shows 20 here",
+        ),
+        (('en = "Medium" }', 'en = "Somewhere in the middle", short_en = "In between" }'), None),
+        (
             (
                 '{ key = "jauh", id = "Jauh sekali", en = "Very far" },',
                 "".join(f'{{ key = "k{n}", id = "P{n}", en = "C{n}" }},' for n in range(8)),
@@ -210,6 +216,7 @@ def test_a_wrong_survey_file_says_where(tmp_path: Path, change, problem) -> None
     path = Path(survey_file(tmp_path, SURVEY.replace(old, new)))
     if problem is None:
         assert read(path).questions[1].choices[-1].key in ("jauh", "k7")
+        assert "jarak" in [question.key for question in read(path).questions]
         return
     with pytest.raises(SurveyFileProblem, match=problem.replace("(", r"\(").replace(")", r"\)")):
         read(path)
@@ -388,6 +395,24 @@ async def test_a_survey_answered_question_by_question_with_bad_input_on_the_way(
     assert "Bapak/Ibu sudah mengisi survei ini" in siti.text
     await siti.send("survei")
     assert "tidak ada survei yang terbuka" in siti.text
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+async def test_the_example_survey_fits_whatsapps_buttons_and_lists(
+    settings, engine, tmp_path, language
+) -> None:
+    resident = Chat(engine, "siti")
+    await resident.run(HAPPY_ID if language == "id" else HAPPY_EN)
+    assert cli(settings, "survey", "send", str(EXAMPLE), "--segment", "everyone",
+               "--as", "eva") == 0  # fmt: skip
+    seen = []
+    await resident.send("survei")
+    seen += resident.replies
+    for answer in ("4", "2", "3"):
+        await resident.send(answer)
+        seen += resident.replies
+    assert len([reply for reply in seen if reply.options]) == 3  # all questions but the number
+    assert not misfits(seen), "\n".join(misfits(seen))
 
 
 async def test_pause_resume_skip_and_a_typed_number_that_is_not_the_skip_button(
@@ -582,6 +607,24 @@ async def test_a_survey_sent_later_is_not_open_before_its_time(
     clock.now = invitation.not_before
     await siti.send("survei")
     assert "Pertanyaan 1 dari 4" in siti.text
+
+
+async def test_the_evaluator_sees_the_survey_in_the_report(
+    settings, engine, database, tmp_path, clock
+) -> None:
+    siti, budi = await residents_of_two_kelurahan(engine)
+    assert cli(settings, "survey", "send", survey_file(tmp_path), "--segment", "everyone",
+               "--as", "eva") == 0  # fmt: skip
+    survey_id = responses(database)[0].survey_id
+    await siti.tap(f"survey:{survey_id}:start")
+    for answer in ("5", "1", "3", "lewati"):
+        await siti.send(answer)
+    await budi.tap(f"survey:{survey_id}:no")
+    clock.advance(minutes=5)
+    eva = Chat(engine, "eva")
+    await eva.send("laporan")
+    assert "Survei (undangan dalam periode ini):" in eva.text
+    assert "• “Layanan sembako”: 2 diundang, 1 menjawab lengkap, 1 menolak" in eva.text
 
 
 # -- exports -------------------------------------------------------------------------------------
