@@ -146,7 +146,8 @@ def send(settings: Settings, args: argparse.Namespace, login: str | None) -> int
     finally:
         database.dispose()
     when = f" for {args.at}" if send_at else ""
-    print(f"Survey #{kept.id} ({kept.code}): {invited} invitations queued{when}.")
+    invitations_ = "invitation" if invited == 1 else "invitations"
+    print(f"Survey #{kept.id} ({kept.code}): {invited} {invitations_} queued{when}.")
     return 0
 
 

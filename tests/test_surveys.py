@@ -598,7 +598,7 @@ async def test_a_survey_sent_later_is_not_open_before_its_time(
     at = later.strftime("%Y-%m-%dT%H:%M")
     assert cli(settings, "survey", "send", survey_file(tmp_path), "--segment", "everyone",
                "--at", at, "--as", "eva") == 0  # fmt: skip
-    assert f"invitations queued for {at}" in capsys.readouterr().out
+    assert f"1 invitation queued for {at}" in capsys.readouterr().out
     (response,) = responses(database)
     (invitation,) = invitations(database)
     assert response.invited_at == invitation.not_before > clock()
