@@ -13,7 +13,7 @@ from bot.announcing import read_segment, read_time
 from bot.app import open_database
 from bot.settings import Settings
 from handlers.survey import invitations
-from storage import audit, staff, surveys
+from storage import audit, staff, survey_figures, surveys
 from storage.survey_file import SurveyFileProblem, read
 from storage.surveys import SurveyProblem
 from storage.types import utcnow
@@ -160,7 +160,7 @@ def list_surveys(settings: Settings, login: str | None) -> int:
             member = account_of(db, login, evaluators=True)
             if member is None:
                 return 2
-            found = surveys.listing(db=db, kelurahan_limit=member.kelurahan_code)
+            found = survey_figures.listing(db=db, kelurahan_limit=member.kelurahan_code)
     finally:
         database.dispose()
     if not found:

@@ -21,9 +21,10 @@ from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, FlowName, SurveyStep, survey
 from handlers.steps import Context, Expect, Flow, Outcome, Step, options_of
 from handlers.text import normalise
-from storage import surveys
+from storage import survey_responses as responses
 from storage.survey_file import Question, QuestionKind
-from storage.surveys import DECLINE, START, Kept, Response, Status
+from storage.survey_responses import Response, Status
+from storage.surveys import DECLINE, START, Kept
 
 PREFIX = "survey:"  # the invitation's buttons: survey:<id>:start, survey:<id>:no
 # an answer's button: sv:<survey id>:<question number>:<choice number, score or "skip">
@@ -113,7 +114,7 @@ def not_open(ctx: Context, found: Response | None) -> Outcome | None:
 def begin(ctx: Context, found: Response) -> Outcome:
     """Start or carry on a survey at its first question not answered yet."""
     _ = ctx.gettext
-    surveys.start(db=ctx.db, response_id=found.id, now=ctx.now)
+    responses.start(db=ctx.db, response_id=found.id, now=ctx.now)
     question = found.next_question()
     if question is None:  # every question answered before it was closed off
         return finish(ctx, found, [])
@@ -141,7 +142,7 @@ def response_in(ctx: Context, survey_id: str) -> Response | None:
     """Return the resident's response to the survey a button names, if they were invited."""
     if not survey_id.isdigit():
         return None
-    return surveys.response_of(db=ctx.db, survey_id=int(survey_id), resident_id=ctx.resident.id)
+    return responses.response_of(db=ctx.db, survey_id=int(survey_id), resident_id=ctx.resident.id)
 
 
 def answer_invitation(ctx: Context, msg: Incoming) -> Outcome:
@@ -159,7 +160,7 @@ def answer_invitation(ctx: Context, msg: Incoming) -> Outcome:
     if found.answers:  # they began: nothing is thrown away, they may carry on
         text = _("All right. Your answers so far are kept; type SURVEI to carry on.")
     else:
-        surveys.decline(db=ctx.db, response_id=found.id, now=ctx.now)
+        responses.decline(db=ctx.db, response_id=found.id, now=ctx.now)
         text = _("All right, thank you. If you change your mind, type SURVEI while it is open.")
     # out of this survey's questions back to the menu; from anywhere else, where they were
     in_it = ctx.position.flow == FlowName.SURVEY and ctx.data.get("survey") == found.survey.id
@@ -169,7 +170,7 @@ def answer_invitation(ctx: Context, msg: Incoming) -> Outcome:
 def open_survey(ctx: Context) -> Outcome:
     """The `survei` keyword: carry on the newest open survey the resident was invited to."""
     _ = ctx.gettext
-    found = surveys.latest_open(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
+    found = responses.latest_open(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
     if found is None:
         return Outcome([Reply(_("There is no survey open to you at the moment."))])
     return begin(ctx, found)
@@ -186,7 +187,7 @@ def pause_text(ctx: Context) -> str:
 
 def current(ctx: Context) -> tuple[Response, Question] | None:
     """Return the response and the question being asked; None when either is gone."""
-    found = surveys.response_of(
+    found = responses.response_of(
         db=ctx.db, survey_id=ctx.data.get("survey", 0), resident_id=ctx.resident.id
     )
     question = found.survey.question(ctx.data.get("question", "")) if found else None
@@ -313,7 +314,7 @@ def take_answer(ctx: Context, msg: Incoming) -> Outcome:
         value, number = typed, None
     else:  # a button of another question, or nothing that answers this one
         return Outcome([Reply(_("Please answer with one of the buttons."))])
-    surveys.answer(
+    responses.answer(
         db=ctx.db,
         response_id=found.id,
         question=question.key,
@@ -321,7 +322,7 @@ def take_answer(ctx: Context, msg: Incoming) -> Outcome:
         number=number,
         now=ctx.now,
     )
-    answered = surveys.response_of(
+    answered = responses.response_of(
         db=ctx.db, survey_id=found.survey.id, resident_id=ctx.resident.id
     )
     following = answered.next_question()
@@ -374,7 +375,7 @@ def whole_number(text: str) -> int | None:
 def finish(ctx: Context, found: Response, replies: list[Reply]) -> Outcome:
     """Record the survey as done and thank the resident."""
     _ = ctx.gettext
-    surveys.complete(db=ctx.db, response_id=found.id, now=ctx.now)
+    responses.complete(db=ctx.db, response_id=found.id, now=ctx.now)
     text = _("Thank you! Your answers to “{title}” have been received.").format(
         title=found.survey.title(ctx.language)
     )

@@ -1,4 +1,5 @@
-"""The rows of `export survey ID`: one row per resident invited, with how far they got and
+"""A survey's figures: how many were invited, began, finished and declined (`survey list`),
+and the rows of `export survey ID`: one row per resident invited, with how far they got and
 their answer to each question in a column of its own (q1_<key>, q2_<key>…).
 
 Nobody is named, whatever the role: a row is a respondent's number, kelurahan, language and
@@ -7,16 +8,20 @@ written (any run of 16 digits blanked by the writer); a skipped question is empt
 (--from/--to) is on the time of invitation. A kelurahan-limited account gets only residents
 of its kelurahan."""
 
-from sqlalchemy import Connection, select
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select
 
 from storage.figures import Cell, Span, Table
 from storage.places import Kelurahan
 from storage.staff import Member
 from storage.survey_file import QuestionKind
-from storage.surveys import Kept, SurveyAnswer, SurveyResponse, get
+from storage.surveys import Kept, Survey, SurveyAnswer, SurveyResponse, get
 
 _RESPONSES = SurveyResponse.__table__
 _ANSWERS = SurveyAnswer.__table__
+_SURVEYS = Survey.__table__
 _KELURAHAN = Kelurahan.__table__
 FIXED = (
     "respondent",
@@ -99,3 +104,53 @@ def survey_answers(db: Connection, member: Member, span: Span, survey_id: int) -
         )
     columns = [f"q{number}_{key}" for number, key in enumerate(keys, start=1)]
     return Table((*FIXED, *columns), rows)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A survey with its figures, for `survey list`."""
+
+    id: int
+    code: str
+    title: str
+    invited: int
+    started: int
+    completed: int
+    declined: int
+    closes_at: datetime | None
+    closed: bool
+
+
+def listing(*, db: Connection, kelurahan_limit: str | None) -> list[Listed]:
+    """Return the surveys (of the kelurahan, for a limited account), newest first, with how
+    many residents (of it) were invited, began, finished and declined."""
+    counted = select(
+        _RESPONSES.c.survey_id,
+        func.count().label("invited"),
+        func.count(_RESPONSES.c.started_at).label("started"),
+        func.count(_RESPONSES.c.completed_at).label("completed"),
+        func.count(_RESPONSES.c.declined_at).label("declined"),
+    ).group_by(_RESPONSES.c.survey_id)
+    if kelurahan_limit:
+        counted = counted.where(_RESPONSES.c.kelurahan_code == kelurahan_limit)
+    counts = counted.subquery()
+    rows = db.execute(
+        select(_SURVEYS, counts.c.invited, counts.c.started, counts.c.completed, counts.c.declined)
+        .outerjoin(counts, counts.c.survey_id == _SURVEYS.c.id)
+        .order_by(_SURVEYS.c.id.desc())
+    ).all()
+    return [
+        Listed(
+            row.id,
+            row.code,
+            row.title.get("id", ""),
+            row.invited or 0,
+            row.started or 0,
+            row.completed or 0,
+            row.declined or 0,
+            row.closes_at,
+            row.closed_at is not None,
+        )
+        for row in rows
+        if not kelurahan_limit or row.kelurahan_limit in (None, kelurahan_limit)
+    ]

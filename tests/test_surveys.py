@@ -19,7 +19,7 @@ from bot import broadcasting, surveying
 from bot.__main__ import parse_args, run_staff_command
 from bot.settings import Settings
 from handlers.messages import Kind
-from storage import audit, staff, surveys
+from storage import audit, staff, survey_responses, surveys
 from storage.broadcasts import Broadcast
 from storage.erasure import erase_resident
 from storage.outbox import Outbound, OutboundKind, OutboundStatus
@@ -649,8 +649,8 @@ async def test_export_survey_names_nobody_holds_no_nik_and_opens_as_xlsx(
         response_id = db.execute(
             select(SurveyResponse.id).where(SurveyResponse.language == "en")
         ).scalar_one()
-        surveys.answer(db=db, response_id=response_id, question="saran", value=f"nik {NIK}",
-                       number=None, now=clock())  # fmt: skip
+        survey_responses.answer(db=db, response_id=response_id, question="saran",
+                                value=f"nik {NIK}", number=None, now=clock())  # fmt: skip
     capsys.readouterr()
     assert cli(settings, "export", "survey", str(survey_id), "--as", "eva") == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
@@ -746,7 +746,7 @@ def test_one_answer_per_question_is_kept(database, clock) -> None:
         )
         response_id = db.execute(select(SurveyResponse.id)).scalar_one()
         for score in (2, 4):
-            surveys.answer(db=db, response_id=response_id, question="puas", value=None,
+            survey_responses.answer(db=db, response_id=response_id, question="puas", value=None,
                            number=score, now=clock())  # fmt: skip
     assert answers_of(database) == {"puas": (None, 4)}
 
