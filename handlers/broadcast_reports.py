@@ -52,6 +52,12 @@ def report_text(found: Report, language: str, survey: str | None = None) -> str:
             count=number(found.held, language)
         ),
     ]
+    if found.withdrawn:
+        lines.append(
+            _("• withdrawn, the survey was closed: {count}").format(
+                count=number(found.withdrawn, language)
+            )
+        )
     if found.erased:
         lines.append(
             _("• erased their data since: {count}").format(count=number(found.erased, language))

@@ -14,7 +14,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Connection, Select, Text, and_, func, literal, select, update
 from sqlmodel import Field, SQLModel
 
-from storage.outbox import Outbound, OutboundKind, OutboundStatus
+from storage.outbox import SURVEY_CLOSED, Outbound, OutboundKind, OutboundStatus
 from storage.places import Kelurahan
 from storage.registry import PROGRAM_SEPARATOR
 from storage.residents import ChannelIdentity, Resident
@@ -360,6 +360,7 @@ class Report:
     held: int  # WhatsApp: outside the 24-hour window with no template
     waiting: int  # not sent yet
     erased: int = 0  # residents who erased their data since: their messages are gone
+    withdrawn: int = 0  # a survey's invitations not sent when it was closed
 
     @property
     def finished(self) -> bool:
@@ -380,20 +381,22 @@ def report(*, db: Connection, broadcast_id: int) -> Report | None:
         select(
             _OUTBOUND.c.status,
             _IDENTITIES.c.unreachable_at.is_not(None).label("blocked"),
+            (_OUTBOUND.c.last_error == SURVEY_CLOSED).label("withdrawn"),
             func.count(),
         )
         .join(_IDENTITIES, _IDENTITIES.c.id == _OUTBOUND.c.identity_id)
         .where(_OUTBOUND.c.broadcast_id == broadcast_id)
-        .group_by(_OUTBOUND.c.status, "blocked")
+        .group_by(_OUTBOUND.c.status, "blocked", "withdrawn")
     ).all()
-    counts = {"sent": 0, "failed": 0, "blocked": 0, "cancelled": 0, "held": 0, "waiting": 0}
-    for status, blocked, count in rows:
+    counts = dict.fromkeys(("sent", "failed", "blocked", "cancelled", "withdrawn", "held"), 0)
+    counts["waiting"] = 0
+    for status, blocked, withdrawn, count in rows:
         if status == OutboundStatus.SENT:
             counts["sent"] += count
         elif status == OutboundStatus.FAILED:
             counts["blocked" if blocked else "failed"] += count
         elif status == OutboundStatus.CANCELLED:
-            counts["cancelled"] += count
+            counts["withdrawn" if withdrawn else "cancelled"] += count
         elif status == OutboundStatus.HELD:
             counts["held"] += count
         else:
@@ -407,7 +410,8 @@ def report(*, db: Connection, broadcast_id: int) -> Report | None:
         found.skipped_opted_out + counts["cancelled"],
         counts["held"],
         counts["waiting"],
-        max(0, found.recipients - sum(count for _status, _blocked, count in rows)),
+        max(0, found.recipients - sum(row[-1] for row in rows)),
+        counts["withdrawn"],
     )
 
 

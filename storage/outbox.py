@@ -38,6 +38,7 @@ UNASKED = frozenset({OutboundKind.ANNOUNCEMENT, OutboundKind.SURVEY, OutboundKin
 
 OPTED_OUT = "opted out: the resident said berhenti"  # last_error of what they no longer get
 TOO_LATE = "too late: its event has begun, or it is no longer current"
+SURVEY_CLOSED = "cancelled: the survey was closed"  # its invitations not sent by then
 
 
 class OutboundStatus(StrEnum):

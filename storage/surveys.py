@@ -30,7 +30,7 @@ from sqlmodel import Field, SQLModel
 
 from storage import broadcasts
 from storage.broadcasts import CURRENT_FOR, BroadcastStatus, Segment
-from storage.outbox import Outbound, OutboundKind, OutboundStatus
+from storage.outbox import SURVEY_CLOSED, Outbound, OutboundKind, OutboundStatus
 from storage.survey_file import Question, QuestionKind, SurveyFile, Texts, questions_from_data
 from storage.types import UTCDateTime
 
@@ -337,7 +337,7 @@ def of_broadcast(*, db: Connection, broadcast_id: int) -> Kept | None:
 # -- the command line and the figures -----------------------------------------------------------
 
 
-CLOSED = "cancelled: the survey was closed"  # last_error of invitations not sent by then
+CLOSED = SURVEY_CLOSED  # last_error of invitations not sent by then
 
 
 def close(*, db: Connection, survey_id: int, now: datetime) -> bool:

@@ -18,8 +18,9 @@ from sqlalchemy import select
 from bot import broadcasting, surveying
 from bot.__main__ import parse_args, run_staff_command
 from bot.settings import Settings
+from handlers.broadcast_reports import report_text
 from handlers.messages import Kind
-from storage import audit, staff, survey_responses, surveys
+from storage import audit, broadcasts, staff, survey_responses, surveys
 from storage.broadcasts import Broadcast
 from storage.erasure import erase_resident
 from storage.outbox import Outbound, OutboundKind, OutboundStatus
@@ -555,6 +556,12 @@ async def test_closing_withdraws_invitations_not_sent_and_a_closed_survey_is_not
         siti_id: (OutboundStatus.SENT, None),
         budi_id: (OutboundStatus.CANCELLED, surveys.CLOSED),
     }
+    with database.connect() as db:  # the sender's report says so, not "said berhenti"
+        found = broadcasts.report(db=db, broadcast_id=responses(database)[0].broadcast_id)
+    assert (found.sent, found.withdrawn, found.skipped_opted_out, found.waiting) == (1, 1, 0, 0)
+    shown = report_text(found, "id", "Layanan sembako")
+    assert "• ditarik, survei sudah ditutup: 1" in shown
+    assert "• dilewati, sudah mengetik “berhenti”: 0" in shown
     await Chat(engine, "ani").run([*HAPPY_ID[:5], ("RW 2", "nomor HP"), ("0812-1111-2222", "")])
     capsys.readouterr()
     for dry in ((), ("--dry-run",)):
