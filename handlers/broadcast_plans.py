@@ -155,8 +155,8 @@ def schedule_text(ctx: Context, cron: str) -> str:
         return cron
     minute, hour, day, month, weekday = fields
     locale = babel_locale(ctx.language)
-    pattern = "HH.mm" if ctx.language == "id" else "HH:mm"  # 08.00 in Indonesian
-    at = format_time(datetime(2026, 1, 1, int(hour), int(minute)), pattern, locale=locale)
+    # as handlers.formatting.format_moment writes times, so both read the same in one line
+    at = format_time(datetime(2026, 1, 1, int(hour), int(minute)), "short", locale=locale)
     if (day, month, weekday) == ("*", "*", "*"):
         return _("every day at {time}").format(time=at)
     if day == "*" and month == "*" and weekday in CRON_WEEKDAYS:
