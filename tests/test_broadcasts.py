@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine as Database
 from sqlalchemy import func, select
 
+from bot import announcing
 from bot.__main__ import bootstrap_admins, parse_args, run_staff_command
 from bot.channels.telegram import Settings as TelegramSettings
 from bot.channels.telegram import TelegramChannel
@@ -32,9 +33,11 @@ PONDOK_BAMBU = "31.75.07.1002"
 
 
 @pytest.fixture(autouse=True)
-def no_login_in_the_environment(monkeypatch) -> None:
-    """Start every test without STAFF_LOGIN."""
+def no_login_in_the_environment(monkeypatch, clock) -> None:
+    """Start every test without STAFF_LOGIN, and `broadcast` on the test's clock (09.00 WIB):
+    on the real one a test run in the evening would meet quiet hours."""
     monkeypatch.delenv("STAFF_LOGIN", raising=False)
+    monkeypatch.setattr(announcing, "utcnow", clock)
 
 
 @pytest.fixture
@@ -303,7 +306,6 @@ async def test_two_thousand_residents_each_get_it_once_and_the_report_adds_up(
         blocked_chat = db.execute(
             select(ChannelIdentity.external_id).order_by(ChannelIdentity.id).limit(1).offset(1)
         ).scalar_one()
-    clock.now = utcnow()
     async with FakeBotAPI() as fake:
         fake.fail_next("sendMessage", error_code=403, description="Forbidden: bot was blocked by "
                        "the user", chat_id=int(blocked_chat))  # fmt: skip
