@@ -60,12 +60,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         command.add_argument(
             "--rejects", type=Path, metavar="FILE.csv", help="write every rejected line here"
         )
+        _login(command)
     places = commands.add_parser(
         "load-places", help="load or update the kelurahan and their RWs from a TOML file"
     )
     places.add_argument("file", type=Path, nargs="?", default=WILAYAH, metavar="FILE")
+    _login(places)
     programs = commands.add_parser("load-programs", help="load or update the programs table")
     programs.add_argument("file", type=Path, nargs="?", default=PROGRAMS_FILE, metavar="FILE")
+    _login(programs)
     plan = commands.add_parser(
         "plan-distributions", help="draft a year's sembako rounds as a CSV to review and import"
     )
@@ -101,6 +104,7 @@ def add_staff_commands(commands) -> None:
         "load-staff", help="load or update partner organisations and staff accounts (TOML)"
     )
     load.add_argument("file", type=Path, nargs="?", default=PARTNERS_FILE, metavar="FILE")
+    _login(load)
     imports = {
         "import-courses": "load or update skills-training courses from a CSV file",
         "import-batches": "load or update course batches from a CSV file, one row per session",
@@ -208,9 +212,26 @@ def add_staff_commands(commands) -> None:
 
 
 def run_staff_command(settings: Settings, args: argparse.Namespace) -> int | None:
+    """Run a staff command, if it is one: each passes the staff gate (storage.gate), and one
+    the gate refused exits with 2 (the reason printed and audited)."""
+    try:
+        return _staff_command(settings, args)
+    except accounts.CommandRefused:
+        return 2
+
+
+def _staff_command(settings: Settings, args: argparse.Namespace) -> int | None:
     """Run a command for staff accounts, courses, health events or applications, if it is one."""
     login = getattr(args, "login", None) or os.environ.get("STAFF_LOGIN")
     command = args.command
+    if command == "import-registry":
+        return staff.import_registry(settings, args.file, args.dry_run, args.rejects, login)
+    if command == "import-schedule":
+        return staff.import_schedule(settings, args.file, args.dry_run, args.rejects, login)
+    if command == "load-places":
+        return staff.load_places(settings, args.file, login)
+    if command == "load-programs":
+        return staff.load_programs(settings, args.file, login)
     if command in ("staff", "broadcast"):
         return team.run(settings, args, login)
     if command == "export":
@@ -218,7 +239,7 @@ def run_staff_command(settings: Settings, args: argparse.Namespace) -> int | Non
     if command == "survey":
         return surveying.run(settings, args, login)
     if command == "load-staff":
-        return accounts.load_staff(settings, args.file)
+        return accounts.load_staff(settings, args.file, login)
     if command in ("import-courses", "import-batches", "import-health"):
         run = {
             "import-courses": courses.import_courses,
@@ -362,15 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         return seed(settings)
     if args.command == "reset-demo":
         return reset(settings, args.yes)
-    if args.command == "import-registry":
-        return staff.import_registry(settings, args.file, args.dry_run, args.rejects)
-    if args.command == "import-schedule":
-        return staff.import_schedule(settings, args.file, args.dry_run, args.rejects)
-    if args.command == "load-places":
-        return staff.load_places(settings, args.file)
-    if args.command == "load-programs":
-        return staff.load_programs(settings, args.file)
-    if args.command == "plan-distributions":
+    if args.command == "plan-distributions":  # writes a draft file, changes nothing
         return staff.plan(args.year, args.every_months, args.output, args.venues, args.places)
     done = run_staff_command(settings, args)
     if done is not None:

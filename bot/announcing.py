@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from bot.accounts import account_of
-from bot.app import open_database
+from bot.accounts import staff_command
 from bot.settings import Settings
-from storage import audit, broadcasts, staff
+from storage import broadcasts, staff
 from storage.broadcasts import Segment, SegmentKind
 from storage.types import utcnow
 
@@ -80,72 +79,59 @@ def broadcast(settings: Settings, args: argparse.Namespace, login: str | None) -
         if send_at is None or send_at <= now:
             print("--at must be a time to come, like 2026-12-01T08:00.", file=sys.stderr)
             return 2
-    database = open_database(settings)
-    try:
-        with database.begin() as db:
-            member = account_of(db, login)
-            if member is None:
-                return 2
-            if not member.broadcasts:
-                print(f"{member.login} may not send announcements.", file=sys.stderr)
-                return 2
-            segment = read_segment(db, args.segment)
-            if segment is None:
-                return 2
-            limit = member.kelurahan_code
-            seen = broadcasts.preview(
-                db=db, segment=segment, text=text, kelurahan_limit=limit, now=now
+    with staff_command(settings, login, "broadcast.send") as admission:
+        db, member = admission.db, admission.member
+        segment = read_segment(db, args.segment)
+        if segment is None:
+            return 2
+        limit = member.kelurahan_code
+        seen = broadcasts.preview(
+            db=db, segment=segment, text=text, kelurahan_limit=limit, now=now
+        )
+        skipped = seen.skipped_opted_out
+        print(f"Recipients: {seen.recipients}; skipped (said berhenti): {skipped}.")
+        if args.dry_run:
+            return 0
+        if not seen.recipients:
+            print("Nobody in that segment can be reached; nothing was queued.", file=sys.stderr)
+            return 2
+        if seen.repeated and not args.repeat:
+            print(
+                f"{seen.repeated} of them got the same text in the last 24 hours. "
+                "Run again with --repeat to send it anyway.",
+                file=sys.stderr,
             )
-            skipped = seen.skipped_opted_out
-            print(f"Recipients: {seen.recipients}; skipped (said berhenti): {skipped}.")
-            if args.dry_run:
-                return 0
-            if not seen.recipients:
-                print(
-                    "Nobody in that segment can be reached; nothing was queued.", file=sys.stderr
-                )
-                return 2
-            if seen.repeated and not args.repeat:
-                print(
-                    f"{seen.repeated} of them got the same text in the last 24 hours. "
-                    "Run again with --repeat to send it anyway.",
-                    file=sys.stderr,
-                )
-                return 2
-            if args.every:
-                return plan_recurring(db, args, member, segment, text, settings.tz_name, now)
-            broadcast_id, queued, _skipped = broadcasts.queue(
-                db=db,
-                segment=segment,
-                text=text,
-                created_by=member.login,
-                now=now,
-                send_at=send_at,
-                kelurahan_limit=limit,
-                report_to=staff.chat_of(db=db, login=member.login),
-            )
-            audit.record(
-                db=db,
-                actor=member.login,
-                role=member.role,
-                action="broadcast.queue",
-                target=f"siaran #{broadcast_id}",
-                details={
-                    "segment": segment.as_dict(),
-                    "recipients": queued,
-                    "from": "command line",
-                },
-                at=now,
-            )
-    finally:
-        database.dispose()
+            return 2
+        if args.every:
+            return plan_recurring(db, args, admission.permit, segment, text, settings.tz_name, now)
+        broadcast_id, queued, _skipped = broadcasts.queue(
+            db=db,
+            segment=segment,
+            text=text,
+            created_by=member.login,
+            now=now,
+            send_at=send_at,
+            kelurahan_limit=limit,
+            report_to=staff.chat_of(db=db, login=member.login),
+        )
+        admission.permit.record(
+            db,
+            action="broadcast.queue",
+            target=f"siaran #{broadcast_id}",
+            details={
+                "segment": segment.as_dict(),
+                "recipients": queued,
+                "from": "command line",
+            },
+        )
     when = f" for {args.at}" if send_at else ""
     print(f"Siaran #{broadcast_id} queued{when}: {queued} messages.")
     return 0
 
 
-def plan_recurring(db, args, member, segment: Segment, text: str, zone: str, now) -> int:
+def plan_recurring(db, args, permit, segment: Segment, text: str, zone: str, now) -> int:
     """Record a recurring broadcast; the clock queues a copy at each of its times."""
+    member = permit.member
     from bot.broadcasting import next_fire, valid_cron
 
     if not valid_cron(args.every, zone):
@@ -163,14 +149,11 @@ def plan_recurring(db, args, member, segment: Segment, text: str, zone: str, now
         kelurahan_limit=member.kelurahan_code,
         report_to=staff.chat_of(db=db, login=member.login),
     )
-    audit.record(
-        db=db,
-        actor=member.login,
-        role=member.role,
+    permit.record(
+        db,
         action="broadcast.plan",
         target=f"siaran #{plan_id}",
         details={"segment": segment.as_dict(), "every": args.every},
-        at=now,
     )
     local = first.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
     print(f"Recurring siaran #{plan_id} ({args.every}); the first goes at {local}.")
@@ -179,31 +162,17 @@ def plan_recurring(db, args, member, segment: Segment, text: str, zone: str, now
 
 def stop_recurring(settings: Settings, plan_id: int, login: str | None) -> int:
     """End a recurring broadcast, as staff."""
-    database = open_database(settings)
-    now = utcnow()
-    try:
-        with database.begin() as db:
-            member = account_of(db, login)
-            if member is None:
-                return 2
-            found = broadcasts.get(db=db, broadcast_id=plan_id)
-            mine = found is not None and member.reaches(found.kelurahan_limit)
-            if (
-                not member.broadcasts
-                or not mine
-                or not broadcasts.stop_plan(db=db, plan_id=plan_id)
-            ):
-                print(f"No running recurring siaran #{plan_id} of yours.", file=sys.stderr)
-                return 2
-            audit.record(
-                db=db,
-                actor=member.login,
-                role=member.role,
-                action="broadcast.stop",
-                target=f"siaran #{plan_id}",
-                at=now,
-            )
-    finally:
-        database.dispose()
+    with staff_command(settings, login, "broadcast.stop") as admission:
+        db, member = admission.db, admission.member
+        found = broadcasts.get(db=db, broadcast_id=plan_id)
+        mine = found is not None and member.reaches(found.kelurahan_limit)
+        if not member.broadcasts or not mine or not broadcasts.stop_plan(db=db, plan_id=plan_id):
+            print(f"No running recurring siaran #{plan_id} of yours.", file=sys.stderr)
+            return 2
+        admission.permit.record(
+            db,
+            action="broadcast.stop",
+            target=f"siaran #{plan_id}",
+        )
     print(f"Recurring siaran #{plan_id} stopped.")
     return 0

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
-from bot.accounts import account_of
-from bot.app import open_database
+from bot.accounts import staff_command
 from bot.courses import local_time, write_csv
 from bot.settings import Settings
 from handlers import notices
@@ -17,10 +16,11 @@ from handlers.formatting import format_phone
 from storage import applications, reminders, rounds
 from storage import staff as accounts
 from storage.applications import Filed, Kind, Status, StatusProblem
+from storage.gate import Pass, Refused
 from storage.places import Kelurahan
 from storage.reminders import Subject
 from storage.residents import Resident
-from storage.staff import Member, Role
+from storage.staff import Role
 from storage.types import utcnow
 
 KIND_WORDS = {
@@ -70,12 +70,25 @@ def read_status(text: str) -> Status:
     return status
 
 
-def _visible(db: Connection, member: Member, ref: str) -> Filed | None:
-    """Return an application the account may see; None also when it may not (say nothing)."""
+def _visible(db: Connection, permit: Pass, ref: str) -> Filed | None:
+    """Return an application the account may see: routed to its partner, and of an applicant
+    within its kelurahan; None when there is none (the reason printed). Another kelurahan's is
+    refused by the gate (and audited)."""
     filed = applications.get(db=db, ref=ref)
-    if filed is None or not member.sees(filed.partner_code):
+    if filed is None:
         print(f"No such application: {ref.strip().upper()}.", file=sys.stderr)
         return None
+    if not permit.member.sees(filed.partner_code):  # refused, as if there were none
+        raise Refused(
+            f"No such application: {filed.ref}.",
+            action=permit.action,
+            why="partner",
+            actor=permit.member.login,
+            role=permit.member.role,
+            target=filed.ref,
+        )
+    where = applications.applicant_kelurahan(db=db, resident_id=filed.resident_id)
+    permit.require(where, target=filed.ref)
     return filed
 
 
@@ -87,22 +100,28 @@ def application_list(
     login: str | None,
 ) -> int:
     """List applications, a partner only those routed to it, as a table or a CSV file."""
-    database = open_database(settings)
-    try:
-        with database.connect() as db:
-            member = account_of(db, login, partners=True)
-            if member is None:
-                return 2
-            partner = member.partner_code if member.role == Role.PARTNER else None
-            found = [
-                filed
-                for filed in applications.listing(
-                    db=db, kind=kind, status=status, partner_code=partner
-                )
-                if member.sees(filed.partner_code)
-            ]
-    finally:
-        database.dispose()
+    with staff_command(settings, login, "application.list") as admission:
+        member = admission.member
+        partner = member.partner_code if member.role == Role.PARTNER else None
+        found = [
+            filed
+            for filed in applications.listing(
+                db=admission.db,
+                kind=kind,
+                status=status,
+                partner_code=partner,
+                kelurahan_limit=admission.permit.kelurahan_limit,
+            )
+            if member.sees(filed.partner_code)
+        ]
+        admission.permit.record(
+            admission.db,
+            details={
+                "kind": kind.value if kind else None,
+                "status": status.value if status else None,
+                "rows": len(found),
+            },
+        )
     rows = [
         (
             filed.ref,
@@ -192,19 +211,14 @@ def _scalar(value: object) -> str:
 
 def application_show(settings: Settings, ref: str, login: str | None) -> int:
     """Print an application: applicant, answers, pre-screen and history."""
-    database = open_database(settings)
-    try:
-        with database.connect() as db:
-            member = account_of(db, login, partners=True)
-            if member is None:
-                return 2
-            filed = _visible(db, member, ref)
-            if filed is None:
-                return 2
-            partner_names = accounts.partners(db=db)
-            applicant = _applicant(db, filed.resident_id)
-    finally:
-        database.dispose()
+    with staff_command(
+        settings, login, "application.show", target=ref.strip().upper()
+    ) as admission:
+        filed = _visible(admission.db, admission.permit, ref)
+        if filed is None:
+            return 2
+        partner_names = accounts.partners(db=admission.db)
+        applicant = _applicant(admission.db, filed.resident_id)
     if filed.partner_code:
         partner = f"{filed.partner_code} ({partner_names.get(filed.partner_code, 'unknown')})"
     else:
@@ -232,24 +246,21 @@ def application_set_status(
     settings: Settings, ref: str, status: Status, note: str | None, login: str | None
 ) -> int:
     """Move an application to a new status and queue the message to the applicant, together."""
-    database = open_database(settings)
-    now = utcnow()
     try:
-        with database.begin() as db:
-            member = account_of(db, login, partners=True)
-            if member is None:
-                return 2
-            if _visible(db, member, ref) is None:
+        with staff_command(
+            settings, login, "application.status", target=ref.strip().upper()
+        ) as admission:
+            db, now = admission.db, admission.now
+            if _visible(db, admission.permit, ref) is None:
                 return 2
             changed = applications.set_status(
-                db=db, ref=ref, status=status, note=note, actor=member.login, now=now
+                db=db, ref=ref, status=status, note=note, actor=admission.member.login, now=now
             )
             queued = notices.queue_status_change(db=db, filed=changed, now=now)
+            admission.permit.record(db, details={"status": changed.status.value})
     except StatusProblem as problem:
         print(f"Not changed: {problem}.", file=sys.stderr)
         return 2
-    finally:
-        database.dispose()
     print(f"{changed.ref} is now {changed.status.value} ({STATUS_EN[changed.status]}).")
     if queued is None:
         print("The applicant can no longer be reached on any chat; no notification was queued.")
@@ -279,33 +290,30 @@ def application_deadline(settings: Settings, kind: Kind, day: date, login: str |
     if closes_at <= now:
         print(f"{day.isoformat()} has passed; give a day from today on.", file=sys.stderr)
         return 2
-    database = open_database(settings)
     told = 0
-    try:
-        with database.begin() as db:
-            member = account_of(db, login)
-            if member is None:
-                return 2
-            found, old_close = rounds.set_deadline(
-                db=db, kind=kind, closes_at=closes_at, login=member.login, now=now
+    with staff_command(
+        settings, login, "application.deadline", target=KIND_NAMES[kind]
+    ) as admission:
+        db = admission.db
+        found, old_close = rounds.set_deadline(
+            db=db, kind=kind, closes_at=closes_at, login=admission.member.login, now=now
+        )
+        admission.permit.record(db, details={"closes": day.isoformat()})
+        if old_close is not None and old_close != closes_at:
+            held = reminders.move(
+                db=db,
+                subject=Subject.ROUND,
+                subject_id=found.id,
+                old_start=old_close,
+                new_start=closes_at,
+                zone=zone,
+                now=now,
             )
-            if old_close is not None and old_close != closes_at:
-                held = reminders.move(
-                    db=db,
-                    subject=Subject.ROUND,
-                    subject_id=found.id,
-                    old_start=old_close,
-                    new_start=closes_at,
-                    zone=zone,
-                    now=now,
+            for resident_id in held:
+                queued = notices.queue_round_moved(
+                    db=db, resident_id=resident_id, found=found, now=now, time_zone=zone
                 )
-                for resident_id in held:
-                    queued = notices.queue_round_moved(
-                        db=db, resident_id=resident_id, found=found, now=now, time_zone=zone
-                    )
-                    told += queued is not None
-    finally:
-        database.dispose()
+                told += queued is not None
     name = KIND_NAMES[kind]
     if old_close is None:
         print(f"A new round of {name} applications is open until {day.isoformat()} (inclusive).")

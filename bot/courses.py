@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select
 
-from bot.accounts import account_of, staff_only
+from bot.accounts import admitted, staff_command
 from bot.app import open_database
+from bot.files import finish, readable
 from bot.settings import Settings
-from bot.staff import finish, readable
 from handlers import notices
 from handlers.formatting import format_phone
 from storage import health, reminders, training
@@ -27,15 +27,19 @@ from storage.types import utcnow
 
 
 def _import(
-    settings: Settings, path: Path, login: str | None, run: Callable[[Engine], Report]
+    settings: Settings,
+    path: Path,
+    login: str | None,
+    action: str,
+    run: Callable[[Engine], Report],
 ) -> Report | None:
-    """Run an import for a staff member; None when it could not run (the reason printed)."""
+    """Run an import for a staff member let through the gate (the admission is audited);
+    None when it could not run (the reason printed)."""
     if not readable(path):
         return None
     database = open_database(settings)
     try:
-        if not staff_only(database, login):
-            return None
+        admitted(settings, database, login, action, target=path.name)
         return run(database)
     except (FileProblem, csv.Error) as problem:
         print(f"Cannot import {path}: {problem}", file=sys.stderr)
@@ -52,6 +56,7 @@ def import_courses(
         settings,
         path,
         login,
+        "courses.import",
         lambda database: run_course_import(
             database=database, path=path, now=utcnow(), dry_run=dry_run
         ),
@@ -97,6 +102,7 @@ def import_batches(
         settings,
         path,
         login,
+        "batches.import",
         lambda database: run_batch_import(
             database=database,
             path=path,
@@ -171,6 +177,7 @@ def import_health(
         settings,
         path,
         login,
+        "health.import",
         lambda database: run_health_import(
             database=database,
             path=path,
@@ -252,18 +259,14 @@ def write_csv(
 
 def batch_list(settings: Settings, code: str, output: Path | None, login: str | None) -> int:
     """Write a batch's enrolments as CSV: confirmed first, then the waitlist."""
-    database = open_database(settings)
-    try:
-        with database.connect() as db:
-            if account_of(db, login) is None:
-                return 2
-            batch = _find_batch(db, code)
-            if batch is None:
-                print(f"No batch {code.strip().upper()}.", file=sys.stderr)
-                return 2
-            listed = training.list_batch(db=db, batch_id=batch.id)
-    finally:
-        database.dispose()
+    with staff_command(settings, login, "batch.list", target=code.strip().upper()) as admission:
+        batch = _find_batch(admission.db, code)
+        if batch is None:
+            print(f"No batch {code.strip().upper()}.", file=sys.stderr)
+            return 2
+        limit = admission.permit.kelurahan_limit
+        listed = training.list_batch(db=admission.db, batch_id=batch.id, kelurahan_limit=limit)
+        admission.permit.record(admission.db, details={"rows": len(listed)})
     rows, waiting = [], 0
     for enrolment in listed:
         waitlisted = enrolment.status == EnrolmentStatus.WAITLISTED
@@ -285,6 +288,8 @@ def batch_list(settings: Settings, code: str, output: Path | None, login: str | 
     if not write_csv(output, ENROLMENT_COLUMNS, rows):
         return 2
     where = "" if output is None else f"; written to {output}"
+    if limit is not None:
+        where += f" (only residents of your kelurahan, {limit})"
     print(
         f"Batch {batch.code} ({batch.title}): {len(rows) - waiting} confirmed of {batch.quota} "
         f"seats, {waiting} on the waitlist{where}.",
@@ -303,19 +308,25 @@ def enrolment_ids(text: str) -> list[int]:
     return [int(part) for part in parts]
 
 
+class _NotMarked(Exception):
+    """Numbers that are not confirmed enrolments: nothing is marked."""
+
+    def __init__(self, unknown: list[int]) -> None:
+        super().__init__(unknown)
+        self.unknown = unknown
+
+
 def batch_attendance(
     settings: Settings, code: str, session: int, present: list[int], login: str | None
 ) -> int:
     """Mark who came to one session of a batch: the given enrolments present, the rest absent.
     A number that is not a confirmed enrolment of the batch changes nothing at all."""
-    database = open_database(settings)
+    target = code.strip().upper()
     try:
-        with database.connect() as db, db.begin() as transaction:
-            if account_of(db, login) is None:
-                return 2
-            batch = _find_batch(db, code)
+        with staff_command(settings, login, "batch.attendance", target=target) as admission:
+            batch = _find_batch(admission.db, code)
             if batch is None:
-                print(f"No batch {code.strip().upper()}.", file=sys.stderr)
+                print(f"No batch {target}.", file=sys.stderr)
                 return 2
             sessions = {item.number: item for item in batch.sessions}
             if session not in sessions:
@@ -323,19 +334,26 @@ def batch_attendance(
                 print(f"Batch {batch.code} has no session {session} ({have}).", file=sys.stderr)
                 return 2
             came, absent, unknown = training.mark_attendance(
-                db=db, batch_id=batch.id, session=session, present=set(present), now=utcnow()
+                db=admission.db,
+                batch_id=batch.id,
+                session=session,
+                present=set(present),
+                now=admission.now,
+                kelurahan_limit=admission.permit.kelurahan_limit,
             )
             if unknown:  # a typo would mark the person meant absent: mark nobody
-                transaction.rollback()
-                print(
-                    f"Not confirmed in batch {batch.code}: {', '.join(map(str, unknown))}. "
-                    "Nothing was marked; correct the numbers (the first column of "
-                    f"python -m bot batch list {batch.code}) and run it again.",
-                    file=sys.stderr,
-                )
-                return 1
-    finally:
-        database.dispose()
+                raise _NotMarked(unknown)
+            admission.permit.record(
+                admission.db, details={"session": session, "present": came, "absent": absent}
+            )
+    except _NotMarked as problem:
+        print(
+            f"Not confirmed in batch {batch.code}: {', '.join(map(str, problem.unknown))}. "
+            "Nothing was marked; correct the numbers (the first column of "
+            f"python -m bot batch list {batch.code}) and run it again.",
+            file=sys.stderr,
+        )
+        return 1
     when = local_time(sessions[session].starts_at, settings)
     print(f"Batch {batch.code}, session {session} ({when}): {came} present, {absent} absent.")
     return 0

@@ -18,11 +18,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.accounts import account_of
-from bot.app import open_database
+from bot.accounts import staff_command
 from bot.courses import spreadsheet_cell
 from bot.settings import Settings
-from storage import audit
 from storage.figures import NOBODY, READERS, WHAT, Cell, Span, Table, no_long_numbers
 from storage.survey_figures import survey_answers
 from storage.types import utcnow
@@ -133,13 +131,10 @@ def export(
     survey_id: int | None = None,
 ) -> int:
     """Read the rows for the account, record the export in the audit log, write the file."""
-    database = open_database(settings)
     now = utcnow()
     try:
-        with database.begin() as db:
-            member = account_of(db, login, evaluators=True)
-            if member is None:
-                return 2
+        with staff_command(settings, login, "export") as admission:
+            db, member = admission.db, admission.member
             if survey_id is not None:
                 table = survey_answers(db, member, span, survey_id)
                 if table is None:
@@ -147,10 +142,8 @@ def export(
                     return 2
             else:
                 table = READERS[what](db, member, span, now)
-            audit.record(
-                db=db,
-                actor=member.login,
-                role=member.role,
+            admission.permit.record(
+                db,
                 action=f"export.{what}",
                 target=output.name if output else "stdout",
                 details={
@@ -163,13 +156,10 @@ def export(
                         "kelurahan": member.kelurahan_code,
                     },
                 },
-                at=now,
             )
             write(table, form, output, ZoneInfo(settings.tz_name))
     except NotWritten:
         return 2
-    finally:
-        database.dispose()
     where = f" to {output}" if output else ""
     print(f"Exported {len(table.rows)} {what} rows as {form}{where}.", file=sys.stderr)
     return 0

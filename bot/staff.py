@@ -8,11 +8,13 @@ from sqlalchemy import Connection
 from tqdm import tqdm
 
 from bot import planning
+from bot.accounts import admitted, staff_command
 from bot.app import open_database
+from bot.files import finish, readable
 from bot.settings import Settings, pepper
 from handlers import notices
 from storage import places, registry
-from storage.csvfile import FileProblem, Report, print_report
+from storage.csvfile import FileProblem
 from storage.registry_import import import_registry as run_registry_import
 from storage.schedule_import import Change
 from storage.schedule_import import import_schedule as run_schedule_import
@@ -21,22 +23,11 @@ from storage.types import utcnow
 BAR_FROM_BYTES = 1_000_000  # smaller files import in a blink: no progress bar
 
 
-def finish(report: Report, dry_run: bool, rejects: Path | None) -> int:
-    """Print the report; exit 1 when rows were rejected, so a script notices."""
-    print_report(report, dry_run=dry_run, rejects=rejects, out=sys.stdout)
-    return 1 if report.rejected else 0
-
-
-def readable(path: Path) -> bool:
-    """Tell whether a file can be read, saying why not."""
-    if not path.is_file():
-        print(f"No such file: {path}", file=sys.stderr)
-        return False
-    return True
-
-
-def import_registry(settings: Settings, path: Path, dry_run: bool, rejects: Path | None) -> int:
-    """Import a registry CSV, with a progress bar for a large file."""
+def import_registry(
+    settings: Settings, path: Path, dry_run: bool, rejects: Path | None, login: str | None
+) -> int:
+    """Import a registry CSV, with a progress bar for a large file, as staff of the whole
+    kecamatan."""
     if not readable(path):
         return 2
     database = open_database(settings)
@@ -49,6 +40,7 @@ def import_registry(settings: Settings, path: Path, dry_run: bool, rejects: Path
         disable=None if size >= BAR_FROM_BYTES else True,  # None: only on a terminal
     )
     try:
+        admitted(settings, database, login, "registry.import", target=path.name)
         report = run_registry_import(
             database=database,
             path=path,
@@ -66,8 +58,10 @@ def import_registry(settings: Settings, path: Path, dry_run: bool, rejects: Path
     return finish(report, dry_run, rejects)
 
 
-def import_schedule(settings: Settings, path: Path, dry_run: bool, rejects: Path | None) -> int:
-    """Import a schedule CSV."""
+def import_schedule(
+    settings: Settings, path: Path, dry_run: bool, rejects: Path | None, login: str | None
+) -> int:
+    """Import a schedule CSV, as staff of the whole kecamatan."""
     if not readable(path):
         return 2
     database = open_database(settings)
@@ -101,6 +95,7 @@ def import_schedule(settings: Settings, path: Path, dry_run: bool, rejects: Path
         told.extend(change.residents)
 
     try:
+        admitted(settings, database, login, "schedule.import", target=path.name)
         report = run_schedule_import(
             database=database,
             path=path,
@@ -124,36 +119,30 @@ def import_schedule(settings: Settings, path: Path, dry_run: bool, rejects: Path
     return code
 
 
-def load_places(settings: Settings, path: Path) -> int:
-    """Load or update the kelurahan and their RWs from a TOML file."""
+def load_places(settings: Settings, path: Path, login: str | None) -> int:
+    """Load or update the kelurahan and their RWs from a TOML file, as an administrator."""
     if not readable(path):
         return 2
-    database = open_database(settings)
     try:
-        with database.begin() as db:
-            kelurahan, rukun_warga = places.load_places(db=db, source=path)
+        with staff_command(settings, login, "places.load", target=path.name) as admission:
+            kelurahan, rukun_warga = places.load_places(db=admission.db, source=path)
     except (KeyError, ValueError, TypeError) as problem:
         print(f"Cannot load {path}: {problem}", file=sys.stderr)
         return 2
-    finally:
-        database.dispose()
     print(f"{kelurahan} kelurahan with {rukun_warga} RWs loaded from {path}.")
     return 0
 
 
-def load_programs(settings: Settings, path: Path) -> int:
-    """Load or update the programs from a TOML file."""
+def load_programs(settings: Settings, path: Path, login: str | None) -> int:
+    """Load or update the programs from a TOML file, as an administrator."""
     if not readable(path):
         return 2
-    database = open_database(settings)
     try:
-        with database.begin() as db:
-            count = registry.load_programs(db=db, source=path)
+        with staff_command(settings, login, "programs.load", target=path.name) as admission:
+            count = registry.load_programs(db=admission.db, source=path)
     except (KeyError, ValueError) as problem:
         print(f"Cannot load {path}: {problem}", file=sys.stderr)
         return 2
-    finally:
-        database.dispose()
     print(f"{count} programs loaded from {path}.")
     return 0
 

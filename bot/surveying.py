@@ -8,12 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.accounts import account_of
+from bot.accounts import staff_command
 from bot.announcing import read_segment, read_time
-from bot.app import open_database
 from bot.settings import Settings
 from handlers.survey import invitations
-from storage import audit, staff, survey_figures, surveys
+from storage import staff, survey_figures, surveys
 from storage.survey_file import SurveyFileProblem, read
 from storage.surveys import SurveyProblem
 from storage.types import utcnow
@@ -79,72 +78,63 @@ def send(settings: Settings, args: argparse.Namespace, login: str | None) -> int
         over = f"closes = {written.closes}: that day is over; answers could not be taken."
         print(over, file=sys.stderr)
         return 2
-    database = open_database(settings)
-    try:
-        with database.begin() as db:
-            member = account_of(db, login, evaluators=True)
-            if member is None:
-                return 2
-            segment = read_segment(db, args.segment)
-            if segment is None:
-                return 2
-            limit = member.kelurahan_code
-            try:
-                before = surveys.check(db=db, survey=written, kelurahan_limit=limit)
-            except SurveyProblem as problem:
-                print(problem, file=sys.stderr)
-                return 2
-            seen = surveys.preview(
-                db=db,
-                survey_id=before,
-                segment=segment,
-                kelurahan_limit=limit,
-            )
-            print(
-                f"Survey {written.code!r}: {len(written.questions)} questions. To invite: "
-                f"{seen.new}; invited before: {seen.invited_before}; skipped (said berhenti): "
-                f"{seen.skipped_opted_out}."
-            )
-            if args.dry_run:
-                return 0
-            if not seen.new:
-                print("Nobody new to invite in that segment; nothing was queued.", file=sys.stderr)
-                return 2
-            kept = surveys.keep(
-                db=db,
-                survey=written,
-                created_by=member.login,
-                kelurahan_limit=limit,
-                zone=settings.tz_name,
-                now=now,
-            )
-            broadcast_id, invited = surveys.invite(
-                db=db,
-                survey=kept,
-                segment=segment,
-                invitations=invitations(kept, settings.tz_name),
-                created_by=member.login,
-                kelurahan_limit=limit,
-                report_to=staff.chat_of(db=db, login=member.login),
-                now=now,
-                send_at=send_at,
-            )
-            audit.record(
-                db=db,
-                actor=member.login,
-                role=member.role,
-                action="survey.send",
-                target=f"survey #{kept.id}",
-                details={
-                    "code": kept.code,
-                    "segment": segment.as_dict(),
-                    "invited": invited,
-                    "broadcast": broadcast_id,
-                },
-                at=now,
-            )
-    finally:
-        database.dispose()
+    with staff_command(settings, login, "survey.send") as admission:
+        db, member = admission.db, admission.member
+        segment = read_segment(db, args.segment)
+        if segment is None:
+            return 2
+        limit = member.kelurahan_code
+        try:
+            before = surveys.check(db=db, survey=written, kelurahan_limit=limit)
+        except SurveyProblem as problem:
+            print(problem, file=sys.stderr)
+            return 2
+        seen = surveys.preview(
+            db=db,
+            survey_id=before,
+            segment=segment,
+            kelurahan_limit=limit,
+        )
+        print(
+            f"Survey {written.code!r}: {len(written.questions)} questions. To invite: "
+            f"{seen.new}; invited before: {seen.invited_before}; skipped (said berhenti): "
+            f"{seen.skipped_opted_out}."
+        )
+        if args.dry_run:
+            return 0
+        if not seen.new:
+            print("Nobody new to invite in that segment; nothing was queued.", file=sys.stderr)
+            return 2
+        kept = surveys.keep(
+            db=db,
+            survey=written,
+            created_by=member.login,
+            kelurahan_limit=limit,
+            zone=settings.tz_name,
+            now=now,
+        )
+        broadcast_id, invited = surveys.invite(
+            db=db,
+            survey=kept,
+            segment=segment,
+            invitations=invitations(kept, settings.tz_name),
+            created_by=member.login,
+            kelurahan_limit=limit,
+            report_to=staff.chat_of(db=db, login=member.login),
+            now=now,
+            send_at=send_at,
+        )
+        admission.permit.record(
+            db,
+            action="survey.send",
+            target=f"survey #{kept.id}",
+            details={
+                "code": kept.code,
+                "segment": segment.as_dict(),
+                "invited": invited,
+                "broadcast": broadcast_id,
+            },
+        )
     when = f" for {args.at}" if send_at else ""
     invitations_ = "invitation" if invited == 1 else "invitations"
     print(f"Survey #{kept.id} ({kept.code}): {invited} {invitations_} queued{when}.")
@@ -153,16 +143,10 @@ def send(settings: Settings, args: argparse.Namespace, login: str | None) -> int
 
 def list_surveys(settings: Settings, login: str | None) -> int:
     """Print the surveys (of the account's kelurahan, if limited) and their figures."""
-    database = open_database(settings)
     zone = ZoneInfo(settings.tz_name)
-    try:
-        with database.connect() as db:
-            member = account_of(db, login, evaluators=True)
-            if member is None:
-                return 2
-            found = survey_figures.listing(db=db, kelurahan_limit=member.kelurahan_code)
-    finally:
-        database.dispose()
+    with staff_command(settings, login, "survey.list") as admission:
+        db, member = admission.db, admission.member
+        found = survey_figures.listing(db=db, kelurahan_limit=member.kelurahan_code)
     if not found:
         print("No surveys yet.")
         return 0
@@ -187,27 +171,19 @@ def list_surveys(settings: Settings, login: str | None) -> int:
 
 def close(settings: Settings, survey_id: int, login: str | None) -> int:
     """Stop taking answers to a survey."""
-    database = open_database(settings)
     now = utcnow()
-    try:
-        with database.begin() as db:
-            member = account_of(db, login, evaluators=True)
-            if member is None:
-                return 2
-            found = surveys.get(db=db, survey_id=survey_id)
-            mine = found is not None and member.reaches(found.kelurahan_limit)
-            if not mine or not surveys.close(db=db, survey_id=survey_id, now=now):
-                print(f"No open survey #{survey_id} of yours.", file=sys.stderr)
-                return 2
-            audit.record(
-                db=db,
-                actor=member.login,
-                role=member.role,
-                action="survey.close",
-                target=f"survey #{survey_id}",
-                at=now,
-            )
-    finally:
-        database.dispose()
+    with staff_command(settings, login, "survey.close") as admission:
+        db = admission.db
+        found = surveys.get(db=db, survey_id=survey_id)
+        if found is not None:
+            admission.permit.require(found.kelurahan_limit, target=f"survey #{survey_id}")
+        if found is None or not surveys.close(db=db, survey_id=survey_id, now=now):
+            print(f"No open survey #{survey_id} of yours.", file=sys.stderr)
+            return 2
+        admission.permit.record(
+            db,
+            action="survey.close",
+            target=f"survey #{survey_id}",
+        )
     print(f"Survey #{survey_id} is closed; its answers stay for `export survey {survey_id}`.")
     return 0

@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 from bot import announcing
-from bot.accounts import account_of
-from bot.app import open_database
+from bot.accounts import staff_command
 from bot.settings import Settings
-from storage import audit, broadcasts, staff
+from storage import broadcasts, staff
 from storage.staff import Role, StaffProblem
 from storage.types import utcnow
 
@@ -120,13 +119,10 @@ def staff_add(
     if chat is not None and not chat[1]:
         print("Name the chat account.", file=sys.stderr)
         return 2
-    database = open_database(settings)
     now = utcnow()
     try:
-        with database.begin() as db:
-            admin = account_of(db, login, admins_only=True)
-            if admin is None or not manages_staff(admin):
-                return 2
+        with staff_command(settings, login, "staff.manage") as admission:
+            db = admission.db
             new_login = args.account or args.new_login
             if new_login is None and chat is not None:
                 new_login = staff.login_of_chat(
@@ -155,20 +151,15 @@ def staff_add(
                 "kelurahan": kelurahan or ("all" if args.whole_kecamatan else "unchanged"),
                 "chat": chat[0] if chat else None,
             }
-            audit.record(
-                db=db,
-                actor=admin.login,
-                role=admin.role,
+            admission.permit.record(
+                db,
                 action="staff.add" if new else "staff.change",
                 target=new_login,
                 details=details,
-                at=now,
             )
     except StaffProblem as problem:
         print(f"Not added: {problem}.", file=sys.stderr)
         return 2
-    finally:
-        database.dispose()
     limit = f", limited to {args.kelurahan}" if kelurahan else ""
     print(f"{'Added' if new else 'Changed'} {new_login}: {args.role}{limit}.")
     return 0
@@ -178,46 +169,31 @@ def staff_remove(
     settings: Settings, args: argparse.Namespace, chat: tuple[str, str] | None, login: str | None
 ) -> int:
     """Deactivate an account, as an admin."""
-    database = open_database(settings)
     now = utcnow()
-    try:
-        with database.begin() as db:
-            admin = account_of(db, login, admins_only=True)
-            if admin is None or not manages_staff(admin):
-                return 2
-            target = args.new_login
-            if chat is not None:
-                found = staff.of_chat(db=db, channel=chat[0], external_id=chat[1])
-                target = found.login if found else None
-            if target is None or not staff.remove(db=db, login=target, now=now):
-                print("No such active account.", file=sys.stderr)
-                return 2
-            if target.strip().lower() == admin.login:
-                print("Removed your own account.", file=sys.stderr)
-            audit.record(
-                db=db,
-                actor=admin.login,
-                role=admin.role,
-                action="staff.remove",
-                target=target,
-                at=now,
-            )
-    finally:
-        database.dispose()
+    with staff_command(settings, login, "staff.manage") as admission:
+        db, admin = admission.db, admission.member
+        target = args.new_login
+        if chat is not None:
+            found = staff.of_chat(db=db, channel=chat[0], external_id=chat[1])
+            target = found.login if found else None
+        if target is None or not staff.remove(db=db, login=target, now=now):
+            print("No such active account.", file=sys.stderr)
+            return 2
+        if target.strip().lower() == admin.login:
+            print("Removed your own account.", file=sys.stderr)
+        admission.permit.record(
+            db,
+            action="staff.remove",
+            target=target,
+        )
     print(f"Removed {target}: it can no longer act as staff.")
     return 0
 
 
 def staff_list(settings: Settings, login: str | None) -> int:
     """Print every account, active first."""
-    database = open_database(settings)
-    try:
-        with database.connect() as db:
-            if account_of(db, login) is None:
-                return 2
-            rows = staff.listing(db=db)
-    finally:
-        database.dispose()
+    with staff_command(settings, login, "staff.list") as admission:
+        rows = staff.listing(db=admission.db)
     print(f"{'login':<24} {'role':<10} {'kelurahan':<16} {'chat':<24} active")
     for row in rows:
         chat = f"{row.channel}:{shown_id(row.channel, row.external_id)}" if row.channel else "-"
@@ -225,17 +201,6 @@ def staff_list(settings: Settings, login: str | None) -> int:
         active = "yes" if row.active else "no"
         print(f"{row.login:<24} {row.role:<10} {where:<16} {chat:<24} {active}")
     return 0
-
-
-def manages_staff(admin: staff.Member) -> bool:
-    """Tell whether an admin may manage accounts (saying why not): only one of the whole
-    kecamatan, so that nobody widens their own limit or reaches into another kelurahan."""
-    if admin.kelurahan_code is None:
-        return True
-    print(
-        f"{admin.login} is limited to one kelurahan and cannot manage accounts.", file=sys.stderr
-    )
-    return False
 
 
 def shown_id(channel: str, external_id: str | None) -> str:

@@ -223,9 +223,13 @@ def listing(
     kind: Kind | None = None,
     status: Status | None = None,
     partner_code: str | None = None,
+    kelurahan_limit: str | None = None,
 ) -> list[Filed]:
-    """Return applications, oldest first, narrowed by kind, status or partner."""
+    """Return applications, oldest first, narrowed by kind, status, partner or the kelurahan
+    the applicant lives in."""
     query = _COLUMNS
+    if kelurahan_limit is not None:
+        query = query.where(_APPLICATIONS.c.resident_id.in_(_residents_of(kelurahan_limit)))
     if kind is not None:
         query = query.where(_APPLICATIONS.c.kind == kind)
     if status is not None:
@@ -233,6 +237,23 @@ def listing(
     if partner_code is not None:
         query = query.where(_APPLICATIONS.c.partner_code == partner_code)
     return _with_history(db, db.execute(query.order_by(_APPLICATIONS.c.id)).all())
+
+
+def _residents_of(kelurahan_code: str):
+    from storage.residents import Resident
+
+    residents_ = Resident.__table__
+    return select(residents_.c.id).where(residents_.c.kelurahan_code == kelurahan_code)
+
+
+def applicant_kelurahan(*, db: Connection, resident_id: int) -> str | None:
+    """Return the code of the kelurahan an applicant lives in (None: unknown)."""
+    from storage.residents import Resident
+
+    residents_ = Resident.__table__
+    return db.execute(
+        select(residents_.c.kelurahan_code).where(residents_.c.id == resident_id)
+    ).scalar()
 
 
 class StatusProblem(Exception):

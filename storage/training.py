@@ -486,8 +486,11 @@ class Listed:
     attended: int  # sessions marked present
 
 
-def list_batch(*, db: Connection, batch_id: int) -> list[Listed]:
-    """Return a batch's enrolments, confirmed first, then the waitlist, in arrival order."""
+def list_batch(
+    *, db: Connection, batch_id: int, kelurahan_limit: str | None = None
+) -> list[Listed]:
+    """Return a batch's enrolments, confirmed first, then the waitlist, in arrival order;
+    with a limit, only those of residents of that kelurahan."""
     from storage.places import Kelurahan
     from storage.residents import Resident
 
@@ -515,11 +518,22 @@ def list_batch(*, db: Connection, batch_id: int) -> list[Listed]:
         )
         .join(residents_, residents_.c.id == _ENROLMENTS.c.resident_id)
         .outerjoin(kelurahan, kelurahan.c.code == residents_.c.kelurahan_code)
-        .where(_ENROLMENTS.c.batch_id == batch_id, _ENROLMENTS.c.status.in_(ACTIVE))
+        .where(
+            _ENROLMENTS.c.batch_id == batch_id,
+            _ENROLMENTS.c.status.in_(ACTIVE),
+            *_within(residents_, kelurahan_limit),
+        )
         .order_by(_ENROLMENTS.c.id)
     ).all()
     listed = [Listed(**{**row._asdict(), "status": EnrolmentStatus(row.status)}) for row in rows]
     return sorted(listed, key=lambda item: (order[item.status], item.id))
+
+
+def _within(residents_, kelurahan_limit: str | None) -> tuple:
+    """Return the condition that keeps residents of one kelurahan (none without a limit)."""
+    if kelurahan_limit is None:
+        return ()
+    return (residents_.c.kelurahan_code == kelurahan_limit,)
 
 
 def session_id(*, db: Connection, batch_id: int, number: int) -> int | None:
@@ -538,22 +552,32 @@ def mark_attendance(
     session: int,
     present: set[int],
     now: datetime,
+    kelurahan_limit: str | None = None,
 ) -> tuple[int, int, list[int]]:
     """Mark the confirmed enrolments of a batch present (the given ids) or absent (the rest)
-    at one session; return (present, absent, ids that are not confirmed in this batch)."""
+    at one session; return (present, absent, ids that are not confirmed in this batch). With a
+    kelurahan limit, only the enrolments of that kelurahan's residents are marked (an id of
+    another's counts as not confirmed) and the others' marks are kept."""
+    from storage.residents import Resident
+
+    residents_ = Resident.__table__
     target = session_id(db=db, batch_id=batch_id, number=session)
     if target is None:
         raise ValueError(f"the batch has no session {session}")
     confirmed = set(
         db.execute(
-            select(_ENROLMENTS.c.id).where(
+            select(_ENROLMENTS.c.id)
+            .join(residents_, residents_.c.id == _ENROLMENTS.c.resident_id)
+            .where(
                 _ENROLMENTS.c.batch_id == batch_id,
                 _ENROLMENTS.c.status == EnrolmentStatus.CONFIRMED,
+                *_within(residents_, kelurahan_limit),
             )
         ).scalars()
     )
     unknown = sorted(present - confirmed)
-    db.execute(_ATTENDANCE.delete().where(_ATTENDANCE.c.session_id == target))
+    mine = () if kelurahan_limit is None else (_ATTENDANCE.c.enrolment_id.in_(confirmed),)
+    db.execute(_ATTENDANCE.delete().where(_ATTENDANCE.c.session_id == target, *mine))
     rows = [
         {
             "enrolment_id": enrolment,

@@ -124,6 +124,13 @@ def place_at(
         )
 
 
+def data_rows(database: Database) -> dict[str, list[tuple]]:
+    """Return every row of every table but the audit log (which records refusals too)."""
+    rows = all_rows(database)
+    rows.pop("audit_log")
+    return rows
+
+
 def all_rows(database: Database) -> dict[str, list[tuple]]:
     """Return every row of every table, for checks that nothing personal is left."""
     with database.connect() as connection:

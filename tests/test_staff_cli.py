@@ -12,14 +12,14 @@ from sqlalchemy import select
 from bot.__main__ import parse_args, run_staff_command
 from bot.settings import Settings
 from handlers import notices
-from storage import applications, health, residents, training
+from storage import applications, audit, health, residents, training
 from storage import staff as accounts
 from storage.applications import Kind, Status
 from storage.outbox import Outbound, OutboundKind
 from storage.staff import PARTNERS_FILE, Role
 from storage.training import Course
 from tests.conftest import TEST_DATABASE_URL, TEST_KEY
-from tests.helpers import all_rows
+from tests.helpers import all_rows, data_rows
 from tests.test_console import bot
 from tests.test_course_import import FIXTURES, NOW, enrol, resident, three_sessions, write_csv
 
@@ -64,9 +64,9 @@ def outbound(database: Database) -> list[Outbound]:
 
 
 def test_load_staff_loads_the_shipped_file_and_again_the_same(settings, database, capsys) -> None:
-    assert cli(settings, "load-staff") == 0
+    assert cli(settings, "load-staff") == 0  # the first accounts: no administrator exists yet
     assert "2 partners and 4 staff accounts loaded" in capsys.readouterr().out
-    assert cli(settings, "load-staff") == 0
+    assert cli(settings, "load-staff", "--as", "admin") == 0
     with database.connect() as db:
         assert accounts.find(db=db, login="PETUGAS").role == Role.STAFF
         assert accounts.find(db=db, login="ypp").partner_code == "YPP"
@@ -118,7 +118,10 @@ def test_every_command_wants_an_active_account(settings, staffed, tmp_path, caps
         assert cli(settings, *command, *login_args) == 2, command
         err = capsys.readouterr().err
         assert WHO in err, command
-    assert all_rows(staffed) == before
+    after = all_rows(staffed)
+    refused = after.pop("audit_log")[len(before.pop("audit_log")) :]
+    assert after == before
+    assert len(refused) == len(commands)  # every refusal is in the audit log
 
 
 def test_the_login_can_come_from_the_environment(settings, staffed, monkeypatch, capsys):
@@ -153,10 +156,10 @@ def test_imports_report_and_exit_like_the_others(settings, staffed, tmp_path, ca
     assert "line 2: unknown course code 'NOPE'" in out
     assert rejects.read_text(encoding="utf-8").splitlines()[0] == "line,reason"
     health = ["import-health", str(FIXTURES / "health.csv"), "--dry-run", "--as", "petugas"]
-    before = all_rows(staffed)
+    before = data_rows(staffed)
     assert cli(settings, *health) == 0
     assert "Dry run: nothing was written." in capsys.readouterr().out
-    assert all_rows(staffed) == before
+    assert data_rows(staffed) == before
     assert cli(settings, "import-health", str(tmp_path / "none.csv"), "--as", "petugas") == 2
     assert "No such file" in capsys.readouterr().err
 
@@ -538,11 +541,19 @@ def test_a_rejection_needs_a_note(settings, filed, staffed, capsys) -> None:
 
 
 def test_a_partner_decides_only_what_is_routed_to_it(settings, filed, staffed, capsys) -> None:
-    before = all_rows(staffed)
+    before = data_rows(staffed)
     command = ["application", "set-status", filed["ppkukm"], "diverifikasi", "--as", "ypp"]
     assert cli(settings, *command) == 2
     assert capsys.readouterr().err == f"No such application: {filed['ppkukm']}.\n"
-    assert all_rows(staffed) == before
+    assert data_rows(staffed) == before
+    with staffed.connect() as db:
+        refused = audit.recent(db=db, limit=1)[0]
+    assert (refused.actor, refused.action, refused.target) == (
+        "ypp",
+        "refused.application.status",
+        filed["ppkukm"],
+    )
+    assert refused.details["why"] == "partner"
     own = ["application", "set-status", filed["ypp"], "diverifikasi", "--as", "ypp"]
     assert cli(settings, *own) == 0
     assert cli(settings, *own[:3], "approved", "--as", "ypp") == 0
