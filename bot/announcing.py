@@ -163,10 +163,11 @@ def plan_recurring(db, args, permit, segment: Segment, text: str, zone: str, now
 def stop_recurring(settings: Settings, plan_id: int, login: str | None) -> int:
     """End a recurring broadcast, as staff."""
     with staff_command(settings, login, "broadcast.stop") as admission:
-        db, member = admission.db, admission.member
+        db = admission.db
         found = broadcasts.get(db=db, broadcast_id=plan_id)
-        mine = found is not None and member.reaches(found.kelurahan_limit)
-        if not member.broadcasts or not mine or not broadcasts.stop_plan(db=db, plan_id=plan_id):
+        if found is not None:
+            admission.permit.require(found.kelurahan_limit, target=f"siaran #{plan_id}")
+        if found is None or not broadcasts.stop_plan(db=db, plan_id=plan_id):
             print(f"No running recurring siaran #{plan_id} of yours.", file=sys.stderr)
             return 2
         admission.permit.record(

@@ -82,3 +82,14 @@ def environment(tmp_path: Path, database) -> dict[str, str]:
     env["DATABASE_URL"] = TEST_DATABASE_URL or str(database.url)
     env["NIK_PEPPER"] = TEST_KEY.decode()
     return env
+
+
+@pytest.fixture
+def operator(environment: dict[str, str], database) -> dict[str, str]:
+    """Run staff commands as the shipped whole-kecamatan administrator (STAFF_LOGIN=admin)."""
+    from storage import staff
+    from storage.types import utcnow
+
+    with database.begin() as db:
+        staff.load(db=db, now=utcnow())
+    return {**environment, "STAFF_LOGIN": "admin"}

@@ -111,7 +111,7 @@ def test_only_an_admin_adds_and_removes_staff_and_each_change_is_audited(
     assert "--as LOGIN" in capsys.readouterr().err
     added = ("staff", "add", "--telegram", "5551", "--role", "staff", "--kelurahan", "klender")
     assert cli(settings, *added, "--as", "petugas") == 2
-    assert "not an administrator" in capsys.readouterr().err
+    assert "staff.manage is for admin accounts" in capsys.readouterr().err
     assert cli(settings, *added, "--as", "admin") == 0
     assert re.fullmatch(
         r"Added te-[0-9a-f]{6}: staff, limited to klender.\n", capsys.readouterr().out
@@ -157,10 +157,15 @@ def test_only_an_admin_adds_and_removes_staff_and_each_change_is_audited(
     with database.connect() as db:
         assert staff.of_chat(db=db, channel="telegram", external_id="5551") is None
         actions = db.execute(select(AuditEntry.action, AuditEntry.actor)).all()
-    assert actions == [
+    assert actions == [  # refusals too, each with who tried
+        ("refused.staff.manage", "(nobody)"),
+        ("refused.staff.manage", "petugas"),
         ("staff.add", "admin"),
         ("staff.add", "admin"),
+        ("refused.staff.list", "evaluator"),
+        ("staff.list", "petugas"),
         ("staff.change", "admin"),
+        ("refused.staff.manage", member.login),  # a limited admin widening their own limit
         ("staff.change", "admin"),
         ("staff.change", "admin"),
         ("staff.remove", "admin"),
@@ -505,4 +510,10 @@ def test_a_recurring_broadcast_from_the_command_line_and_its_stop(
     with database.connect() as db:
         actions = db.execute(select(AuditEntry.action)).scalars().all()
         assert db.execute(select(func.count()).select_from(Outbound)).scalar_one() == 0
-    assert actions == ["broadcast.plan", "broadcast.stop"]
+    assert actions == [
+        "broadcast.send",  # the broken --every: let in, nothing planned
+        "broadcast.plan",
+        "refused.broadcast.stop",  # klender's kelurahan is not the plan's
+        "broadcast.stop",
+        "broadcast.stop",  # let in, already stopped
+    ]

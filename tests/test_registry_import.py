@@ -24,7 +24,7 @@ from storage.registry import (
 )
 from storage.registry_import import CHUNK, import_registry
 from tests.conftest import TEST_KEY
-from tests.helpers import all_rows
+from tests.helpers import all_rows, data_rows
 from tests.test_console import bot
 
 NOW = datetime(2027, 1, 10, 3, 0, tzinfo=UTC)
@@ -673,21 +673,21 @@ def test_the_kk_number_is_kept_as_a_keyed_hash(database, tmp_path) -> None:
 # -- the command line -------------------------------------------------------------------------
 
 
-def test_command_imports_a_good_file(environment, database, tmp_path) -> None:
+def test_command_imports_a_good_file(operator, database, tmp_path) -> None:
     path = write_csv(tmp_path / "good.csv", GOOD)
-    done = bot(environment, "import-registry", str(path))
+    done = bot(operator, "import-registry", str(path))
     assert done.returncode == 0, done.stderr
     assert done.stdout == "3 rows read: 3 were added, 0 were updated, 0 unchanged, 0 rejected.\n"
     assert entry(database, SITI) is not None
 
 
 def test_command_with_bad_rows_exits_1_and_writes_every_rejected_line(
-    environment, database, tmp_path
+    operator, database, tmp_path
 ) -> None:
     bad = [with_cells(nik=nik("120385", f"{serial:04d}"), desil="0") for serial in range(1, 106)]
     rows = [GOOD[0], with_cells(nik=BUDI[:15]), *bad, GOOD[2]]
     path, rejects = write_csv(tmp_path / "bad.csv", rows), tmp_path / "out.csv"
-    done = bot(environment, "import-registry", str(path), "--rejects", str(rejects))
+    done = bot(operator, "import-registry", str(path), "--rejects", str(rejects))
     assert done.returncode == 1, done.stderr
     assert "108 rows read: 2 were added, 0 were updated, 0 unchanged, 106 rejected." in done.stdout
     assert "  line 3: NIK must have 16 digits, this one has 15\n" in done.stdout
@@ -716,26 +716,26 @@ def test_command_with_bad_rows_exits_1_and_writes_every_rejected_line(
     ],
 )
 def test_command_with_an_unusable_file_exits_2(
-    environment, database, tmp_path, content: str | None, message: str
+    operator, database, tmp_path, content: str | None, message: str
 ) -> None:
     path = tmp_path / "registry.csv"
     if content is not None:
         path.write_text(content, encoding="utf-8")
-    done = bot(environment, "import-registry", str(path))
+    done = bot(operator, "import-registry", str(path))
     assert done.returncode == 2
     assert message.format(path=path) in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
     assert all_rows(database)["beneficiaries"] == []
 
 
-def test_command_dry_run_writes_nothing(environment, database, tmp_path) -> None:
+def test_command_dry_run_writes_nothing(operator, database, tmp_path) -> None:
     path = write_csv(tmp_path / "good.csv", GOOD)
-    before = all_rows(database)
-    done = bot(environment, "import-registry", str(path), "--dry-run")
+    before = data_rows(database)
+    done = bot(operator, "import-registry", str(path), "--dry-run")
     assert done.returncode == 0, done.stderr
     assert "3 rows read: 3 would be added, 0 would be updated, 0 unchanged" in done.stdout
     assert "Dry run: nothing was written." in done.stdout
-    assert all_rows(database) == before
+    assert data_rows(database) == before
 
 
 # -- a large file -----------------------------------------------------------------------------
@@ -828,10 +828,10 @@ def test_an_import_without_programs_loaded_is_refused_up_front(database, tmp_pat
         run(database, path)
 
 
-def test_load_places_twice_changes_nothing(environment, database) -> None:
-    before = all_rows(database)
+def test_load_places_twice_changes_nothing(operator, database) -> None:
+    before = data_rows(database)
     for _ in range(2):
-        done = bot(environment, "load-places")
+        done = bot(operator, "load-places")
         assert done.returncode == 0, done.stderr
         assert "7 kelurahan with 99 RWs loaded" in done.stdout
-    assert all_rows(database) == before
+    assert data_rows(database) == before

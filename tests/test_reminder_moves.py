@@ -91,7 +91,7 @@ def schedule_csv(path: Path, **changes: str) -> Path:
 
 def import_schedule(settings: Settings, path: Path) -> int:
     """Run import-schedule."""
-    return staff_commands.import_schedule(settings, path, False, None)
+    return staff_commands.import_schedule(settings, path, False, None, "petugas")
 
 
 def distribution_id(database: Database) -> int:
@@ -116,7 +116,7 @@ def ask(database: Database, resident_id: int, subject: Subject, subject_id: int,
 
 
 def test_a_moved_distribution_moves_its_reminders_and_tells_who_holds_one(
-    settings, database, tmp_path, capsys
+    settings, database, staffed, tmp_path, capsys
 ) -> None:
     assert import_schedule(settings, schedule_csv(tmp_path / "a.csv")) == 0
     pickup = distribution_id(database)
@@ -180,7 +180,7 @@ def test_a_moved_distribution_moves_its_reminders_and_tells_who_holds_one(
 
 
 def test_a_move_to_within_a_day_drops_the_reminders_already_past(
-    settings, database, tmp_path
+    settings, database, staffed, tmp_path
 ) -> None:
     from storage.schedule_import import import_schedule as run_import
 

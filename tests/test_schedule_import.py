@@ -491,7 +491,7 @@ def test_nearest_ignores_what_is_over_or_beyond_until(database, tmp_path) -> Non
 # -- a drafted plan, imported -----------------------------------------------------------------
 
 
-def test_a_drafted_plan_imports_whole(environment, database, tmp_path) -> None:
+def test_a_drafted_plan_imports_whole(environment, operator, database, tmp_path) -> None:
     plan = tmp_path / "plan.csv"
     drafted = bot(environment, "plan-distributions", "--year", "2027", "--output", str(plan))
     assert drafted.returncode == 0, drafted.stderr
@@ -506,7 +506,7 @@ def test_a_drafted_plan_imports_whole(environment, database, tmp_path) -> None:
     assert f"{len(rows)} rounds written to {plan}." in drafted.stderr
     assert list(rows[0]) == COLUMNS
 
-    imported = bot(environment, "import-schedule", str(plan))
+    imported = bot(operator, "import-schedule", str(plan))
     assert imported.returncode == 0, imported.stdout + imported.stderr
     assert imported.stdout == (
         f"{len(rows)} rows read: {len(rows)} were added, 0 were updated, 0 unchanged, "
