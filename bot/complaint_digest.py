@@ -12,8 +12,8 @@ from sqlalchemy import Connection, select
 from sqlalchemy import Engine as Database
 from sqlalchemy.exc import IntegrityError
 
-from handlers.complaint_staff import HANDLERS, digest_text
-from storage import complaints, outbox, residents, staff
+from handlers.complaint_staff import digest_text
+from storage import complaints, gate, outbox, residents, staff
 from storage.outbox import OutboundKind
 from storage.residents import ChannelIdentity
 
@@ -51,7 +51,7 @@ def queue_digests(db: Connection, *, now: datetime, time_zone: str) -> int:
     for account in staff.listing(db=db):
         if not (account.active and account.channel and account.external_id):
             continue
-        if account.role not in HANDLERS:
+        if account.role not in gate.rule_of("complaint.handle").roles:
             continue
         # a staff chat is also a resident record once it has written to the bot
         resident_id = db.execute(

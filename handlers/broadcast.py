@@ -30,8 +30,8 @@ from handlers.registration import rw_number
 from handlers.staff_steps import StaffGate
 from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
 from handlers.text import normalise
-from storage import audit, places, registry, training
 from storage import broadcasts as stored
+from storage import places, registry, training
 from storage.broadcasts import Segment, SegmentKind
 from storage.staff import Member
 from storage.training import Course
@@ -72,7 +72,7 @@ def gone_text(ctx: Context) -> str:
     return _("This account can no longer send announcements. Nothing was sent.")
 
 
-GATE = StaffGate(lambda member: member.broadcasts, gone_text)
+GATE = StaffGate("broadcast.send", gone_text)
 member_of = GATE.member_of
 may_broadcast = GATE.may
 
@@ -557,12 +557,9 @@ def send(ctx: Context, member: Member) -> Outcome:
         details["kelurahan_limit"] = member.kelurahan_code
     if send_at is not None:
         details["send_at"] = send_at.isoformat()
-    audit.record(
-        db=ctx.db,
-        actor=member.login,
-        role=str(member.role),
+    GATE.permit(ctx, member).record(
+        ctx.db,
         action="broadcast.queue",
-        at=ctx.now,
         target=f"siaran #{broadcast_id}",
         details=details,
     )

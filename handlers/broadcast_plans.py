@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 
 from handlers.broadcast import (
+    GATE,
     LISTED,
     cancelled,
     guarded,
@@ -29,7 +30,6 @@ from handlers.formatting import babel_locale
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, BroadcastPlanStep, FlowName, broadcast_plan
 from handlers.steps import Context, Expect, Flow, Outcome, options_of
-from storage import audit
 from storage import broadcasts as stored
 from storage.broadcasts import Broadcast, Segment
 from storage.staff import Member
@@ -116,12 +116,9 @@ def take_first(ctx: Context, msg: Incoming, member: Member) -> Outcome:
         kelurahan_limit=member.kelurahan_code,
         report_to=(ctx.identity.channel, ctx.identity.external_id),
     )
-    audit.record(
-        db=ctx.db,
-        actor=member.login,
-        role=str(member.role),
+    GATE.permit(ctx, member).record(
+        ctx.db,
         action="broadcast.plan",
-        at=ctx.now,
         target=f"siaran #{plan_id}",
         details={"segment": segment.as_dict(), "every": cron, "from": "chat"},
     )
@@ -226,12 +223,9 @@ def take_stop(ctx: Context, msg: Incoming, member: Member) -> Outcome:
     if int(chosen) not in mine or not stored.stop_plan(db=ctx.db, plan_id=int(chosen)):
         text = _("That recurring siaran is no longer running.")
         return Outcome([Reply(text)])
-    audit.record(
-        db=ctx.db,
-        actor=member.login,
-        role=str(member.role),
+    GATE.permit(ctx, member).record(
+        ctx.db,
         action="broadcast.stop",
-        at=ctx.now,
         target=f"siaran #{chosen}",
         details={"from": "chat"},
     )

@@ -21,13 +21,12 @@ from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, ComplaintStaffStep, FlowName, complaint_staff
 from handlers.staff_steps import StaffGate
 from handlers.steps import Context, Expect, Flow, Outcome, Step, options_of
-from storage import audit, outbox, places, residents
 from storage import complaints as stored
+from storage import outbox, places, residents
 from storage.complaints import ComplaintKind, ComplaintProblem, ComplaintStatus, Item
 from storage.outbox import OutboundKind
-from storage.staff import Member, Role
+from storage.staff import Member
 
-HANDLERS = frozenset({Role.ADMIN, Role.STAFF})  # who may handle complaints
 DIGEST_LISTED = 20  # overdue complaints named in the daily digest; the rest are counted
 PAGE = 8  # complaints a page of the queue (with "more" and "menu": 10, a WhatsApp list)
 
@@ -41,7 +40,7 @@ def gone_text(ctx: Context) -> str:
     return _("This account can no longer handle complaints. Nothing was changed.")
 
 
-GATE = StaffGate(lambda member: member.role in HANDLERS, gone_text)
+GATE = StaffGate("complaint.handle", gone_text)
 member_of = GATE.member_of
 may_handle = GATE.may
 
@@ -64,7 +63,10 @@ def open_queue(ctx: Context) -> Outcome:
 def visible(ctx: Context, member: Member, complaint_id: int | None) -> Item | None:
     """Return a complaint the member may see (their kelurahan's, if limited), or None."""
     item = stored.get(db=ctx.db, complaint_id=complaint_id) if complaint_id else None
-    if item is None or (member.kelurahan_code and item.kelurahan_code != member.kelurahan_code):
+    if item is None:
+        return None
+    if not GATE.permit(ctx, member).reaches(item.kelurahan_code):
+        GATE.refuse(ctx, member, item.ref)  # another kelurahan's: as if there were none
         return None
     return item
 
@@ -296,12 +298,9 @@ def take_reply(ctx: Context, msg: Incoming, member: Member) -> Outcome:
 
 def record(ctx: Context, member: Member, action: str, item: Item) -> None:
     """Write a staff action on a complaint to the audit log (never what anyone wrote)."""
-    audit.record(
-        db=ctx.db,
-        actor=member.login,
-        role=str(member.role),
+    GATE.permit(ctx, member).record(
+        ctx.db,
         action=action,
-        at=ctx.now,
         target=item.ref,
         details={"status": item.status.value},
     )

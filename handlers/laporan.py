@@ -17,13 +17,12 @@ from handlers.positions import HOME, FlowName, ReportStep, report
 from handlers.report_chart import format_average, program_name, rating_chart
 from handlers.staff_steps import StaffGate
 from handlers.steps import Context, Flow, Outcome, options_of
-from storage import audit, places
+from storage import places
 from storage import report_figures as figures
 from storage.complaints import ComplaintKind, ComplaintStatus
 from storage.report_figures import Average, Summary
-from storage.staff import Member, Role
+from storage.staff import Member
 
-READERS = frozenset({Role.ADMIN, Role.STAFF, Role.EVALUATOR})  # who may read the report
 PERIODS = (7, 30)  # days a report may cover
 DEFAULT_DAYS = 30
 LISTED = 8  # programs, kelurahan or categories named in the text; the chart has its own
@@ -39,7 +38,7 @@ def gone_text(ctx: Context) -> str:
     return _("This account can no longer see the reports.")
 
 
-GATE = StaffGate(lambda member: member.role in READERS, gone_text)
+GATE = StaffGate("report.read", gone_text)
 member_of = GATE.member_of
 may_report = GATE.may
 
@@ -199,12 +198,9 @@ def ask_report(ctx: Context, member: Member) -> Reply:
     details: dict = {"days": days}
     if member.kelurahan_code:
         details["kelurahan_limit"] = member.kelurahan_code
-    audit.record(
-        db=ctx.db,
-        actor=member.login,
-        role=str(member.role),
+    GATE.permit(ctx, member).record(
+        ctx.db,
         action="report.view",
-        at=ctx.now,
         target=f"laporan {days} hari",
         details=details,
     )

@@ -314,7 +314,7 @@ async def test_a_kelurahan_limited_account_sees_only_its_own(
     assert "Klender" not in chat.text
     assert "Aduan masuk: 1" in chat.text
     assert "Median waktu penyelesaian: 30,0 jam (1 selesai)" in chat.text
-    assert views(database)[0].details == {"days": 30, "kelurahan_limit": BAMBU}
+    assert views(database)[0].details == {"days": 30, "kelurahan_limit": BAMBU, "via": "console"}
 
 
 async def test_the_english_walk(engine: Engine, database: Database, clock: Clock) -> None:
