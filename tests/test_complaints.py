@@ -289,6 +289,7 @@ async def test_the_role_and_the_kelurahan_are_checked_at_every_step(
     assert "Tidak ada aduan yang terbuka" in bambu.text
     await bambu.tap(f"cq:{filed.id}")  # a button it was never shown
     assert "Tidak ada aduan yang terbuka" in bambu.text
+    assert refusals(database) == []  # a button never shown is stale before any step sees it
     klender = Chat(engine, "petugas-klender")
     add_staff(database, clock, "klender", klender, kelurahan_code=KLENDER)
     await klender.send("aduan")
@@ -306,6 +307,20 @@ async def test_the_role_and_the_kelurahan_are_checked_at_every_step(
     add_staff(database, clock, "evaluator", evaluator, role=Role.EVALUATOR)
     await evaluator.send("aduan")
     assert "ADU-2026-000001" not in evaluator.text
+    assert refusals(database) == [("evaluator", "refused.complaint.handle", "")]
+
+
+def refusals(database: Database) -> list[tuple[str, str, str]]:
+    """Return who was refused what, in the audit log."""
+    from storage.audit import AuditEntry
+
+    with database.connect() as db:
+        rows = db.execute(
+            select(AuditEntry.actor, AuditEntry.action, AuditEntry.target)
+            .where(AuditEntry.action.startswith("refused."))
+            .order_by(AuditEntry.id)
+        ).all()
+    return [tuple(row) for row in rows]
 
 
 async def test_proposals_disputes_and_suggestions_are_stored(
