@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine
 from bot.app import open_database
 from bot.files import readable
 from bot.settings import Settings
-from storage import gate
+from storage import audit, gate
 from storage import staff as accounts
 from storage.gate import Origin, Pass, Refused
 from storage.staff import StaffFileProblem
@@ -139,7 +139,7 @@ def _first_accounts(database: Engine, path: Path) -> int:
     try:
         with database.begin() as db:
             partner_count, account_count = accounts.load(db=db, source=path, now=now)
-            gate.audit.record(
+            audit.record(
                 db=db,
                 actor="(first setup)",
                 role="",
