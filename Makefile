@@ -37,9 +37,9 @@ format: $(STAMP)
 seed-demo: $(STAMP)
 	$(BIN)/python -m bot seed-demo
 
-## reset-demo: erase ALL data and seed the demo again
+## reset-demo: erase ALL data and seed the demo again (as the demo's admin, or STAFF_LOGIN)
 reset-demo: $(STAMP)
-	$(BIN)/python -m bot reset-demo --yes
+	$(BIN)/python -m bot reset-demo --yes --as $${STAFF_LOGIN:-admin}
 
 ## catalogs: extract the messages, merge them into id and en, compile
 extract: $(STAMP)

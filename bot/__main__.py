@@ -18,6 +18,7 @@ from bot.app import conversation_engine, open_database
 from bot.serve import StartupError, serve_channels, serve_console
 from bot.settings import Settings, explain, pepper
 from storage import database as storage_database
+from storage import gate
 from storage import staff as staff_accounts
 from storage.demo import VENUES, WILAYAH, seed_demo
 from storage.registry import PROGRAMS_FILE
@@ -47,6 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     commands.add_parser("seed-demo", help="fill an empty database with demo data")
     reset = commands.add_parser("reset-demo", help="erase ALL data and seed the demo again")
     reset.add_argument("--yes", action="store_true", help="confirm that everything is erased")
+    _login(reset)
     commands.add_parser("migrate", help="bring the database schema up to date")
     registry = commands.add_parser(
         "import-registry", help="load or update the beneficiary registry from a CSV file"
@@ -224,6 +226,8 @@ def _staff_command(settings: Settings, args: argparse.Namespace) -> int | None:
     """Run a command for staff accounts, courses, health events or applications, if it is one."""
     login = getattr(args, "login", None) or os.environ.get("STAFF_LOGIN")
     command = args.command
+    if command == "reset-demo":
+        return reset(settings, args.yes, login)
     if command == "import-registry":
         return staff.import_registry(settings, args.file, args.dry_run, args.rejects, login)
     if command == "import-schedule":
@@ -336,11 +340,20 @@ def seed(settings: Settings) -> int:
         database.dispose()
 
 
-def reset(settings: Settings, confirmed: bool) -> int:
-    """Drop every table, migrate again and seed the demo data."""
+def reset(settings: Settings, confirmed: bool, login: str | None) -> int:
+    """Drop every table, migrate again and seed the demo data: once the database has an
+    administrator, only as one (the audit is erased with the rest, so the refusals count)."""
     if not confirmed:
         print("This erases ALL data in the database. Run again with --yes to confirm.")
         return 2
+    database = open_database(settings)
+    try:
+        with database.begin() as db:
+            setting_up = gate.first_setup(db)
+        if not setting_up:
+            accounts.admitted(settings, database, login, "database.reset")
+    finally:
+        database.dispose()
     database = storage_database.make_engine(settings.effective_database_url)
     try:
         storage_database.downgrade_all(database)
@@ -381,8 +394,6 @@ def main(argv: list[str] | None = None) -> int:
         return run_console(settings, "warga")
     if args.command == "seed-demo":
         return seed(settings)
-    if args.command == "reset-demo":
-        return reset(settings, args.yes)
     if args.command == "plan-distributions":  # writes a draft file, changes nothing
         return staff.plan(args.year, args.every_months, args.output, args.venues, args.places)
     done = run_staff_command(settings, args)

@@ -36,6 +36,7 @@ RULES: dict[str, Rule] = {
     "staff.manage": Rule(ADMINS, whole_kecamatan=True),
     "staff.load": Rule(ADMINS, whole_kecamatan=True),
     "staff.list": Rule(EVERY_STAFF_ROLE),
+    "database.reset": Rule(ADMINS, whole_kecamatan=True),
     "places.load": Rule(ADMINS, whole_kecamatan=True),
     "programs.load": Rule(ADMINS, whole_kecamatan=True),
     # files that change what every kelurahan sees

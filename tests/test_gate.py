@@ -31,7 +31,7 @@ from tests.test_staff_cli import (  # noqa: F401 (fixtures)
 PONDOK_KOPI = "31.75.07.1007"
 
 # The commands that neither read residents' data nor change any: everything else needs --as.
-UNGATED = {"run", "chat", "seed-demo", "reset-demo", "migrate", "plan-distributions"}
+UNGATED = {"run", "chat", "seed-demo", "migrate", "plan-distributions"}
 
 
 @pytest.fixture
@@ -89,6 +89,7 @@ REFUSED = {
     ("load-places",): ["load-places"],
     ("load-programs",): ["load-programs"],
     ("load-staff",): ["load-staff"],
+    ("reset-demo",): ["reset-demo", "--yes"],
     ("import-courses",): ["import-courses", str(FIXTURES / "courses.csv")],
     ("import-batches",): ["import-batches", str(FIXTURES / "batches.csv")],
     ("import-health",): ["import-health", str(FIXTURES / "health.csv")],
