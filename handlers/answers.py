@@ -54,8 +54,7 @@ def cancel_options(ctx: Context) -> tuple[Option, ...]:
     return yes_no(ctx, "cancel", _("Yes, cancel it"), _("No, keep it"))
 
 
-def own_item(found: list, key: str, prefix: str):
-    """Return the item of the resident's own list whose id a button key names, or None (an
+def own_item(found: list, item_id: int | None):
+    """Return the item of the resident's own list with the id a button names, or None (an
     unknown, finished or someone else's id all give None, so they get the same answer)."""
-    suffix = key.removeprefix(prefix)
-    return next((item for item in found if suffix.isdigit() and item.id == int(suffix)), None)
+    return next((item for item in found if item_id is not None and item.id == item_id), None)

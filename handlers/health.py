@@ -9,6 +9,7 @@ from handlers.bookings import (
     take_cancel,
     take_mine,
 )
+from handlers.buttons import ID, button
 from handlers.formatting import format_short_slot, format_window
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, FlowName, HealthStep, health
@@ -19,6 +20,8 @@ from storage.health import BookResult, Event, EventKind, Slot
 
 # slots, topics or places offered at once: with the ways out, a WhatsApp list holds 10 rows
 SLOTS_OFFERED = 7
+EVENT = button("event", event=ID)
+SLOT = button("slot", slot=ID)
 
 
 def open_health(ctx: Context) -> Outcome:
@@ -139,7 +142,7 @@ def event_options(ctx: Context) -> tuple[Option, ...]:
     _ = ctx.gettext
     choices = [
         (
-            f"event:{event.id}",
+            EVENT.encode(event=event.id),
             f"{event.place} · {format_short_slot(first, ctx.language)}",
             "",
             event.code,  # where place and day do not fit a button (WhatsApp)
@@ -179,7 +182,10 @@ def take_events(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=health(HealthStep.MINE), data={})
     if key == "health:menu":
         return Outcome(goto=HOME)
-    return Outcome(goto=health(HealthStep.SLOTS), data={**ctx.data, "event": int(key[6:])})
+    chosen = EVENT.decode(key)
+    if chosen is None:
+        return Outcome()
+    return Outcome(goto=health(HealthStep.SLOTS), data={**ctx.data, **chosen})
 
 
 def free_slots(ctx: Context) -> list[Slot]:
@@ -201,7 +207,7 @@ def slot_options(ctx: Context) -> tuple[Option, ...]:
     # the day and time alone where the room left does not fit a button (WhatsApp)
     choices = [
         (
-            f"slot:{slot.id}",
+            SLOT.encode(slot=slot.id),
             slot_label(ctx, slot),
             "",
             format_short_slot(slot.starts_at, ctx.language),
@@ -264,7 +270,10 @@ def take_slots(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=health(HealthStep.MINE), data={})
     if key == "health:menu":
         return Outcome(goto=HOME)
-    data = {**ctx.data, "slot": int(key[5:])}
+    chosen = SLOT.decode(key)
+    if chosen is None:
+        return Outcome()
+    data = {**ctx.data, **chosen}
     signup = profile_first(ctx, health(HealthStep.CONFIRM), data)
     if signup is not None:
         return signup

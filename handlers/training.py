@@ -11,8 +11,9 @@ flowchart LR
 """
 
 from handlers.answers import cancel_options, page_of, profile_first, yes_no
+from handlers.buttons import ID, button
 from handlers.enrolments import (
-    CANCEL_PREFIX,
+    CANCEL,
     ask_cancel,
     ask_mine,
     cancel_asked,
@@ -30,7 +31,8 @@ from storage import training as courses
 from storage.priorities import group_label, priority_groups
 from storage.training import Batch, EnrolmentStatus
 
-ENROL_PREFIX = "training:enrol:"  # + the batch's id
+BATCH = button("batch", batch=ID)
+ENROL = button("training:enrol", batch=ID)
 SESSIONS_SHOWN = 12
 # batches or categories offered at once: with the ways out, a WhatsApp list holds 10 rows
 LISTED = 7
@@ -107,7 +109,9 @@ def batch_options(ctx: Context) -> tuple[Option, ...]:
     found = courses.open_batches(db=ctx.db, now=ctx.now, category=ctx.data.get("category"))
     shown, more = page_of(ctx, found, LISTED)
     # the batch's code where its name does not fit a button (WhatsApp)
-    choices = [(f"batch:{batch.id}", batch_label(ctx, batch), "", batch.code) for batch in shown]
+    choices = [
+        (BATCH.encode(batch=batch.id), batch_label(ctx, batch), "", batch.code) for batch in shown
+    ]
     if more:
         choices.append(("training:more", _("More batches"), "lagi|lainnya|berikutnya|more|next"))
     choices.append(("training:back", _("Other courses"), "kembali|back|lain"))
@@ -151,7 +155,10 @@ def take_batches(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=training(TrainingStep.MINE), data={})
     if key == "training:menu":
         return Outcome(goto=HOME)
-    return Outcome(goto=training(TrainingStep.DETAIL), data={**ctx.data, "batch": int(key[6:])})
+    chosen = BATCH.decode(key)
+    if chosen is None:
+        return Outcome()
+    return Outcome(goto=training(TrainingStep.DETAIL), data={**ctx.data, **chosen})
 
 
 def open_batch(ctx: Context) -> Batch | None:
@@ -212,15 +219,17 @@ def detail_options(ctx: Context) -> tuple[Option, ...]:
     if batch is not None:
         mine = current(ctx, batch)
         if mine is not None:
-            choices.append((f"{CANCEL_PREFIX}{mine.id}", _("Cancel my enrolment"), "batalkan"))
+            choices.append(
+                (CANCEL.encode(enrolment=mine.id), _("Cancel my enrolment"), "batalkan")
+            )
         elif batch.seats_left:
             choices.append(
-                (f"{ENROL_PREFIX}{batch.id}", _("Enrol"), "daftar|ikut|enrol|enroll|register")
+                (ENROL.encode(batch=batch.id), _("Enrol"), "daftar|ikut|enrol|enroll|register")
             )
         else:
             choices.append(
                 (
-                    f"{ENROL_PREFIX}{batch.id}",
+                    ENROL.encode(batch=batch.id),
                     _("Join the waiting list"),
                     "daftar|antri|tunggu|waitlist",
                 )
@@ -262,7 +271,7 @@ def take_detail(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=training(TrainingStep.MINE), data={})
     if key == "training:menu":
         return Outcome(goto=HOME)
-    if key.startswith(CANCEL_PREFIX):
+    if CANCEL.owns(key):
         return cancel_asked(ctx, key)
     return start_enrolment(ctx)
 
