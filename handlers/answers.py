@@ -24,6 +24,12 @@ def profile_first(ctx: Context, then: StepRef, data: dict | None = None) -> Outc
     `then` after; None when the profile is complete."""
     if ctx.resident.registered:
         return None
+    return register_first(ctx, then, data)
+
+
+def register_first(ctx: Context, then: StepRef, data: dict | None = None) -> Outcome:
+    """Send the resident to consent and registration, and back to `then` after (also when
+    storage refused a booking or application for want of a complete profile)."""
     _ = ctx.gettext
     text = _(
         "For this we need your name, kelurahan and RW, so the organiser knows who is coming. "

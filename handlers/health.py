@@ -1,7 +1,7 @@
 """Kesehatan: health talks (penyuluhan) and free health checks. Browse by topic, book a
 place or a time slot, see what to bring, see and cancel one's bookings."""
 
-from handlers.answers import cancel_options, page_of, profile_first, yes_no
+from handlers.answers import cancel_options, page_of, profile_first, register_first, yes_no
 from handlers.bookings import (
     ask_cancel,
     ask_mine,
@@ -17,6 +17,7 @@ from handlers.steps import Context, Flow, Outcome, Step, options_of
 from storage import health as clinics
 from storage import reminders
 from storage.health import BookResult, Event, EventKind, Slot
+from storage.residents import ProfileIncomplete
 
 # slots, topics or places offered at once: with the ways out, a WhatsApp list holds 10 rows
 SLOTS_OFFERED = 7
@@ -309,9 +310,12 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     back = {key: ctx.data[key] for key in ("kind", "topic", "event") if key in ctx.data}
     if (msg.option or "").endswith(":no"):
         return Outcome([Reply(_("Not booked."))], goto=health(HealthStep.SLOTS), data=back)
-    booked = clinics.book(
-        db=ctx.db, slot_id=ctx.data.get("slot", 0), resident_id=ctx.resident.id, now=ctx.now
-    )
+    try:
+        booked = clinics.book(
+            db=ctx.db, slot_id=ctx.data.get("slot", 0), resident_id=ctx.resident.id, now=ctx.now
+        )
+    except ProfileIncomplete:  # however the resident got here: register first, then back
+        return register_first(ctx, health(HealthStep.CONFIRM), dict(ctx.data))
     if booked.result == BookResult.FULL:
         text = _("Sorry, that time has just been taken. Please choose another.")
         return Outcome([Reply(text)], goto=health(HealthStep.SLOTS), data=back)

@@ -5,7 +5,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from handlers import rounds
-from handlers.answers import yes_no
+from handlers.answers import register_first, yes_no
 from handlers.application_rules import rules
 from handlers.applications import in_progress, submitted_text
 from handlers.messages import Incoming, Option, Reply
@@ -15,6 +15,7 @@ from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, opt
 from storage import applications as filing
 from storage.applications import Kind
 from storage.identity import name_key
+from storage.residents import ProfileIncomplete
 
 SCHOOL_MAX = 120
 _NUMBERS = re.compile(r"\d+")
@@ -264,16 +265,19 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     shut = rounds.closed(ctx, Kind.SCHOLARSHIP)  # closed while the form was being filled in
     if shut is not None:
         return Outcome([shut], goto=HOME)
-    ref = filing.submit(
-        db=ctx.db,
-        kind=Kind.SCHOLARSHIP,
-        resident_id=ctx.resident.id,
-        details=details,
-        screening={},
-        partner_code=None,
-        year=ctx.now.astimezone(ZoneInfo(ctx.config.time_zone)).year,
-        now=ctx.now,
-    )
+    try:
+        ref = filing.submit(
+            db=ctx.db,
+            kind=Kind.SCHOLARSHIP,
+            resident_id=ctx.resident.id,
+            details=details,
+            screening={},
+            partner_code=None,
+            year=ctx.now.astimezone(ZoneInfo(ctx.config.time_zone)).year,
+            now=ctx.now,
+        )
+    except ProfileIncomplete:  # however the resident got here: register first, then back
+        return register_first(ctx, scholarship(ScholarshipStep.CONFIRM), dict(ctx.data))
     return Outcome([Reply(submitted_text(ctx, ref, None))], goto=HOME)
 
 

@@ -10,7 +10,7 @@ flowchart LR
 ```
 """
 
-from handlers.answers import cancel_options, page_of, profile_first, yes_no
+from handlers.answers import cancel_options, page_of, profile_first, register_first, yes_no
 from handlers.buttons import ID, button
 from handlers.enrolments import (
     CANCEL,
@@ -29,6 +29,7 @@ from handlers.steps import Context, Flow, Outcome, Step, options_of
 from storage import places, reminders
 from storage import training as courses
 from storage.priorities import group_label, priority_groups
+from storage.residents import ProfileIncomplete
 from storage.training import Batch, EnrolmentStatus
 
 BATCH = button("batch", batch=ID)
@@ -424,13 +425,16 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     if batch is None:
         text = _("Sorry, this batch is no longer open for enrolment.")
         return Outcome([Reply(text)], goto=training(TrainingStep.CATEGORY), data={})
-    enrolled = courses.enrol(
-        db=ctx.db,
-        batch_id=batch.id,
-        resident_id=ctx.resident.id,
-        now=ctx.now,
-        priority_group=ctx.data.get("priority"),
-    )
+    try:
+        enrolled = courses.enrol(
+            db=ctx.db,
+            batch_id=batch.id,
+            resident_id=ctx.resident.id,
+            now=ctx.now,
+            priority_group=ctx.data.get("priority"),
+        )
+    except ProfileIncomplete:  # however the resident got here: register first, then back
+        return register_first(ctx, training(TrainingStep.CONFIRM), dict(ctx.data))
     if enrolled is None:  # called off or begun while the resident was deciding
         text = _("Sorry, this batch is no longer open for enrolment.")
         return Outcome([Reply(text)], goto=training(TrainingStep.CATEGORY), data={})
