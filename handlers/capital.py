@@ -22,7 +22,7 @@ MAX_MONTHS = 600  # fifty years; more is a typing slip
 MAX_MONEY = 10_000_000_000  # a month's revenue or costs above this is a slip
 PURPOSE_MIN, PURPOSE_MAX = 5, 300
 _MONTHS = re.compile(
-    r"^\s*(\d{1,3}(?:[.,]\d)?)\s*(bulan|bln|bl|months?|mo|tahun|thn|th|years?|yr)?\s*\.?\s*$",
+    r"^\s*([0-9]{1,3}(?:[.,][0-9])?)\s*(bulan|bln|bl|months?|mo|tahun|thn|th|years?|yr)?\s*\.?\s*$",
     re.IGNORECASE,
 )
 _YEARS = ("tahun", "thn", "th", "year", "years", "yr")

@@ -18,9 +18,11 @@ from storage.identity import name_key
 from storage.residents import ProfileIncomplete
 
 SCHOOL_MAX = 120
-_NUMBERS = re.compile(r"\d+")
-_NUMBER_LIST = re.compile(r"^\s*\d+(?:\s*(?:[,;/&+]|dan|and)?\s*\d+)*\s*\.?\s*$", re.IGNORECASE)
-_GRADE = re.compile(r"^\s*(?:kelas|semester|smt|grade|class)?\s*(\d{1,2})\s*\.?\s*$", re.I)
+_NUMBERS = re.compile(r"[0-9]+")
+_NUMBER_LIST = re.compile(
+    r"^\s*[0-9]+(?:\s*(?:[,;/&+]|dan|and)?\s*[0-9]+)*\s*\.?\s*$", re.IGNORECASE
+)
+_GRADE = re.compile(r"^\s*(?:kelas|semester|smt|grade|class)?\s*([0-9]{1,2})\s*\.?\s*$", re.I)
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9,
          "x": 10, "xi": 11, "xii": 12}  # fmt: skip
 

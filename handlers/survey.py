@@ -46,8 +46,10 @@ STEPS = {
     QuestionKind.TEXT: SurveyStep.TEXT,
 }
 SECONDS_PER_QUESTION = 20  # to tell residents roughly how long it takes
+MAX_TYPED = 100  # a number typed with its words ("3 orang") is never longer
+MAX_DIGITS = 18  # more than any question's range; int() of thousands of digits raises
 # a whole number as people type it: "3", "3 orang", "1.500", "-2"
-_WHOLE = re.compile(r"^\D*?(-?\d{1,3}(?:[.,]\d{3})+|-?\d+)(?![\d.,]*\d)\D*$")
+_WHOLE = re.compile(r"^[^0-9]*?(-?[0-9]{1,3}(?:[.,][0-9]{3})+|-?[0-9]+)(?![0-9.,]*[0-9])[^0-9]*$")
 
 
 # -- the invitation ------------------------------------------------------------------------------
@@ -388,10 +390,11 @@ def skip_words(ctx: Context) -> frozenset[str]:
 def whole_number(text: str) -> int | None:
     """Read a whole number as people type it ("3", "3 orang", "1.500"); None when there is
     none or more than one."""
-    found = _WHOLE.match(text)
+    found = _WHOLE.match(text[:MAX_TYPED])
     if found is None:
         return None
-    return int(found.group(1).replace(".", "").replace(",", ""))
+    digits = found.group(1).replace(".", "").replace(",", "")
+    return int(digits) if len(digits) <= MAX_DIGITS else None  # ten pages of nines: no answer
 
 
 def finish(ctx: Context, found: Response, replies: list[Reply]) -> Outcome:

@@ -13,9 +13,15 @@ from hypothesis import strategies as st
 from handlers import flows
 from handlers.buttons import ID, MAX_ID, Number, ascii_number, button, words
 from handlers.messages import Incoming, Kind, is_place
+from handlers.numbers import parse_amount, parse_count
 from handlers.positions import HOME, RegistrationStep, SembakoStep, registration, sembako
+from handlers.registration import rw_number
+from handlers.steps import options_of
+from handlers.survey import whole_number
+from handlers.text import match_option
 from storage.demo import seed_distributions
 from tests.helpers import Chat, place_at
+from tests.test_applications_flow import CAPITAL_EN
 from tests.test_engine import ERROR_TEXTS
 from tests.test_registration import HAPPY_EN
 
@@ -230,3 +236,33 @@ async def test_a_location_off_the_earth_is_refused_kindly(
     assert "Lokasi itu tidak dapat dibaca" in chat.text
     await chat.send_kind(Kind.LOCATION, latitude=-6.23, longitude=106.91)  # still asked for
     assert "Tempat pengambilan terdekat:" in chat.text
+
+
+# -- typed numbers ---------------------------------------------------------------------------
+
+ODD_NUMBERS = ["²", "①", "٣", "１２", "9" * 400, "9" * 5000, "1" + "0" * 310, "-" + "9" * 5000]
+
+
+@pytest.mark.parametrize("typed", ODD_NUMBERS)
+def test_the_shared_number_parsers_read_only_ascii_digits_of_a_sane_size(typed: str) -> None:
+    assert parse_amount(typed) is None
+    assert parse_count(typed) is None
+    assert whole_number(typed) is None
+    assert rw_number(typed) is None
+    assert match_option(options_of(("a", "A"), ("b", "B"), ("c", "C")), typed).key is None
+
+
+def test_the_shared_number_parsers_still_read_what_people_type() -> None:
+    assert parse_amount("Rp 3.000.000") == 3_000_000 and parse_amount("2,5 juta") == 2_500_000
+    assert parse_count("5 orang") == 5 and whole_number("1.500") == 1500
+    assert rw_number("RT 3 RW 05") == 5
+    assert match_option(options_of(("a", "A"), ("b", "B")), "2").key == "b"
+
+
+async def test_a_huge_amount_typed_in_a_capital_application_is_asked_again(chat: Chat) -> None:
+    await chat.run(HAPPY_EN)
+    await chat.run(CAPITAL_EN[:4])  # the revenue question
+    for typed in ("9" * 400, "1" + "0" * 310, "²"):
+        await chat.send(typed)
+        assert not any(error in chat.text for error in ERROR_TEXTS), typed
+        assert "take in a month" in chat.text
