@@ -25,6 +25,7 @@ from handlers.broadcast import (
     segment_text,
     typed_moment,
 )
+from handlers.buttons import ID, button
 from handlers.formatting import babel_locale
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, BroadcastPlanStep, FlowName, broadcast_plan
@@ -33,6 +34,8 @@ from storage import audit
 from storage import broadcasts as stored
 from storage.broadcasts import Broadcast, Segment
 from storage.staff import Member
+
+STOP = button("bp:stop", plan=ID)  # a recurring siaran to stop
 
 DAILY, WEEKLY, MONTHLY = "day", "week", "month"
 LAST_MONTHLY_DAY = 28  # every month has it
@@ -177,7 +180,7 @@ def stop_options(ctx: Context, member: Member | None = None) -> tuple[Option, ..
     _ = ctx.gettext
     member = member or member_of(ctx)
     plans = running(ctx, member)[: LISTED - 1] if member else []
-    choices = [(f"bp:stop:{plan.id}", f"#{plan.id}") for plan in plans]
+    choices = [(STOP.encode(plan=plan.id), f"#{plan.id}") for plan in plans]
     choices.append(("bp:stop:cancel", _("Cancel"), "batal|cancel"))
     return options_of(*choices)
 
@@ -219,11 +222,12 @@ def ask_stop(ctx: Context) -> Reply:
 def take_stop(ctx: Context, msg: Incoming, member: Member) -> Outcome:
     """Stops the chosen recurring siaran."""
     _ = ctx.gettext
-    chosen = (msg.option or "").removeprefix("bp:stop:")
-    if chosen == "cancel" or not chosen.isdigit():
+    chosen = STOP.decode(msg.option)
+    if chosen is None:  # "bp:stop:cancel"
         return cancelled(ctx)
+    plan_id = int(chosen["plan"])
     mine = {plan.id for plan in running(ctx, member)}
-    if int(chosen) not in mine or not stored.stop_plan(db=ctx.db, plan_id=int(chosen)):
+    if plan_id not in mine or not stored.stop_plan(db=ctx.db, plan_id=plan_id):
         text = _("That recurring siaran is no longer running.")
         return Outcome([Reply(text)])
     audit.record(
@@ -232,10 +236,10 @@ def take_stop(ctx: Context, msg: Incoming, member: Member) -> Outcome:
         role=str(member.role),
         action="broadcast.stop",
         at=ctx.now,
-        target=f"siaran #{chosen}",
+        target=f"siaran #{plan_id}",
         details={"from": "chat"},
     )
-    text = _("Recurring siaran #{id} is stopped; no more copies go out.").format(id=chosen)
+    text = _("Recurring siaran #{id} is stopped; no more copies go out.").format(id=plan_id)
     return Outcome([Reply(text)], goto=HOME, data={})
 
 
