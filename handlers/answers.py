@@ -54,10 +54,12 @@ def page_of(ctx: Context, found: list, listed: int) -> tuple[list, bool]:
     return found[start : start + size], True
 
 
-def cancel_options(ctx: Context) -> tuple[Option, ...]:
-    """Return yes and no to cancelling something the resident holds."""
+def cancel_options(ctx: Context, what: str) -> tuple[Option, ...]:
+    """Return yes and no to cancelling something the resident holds, the `what` in the data
+    (its id in the keys: the answer to cancelling another one is an old button)."""
     _ = ctx.gettext
-    return yes_no(ctx, "cancel", _("Yes, cancel it"), _("No, keep it"))
+    prefix = f"cancel:{what}:{ctx.data.get(what, 0)}"
+    return yes_no(ctx, prefix, _("Yes, cancel it"), _("No, keep it"))
 
 
 def own_item(found: list, item_id: int | None):

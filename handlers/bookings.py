@@ -81,6 +81,11 @@ def cancel_anywhere(ctx: Context, msg: Incoming) -> Outcome:
     return cancel_asked(ctx, msg.option or "")
 
 
+def confirm_cancel_options(ctx: Context) -> tuple[Option, ...]:
+    """Return yes and no to cancelling the booking in the conversation."""
+    return cancel_options(ctx, "booking")
+
+
 def ask_cancel(ctx: Context) -> Reply:
     """Asks to confirm the cancellation."""
     _ = ctx.gettext
@@ -90,13 +95,13 @@ def ask_cancel(ctx: Context) -> Reply:
     text = _("Cancel your booking for “{title}”? The place goes to someone else.").format(
         title=title
     )
-    return Reply(text, cancel_options(ctx))
+    return Reply(text, cancel_options(ctx, "booking"))
 
 
 def take_cancel(ctx: Context, msg: Incoming) -> Outcome:
     """Cancels the booking."""
     _ = ctx.gettext
-    if msg.option == "cancel:no":
+    if (msg.option or "").endswith(":no"):
         return Outcome([Reply(_("Your booking is kept."))], goto=health(HealthStep.MINE))
     slot = clinics.cancel(
         db=ctx.db, booking_id=ctx.data.get("booking", 0), resident_id=ctx.resident.id, now=ctx.now

@@ -253,7 +253,7 @@ def partner_name(ctx: Context) -> str | None:
 def confirm_options(ctx: Context) -> tuple[Option, ...]:
     """Return submit and cancel."""
     _ = ctx.gettext
-    return yes_no(ctx, "submit", _("Submit"), _("Cancel"))
+    return yes_no(ctx, "capital:submit", _("Submit"), _("Cancel"))
 
 
 def ask_confirm(ctx: Context) -> Reply:
@@ -298,7 +298,7 @@ def ask_confirm(ctx: Context) -> Reply:
 def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     """Files the application with its pre-screen and partner, or drops it."""
     _ = ctx.gettext
-    if msg.option == "submit:no":
+    if msg.option == "capital:submit:no":
         return Outcome([Reply(_("Not submitted. Nothing was saved."))], goto=HOME)
     data = ctx.data
     needed = ("type", "months", "revenue", "costs", "amount", "purpose", "women_led")

@@ -92,6 +92,11 @@ def cancel_anywhere(ctx: Context, msg: Incoming) -> Outcome:
     return cancel_asked(ctx, msg.option or "")
 
 
+def confirm_cancel_options(ctx: Context) -> tuple[Option, ...]:
+    """Return yes and no to cancelling the enrolment in the conversation."""
+    return cancel_options(ctx, "enrolment")
+
+
 def ask_cancel(ctx: Context) -> Reply:
     """Asks to confirm the cancellation."""
     _ = ctx.gettext
@@ -102,13 +107,13 @@ def ask_cancel(ctx: Context) -> Reply:
         "Cancel your enrolment in “{course}”? Your place goes to the next person on the "
         "waiting list."
     ).format(course=course)
-    return Reply(text, cancel_options(ctx))
+    return Reply(text, cancel_options(ctx, "enrolment"))
 
 
 def take_cancel(ctx: Context, msg: Incoming) -> Outcome:
     """Cancels the enrolment and tells whoever moves up."""
     _ = ctx.gettext
-    if msg.option == "cancel:no":
+    if (msg.option or "").endswith(":no"):
         return Outcome([Reply(_("Your enrolment is kept."))], goto=training(TrainingStep.MINE))
     done = courses.cancel(
         db=ctx.db,

@@ -1,10 +1,11 @@
 """Kesehatan: health talks (penyuluhan) and free health checks. Browse by topic, book a
 place or a time slot, see what to bring, see and cancel one's bookings."""
 
-from handlers.answers import cancel_options, page_of, profile_first, register_first, yes_no
+from handlers.answers import page_of, profile_first, register_first, yes_no
 from handlers.bookings import (
     ask_cancel,
     ask_mine,
+    confirm_cancel_options,
     mine_options,
     take_cancel,
     take_mine,
@@ -366,6 +367,6 @@ HEALTH = Flow(
         HealthStep.SLOTS: Step(ask_slots, take_slots, options=slot_options),
         HealthStep.CONFIRM: Step(ask_confirm, take_confirm, options=confirm_options),
         HealthStep.MINE: Step(ask_mine, take_mine, options=mine_options),
-        HealthStep.CANCEL: Step(ask_cancel, take_cancel, options=cancel_options),
+        HealthStep.CANCEL: Step(ask_cancel, take_cancel, options=confirm_cancel_options),
     },
 )

@@ -219,7 +219,7 @@ def take_documents(ctx: Context, msg: Incoming) -> Outcome:
 def confirm_options(ctx: Context) -> tuple[Option, ...]:
     """Return submit and cancel."""
     _ = ctx.gettext
-    return yes_no(ctx, "submit", _("Submit"), _("Cancel"))
+    return yes_no(ctx, "scholarship:submit", _("Submit"), _("Cancel"))
 
 
 def summary(ctx: Context) -> str:
@@ -257,7 +257,7 @@ def ask_confirm(ctx: Context) -> Reply:
 def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     """Files the application, or drops it."""
     _ = ctx.gettext
-    if msg.option == "submit:no":
+    if msg.option == "scholarship:submit:no":
         return Outcome([Reply(_("Not submitted. Nothing was saved."))], goto=HOME)
     data = ctx.data
     if not all(key in data for key in ("child", "level", "school", "grade")):

@@ -10,13 +10,14 @@ flowchart LR
 ```
 """
 
-from handlers.answers import cancel_options, page_of, profile_first, register_first, yes_no
+from handlers.answers import page_of, profile_first, register_first, yes_no
 from handlers.buttons import ID, button
 from handlers.enrolments import (
     CANCEL,
     ask_cancel,
     ask_mine,
     cancel_asked,
+    confirm_cancel_options,
     enrolment_status,
     mine_options,
     take_cancel,
@@ -479,6 +480,6 @@ TRAINING = Flow(
         TrainingStep.PRIORITY: Step(ask_priority, take_priority, options=priority_options),
         TrainingStep.CONFIRM: Step(ask_confirm, take_confirm, options=confirm_options),
         TrainingStep.MINE: Step(ask_mine, take_mine, options=mine_options),
-        TrainingStep.CANCEL: Step(ask_cancel, take_cancel, options=cancel_options),
+        TrainingStep.CANCEL: Step(ask_cancel, take_cancel, options=confirm_cancel_options),
     },
 )

@@ -195,3 +195,34 @@ async def test_an_application_for_a_profile_gone_incomplete_asks_to_register(
     assert "Please check:" in chat.text  # back at the summary, with the answers kept
     await chat.send("Submit")
     assert "Reference number:" in chat.text and count(database, Application) == 1
+
+
+# -- a step's answer counts only at that step ------------------------------------------------
+
+
+async def test_a_scholarships_submit_button_does_not_file_capital(chat: Chat, database) -> None:
+    await chat.run(HAPPY_EN)
+    await chat.run(SCHOLARSHIP_EN)
+    scholarship_submit = chat.keys[0]
+    await chat.send("batal")
+    await chat.run([*CAPITAL_EN, ("No", "Please check")])
+    await chat.tap(scholarship_submit)  # from the scholarship summary a few messages up
+    assert chat.text.startswith(STALE) and "Submit" in chat.labels
+    assert count(database, Application) == 0
+
+
+async def test_an_enrolments_cancel_answer_does_not_cancel_a_booking(
+    chat: Chat, services, database
+) -> None:
+    await chat.run(HAPPY_EN)
+    await chat.send("Free health checks")
+    await chat.tap("kind:check")
+    await chat.tap(f"tp:{CHECK}")
+    await chat.send("1")
+    await chat.send("Yes, book it")
+    await chat.tap(next(key for key in chat.keys if key.startswith("health:cancel:")))
+    assert "Cancel your booking" in chat.text
+    await chat.tap("cancel:enrolment:1:yes")  # another question's answer
+    assert chat.text.startswith(STALE) and "Cancel your booking" in chat.text
+    with database.connect() as db:
+        assert db.execute(select(HealthBooking.status)).scalar_one() == "booked"
