@@ -19,7 +19,9 @@ from handlers.registration import rw_number
 from handlers.steps import options_of
 from handlers.survey import whole_number
 from handlers.text import match_option
+from storage import schedules
 from storage.demo import seed_distributions
+from storage.schedules import distance_km
 from tests.helpers import Chat, place_at
 from tests.test_applications_flow import CAPITAL_EN
 from tests.test_engine import ERROR_TEXTS
@@ -266,3 +268,13 @@ async def test_a_huge_amount_typed_in_a_capital_application_is_asked_again(chat:
         await chat.send(typed)
         assert not any(error in chat.text for error in ERROR_TEXTS), typed
         assert "take in a month" in chat.text
+
+
+def test_distances_hold_for_any_point_storage_is_given(database, clock) -> None:
+    assert distance_km(0, 0, 0, 180) == pytest.approx(math.pi * 6371.0, rel=1e-3)
+    assert distance_km(90, 0, -90, 0) == pytest.approx(math.pi * 6371.0, rel=1e-3)
+    with database.connect() as db:
+        found = schedules.nearest(
+            db=db, latitude=math.inf, longitude=0, now=clock.now, until=clock.now
+        )
+    assert found == []
