@@ -25,7 +25,7 @@ from handlers.broadcast import (
     segment_text,
     typed_moment,
 )
-from handlers.buttons import ID, button
+from handlers.buttons import ID, ascii_number, button
 from handlers.formatting import babel_locale
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, BroadcastPlanStep, FlowName, broadcast_plan
@@ -154,9 +154,11 @@ def schedule_text(ctx: Context, cron: str) -> str:
     line that is none of day, week or month is shown as it is."""
     _ = ctx.gettext
     fields = cron.split()
-    if len(fields) != 5 or not (fields[0].isdigit() and fields[1].isdigit()):
+    if len(fields) != 5:
         return cron
     minute, hour, day, month, weekday = fields
+    if ascii_number(minute, 0, 59) is None or ascii_number(hour, 0, 23) is None:
+        return cron
     locale = babel_locale(ctx.language)
     # as handlers.formatting.format_moment writes times, so both read the same in one line
     at = format_time(datetime(2026, 1, 1, int(hour), int(minute)), "short", locale=locale)
@@ -167,7 +169,7 @@ def schedule_text(ctx: Context, cron: str) -> str:
         named = datetime(2026, 1, 5 + CRON_WEEKDAYS.index(weekday))
         name = format_date(named, "EEEE", locale=locale)
         return _("every {weekday} at {time}").format(weekday=name, time=at)
-    if day.isdigit() and month == "*" and weekday == "*":
+    if ascii_number(day, 1, 31) is not None and month == "*" and weekday == "*":
         return _("on day {day} of every month at {time}").format(day=day, time=at)
     return cron
 

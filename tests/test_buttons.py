@@ -10,23 +10,27 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.announcing import read_segment
 from handlers import flows
+from handlers.broadcast_plans import schedule_text
 from handlers.buttons import ID, MAX_ID, Number, ascii_number, button, words
 from handlers.messages import Incoming, Kind, is_place
 from handlers.numbers import parse_amount, parse_count
 from handlers.positions import HOME, RegistrationStep, SembakoStep, registration, sembako
 from handlers.registration import rw_number
-from handlers.steps import options_of
+from handlers.steps import Context, EngineConfig, options_of
 from handlers.survey import whole_number
 from handlers.text import match_option
 from storage import schedules
 from storage.demo import seed_distributions
+from storage.residents import Profile
 from storage.schedules import distance_km
 from tests.helpers import Chat, place_at
 from tests.test_applications_flow import CAPITAL_EN
 from tests.test_engine import ERROR_TEXTS
 from tests.test_registration import HAPPY_EN
 
+PROFILE = Profile(1, "Eva", "en", None, None, None, None, None, False)
 STALE = "That button is from an old message and no longer applies."
 # what people and attackers put where a number belongs
 FORGED_NUMBERS = [
@@ -278,3 +282,25 @@ def test_distances_hold_for_any_point_storage_is_given(database, clock) -> None:
             db=db, latitude=math.inf, longitude=0, now=clock.now, until=clock.now
         )
     assert found == []
+
+
+@pytest.mark.parametrize("text", ["rw=klender:²", "rw=klender:٣", "rw=klender:" + "9" * 5000])
+def test_a_segment_with_an_odd_rw_is_refused_on_the_command_line(database, text, capsys):
+    with database.connect() as db:
+        assert read_segment(db, text) is None
+    assert "An RW segment is rw=KELURAHAN:NUMBER" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("cron", "shown"),
+    [
+        ("0 8 * * mon", "every Monday at 08.00"),
+        ("30 7 15 * *", "on day 15 of every month at 07.30"),
+        ("²0 8 * * *", "²0 8 * * *"),
+        ("0 8 ① * *", None),
+    ],
+)
+def test_a_recurring_siarans_time_is_read_with_ascii_digits_only(cron, shown, database, clock):
+    with database.connect() as db:
+        ctx = Context(db, PROFILE, None, {}, clock.now, EngineConfig(), HOME)
+        assert schedule_text(ctx, cron) == (shown or cron)
