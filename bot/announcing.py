@@ -35,7 +35,7 @@ def read_segment(db: Connection, text: str) -> Segment | None:
     elif kind == SegmentKind.RW:
         place, _sep, rw = value.rpartition(":")
         code = broadcasts.kelurahan_code(db=db, word=place)
-        if code is None or not rw.strip().isdigit():
+        if code is None or not (rw.strip().isascii() and rw.strip().isdigit()) or len(rw) > 3:
             print("An RW segment is rw=KELURAHAN:NUMBER, e.g. rw=klender:5.", file=sys.stderr)
             return None
         value = f"{code}:{int(rw)}"

@@ -24,6 +24,12 @@ def profile_first(ctx: Context, then: StepRef, data: dict | None = None) -> Outc
     `then` after; None when the profile is complete."""
     if ctx.resident.registered:
         return None
+    return register_first(ctx, then, data)
+
+
+def register_first(ctx: Context, then: StepRef, data: dict | None = None) -> Outcome:
+    """Send the resident to consent and registration, and back to `then` after (also when
+    storage refused a booking or application for want of a complete profile)."""
     _ = ctx.gettext
     text = _(
         "For this we need your name, kelurahan and RW, so the organiser knows who is coming. "
@@ -48,14 +54,15 @@ def page_of(ctx: Context, found: list, listed: int) -> tuple[list, bool]:
     return found[start : start + size], True
 
 
-def cancel_options(ctx: Context) -> tuple[Option, ...]:
-    """Return yes and no to cancelling something the resident holds."""
+def cancel_options(ctx: Context, what: str) -> tuple[Option, ...]:
+    """Return yes and no to cancelling something the resident holds, the `what` in the data
+    (its id in the keys: the answer to cancelling another one is an old button)."""
     _ = ctx.gettext
-    return yes_no(ctx, "cancel", _("Yes, cancel it"), _("No, keep it"))
+    prefix = f"cancel:{what}:{ctx.data.get(what, 0)}"
+    return yes_no(ctx, prefix, _("Yes, cancel it"), _("No, keep it"))
 
 
-def own_item(found: list, key: str, prefix: str):
-    """Return the item of the resident's own list whose id a button key names, or None (an
+def own_item(found: list, item_id: int | None):
+    """Return the item of the resident's own list with the id a button names, or None (an
     unknown, finished or someone else's id all give None, so they get the same answer)."""
-    suffix = key.removeprefix(prefix)
-    return next((item for item in found if suffix.isdigit() and item.id == int(suffix)), None)
+    return next((item for item in found if item_id is not None and item.id == item_id), None)

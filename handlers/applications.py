@@ -70,7 +70,7 @@ def take_choose(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=apply(ApplyStep.STATUS))
     if key == "apply:menu":
         return Outcome(goto=HOME)
-    if key.startswith(rounds.REMIND_PREFIX):
+    if rounds.REMIND.owns(key):
         return rounds.remind(ctx, key)
     kind = Kind.SCHOLARSHIP if key == "apply:scholarship" else Kind.CAPITAL
     shut = rounds.closed(ctx, kind)

@@ -2,6 +2,7 @@
 cancelling one, which frees its place."""
 
 from handlers.answers import cancel_options, own_item
+from handlers.buttons import ID, button
 from handlers.formatting import format_window
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, HealthStep, health
@@ -10,7 +11,7 @@ from storage import health as clinics
 from storage import reminders
 from storage.reminders import Subject
 
-CANCEL_PREFIX = "health:cancel:"  # + the booking's id; works from any old message
+CANCEL = button("health:cancel", booking=ID)  # works from any old message
 
 
 def mine_options(ctx: Context) -> tuple[Option, ...]:
@@ -19,7 +20,7 @@ def mine_options(ctx: Context) -> tuple[Option, ...]:
     found = clinics.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
     choices = [
         (
-            f"{CANCEL_PREFIX}{item.id}",
+            CANCEL.encode(booking=item.id),
             _("Cancel: {title}").format(title=item.slot.event.text("title", ctx.language)),
             "",
             # where the title does not fit: the booking's number in the list
@@ -56,7 +57,7 @@ def ask_mine(ctx: Context) -> Reply:
 def take_mine(ctx: Context, msg: Incoming) -> Outcome:
     """Asks to confirm a cancellation, or browses."""
     key = msg.option or ""
-    if key.startswith(CANCEL_PREFIX):
+    if CANCEL.owns(key):
         return cancel_asked(ctx, key)
     if key == "health:browse":
         return Outcome(goto=health(HealthStep.KIND), data={})
@@ -67,7 +68,8 @@ def cancel_asked(ctx: Context, key: str) -> Outcome:
     """Asks to confirm cancelling one of the resident's own bookings."""
     _ = ctx.gettext
     found = clinics.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
-    mine = own_item(found, key, CANCEL_PREFIX)
+    chosen = CANCEL.decode(key)
+    mine = own_item(found, chosen["booking"] if chosen else None)
     if mine is None:  # cancelled already, over, or not theirs: the same answer for all
         text = _("That booking is not (or no longer) on your list.")
         return Outcome([Reply(text)], goto=health(HealthStep.MINE), data={})
@@ -79,6 +81,11 @@ def cancel_anywhere(ctx: Context, msg: Incoming) -> Outcome:
     return cancel_asked(ctx, msg.option or "")
 
 
+def confirm_cancel_options(ctx: Context) -> tuple[Option, ...]:
+    """Return yes and no to cancelling the booking in the conversation."""
+    return cancel_options(ctx, "booking")
+
+
 def ask_cancel(ctx: Context) -> Reply:
     """Asks to confirm the cancellation."""
     _ = ctx.gettext
@@ -88,13 +95,13 @@ def ask_cancel(ctx: Context) -> Reply:
     text = _("Cancel your booking for “{title}”? The place goes to someone else.").format(
         title=title
     )
-    return Reply(text, cancel_options(ctx))
+    return Reply(text, cancel_options(ctx, "booking"))
 
 
 def take_cancel(ctx: Context, msg: Incoming) -> Outcome:
     """Cancels the booking."""
     _ = ctx.gettext
-    if msg.option == "cancel:no":
+    if (msg.option or "").endswith(":no"):
         return Outcome([Reply(_("Your booking is kept."))], goto=health(HealthStep.MINE))
     slot = clinics.cancel(
         db=ctx.db, booking_id=ctx.data.get("booking", 0), resident_id=ctx.resident.id, now=ctx.now

@@ -26,6 +26,7 @@ from handlers.broadcast import (
     segment_text,
     typed_moment,
 )
+from handlers.buttons import ID, ascii_number, button
 from handlers.formatting import babel_locale
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, BroadcastPlanStep, FlowName, broadcast_plan
@@ -33,6 +34,8 @@ from handlers.steps import Context, Expect, Flow, Outcome, options_of
 from storage import broadcasts as stored
 from storage.broadcasts import Broadcast, Segment
 from storage.staff import Member
+
+STOP = button("bp:stop", plan=ID)  # a recurring siaran to stop
 
 DAILY, WEEKLY, MONTHLY = "day", "week", "month"
 LAST_MONTHLY_DAY = 28  # every month has it
@@ -148,9 +151,11 @@ def schedule_text(ctx: Context, cron: str) -> str:
     line that is none of day, week or month is shown as it is."""
     _ = ctx.gettext
     fields = cron.split()
-    if len(fields) != 5 or not (fields[0].isdigit() and fields[1].isdigit()):
+    if len(fields) != 5:
         return cron
     minute, hour, day, month, weekday = fields
+    if ascii_number(minute, 0, 59) is None or ascii_number(hour, 0, 23) is None:
+        return cron
     locale = babel_locale(ctx.language)
     # as handlers.formatting.format_moment writes times, so both read the same in one line
     at = format_time(datetime(2026, 1, 1, int(hour), int(minute)), "short", locale=locale)
@@ -161,7 +166,7 @@ def schedule_text(ctx: Context, cron: str) -> str:
         named = datetime(2026, 1, 5 + CRON_WEEKDAYS.index(weekday))
         name = format_date(named, "EEEE", locale=locale)
         return _("every {weekday} at {time}").format(weekday=name, time=at)
-    if day.isdigit() and month == "*" and weekday == "*":
+    if ascii_number(day, 1, 31) is not None and month == "*" and weekday == "*":
         return _("on day {day} of every month at {time}").format(day=day, time=at)
     return cron
 
@@ -174,7 +179,7 @@ def stop_options(ctx: Context, member: Member | None = None) -> tuple[Option, ..
     _ = ctx.gettext
     member = member or member_of(ctx)
     plans = running(ctx, member)[: LISTED - 1] if member else []
-    choices = [(f"bp:stop:{plan.id}", f"#{plan.id}") for plan in plans]
+    choices = [(STOP.encode(plan=plan.id), f"#{plan.id}") for plan in plans]
     choices.append(("bp:stop:cancel", _("Cancel"), "batal|cancel"))
     return options_of(*choices)
 
@@ -216,20 +221,21 @@ def ask_stop(ctx: Context) -> Reply:
 def take_stop(ctx: Context, msg: Incoming, member: Member) -> Outcome:
     """Stops the chosen recurring siaran."""
     _ = ctx.gettext
-    chosen = (msg.option or "").removeprefix("bp:stop:")
-    if chosen == "cancel" or not chosen.isdigit():
+    chosen = STOP.decode(msg.option)
+    if chosen is None:  # "bp:stop:cancel"
         return cancelled(ctx)
+    plan_id = int(chosen["plan"])
     mine = {plan.id for plan in running(ctx, member)}
-    if int(chosen) not in mine or not stored.stop_plan(db=ctx.db, plan_id=int(chosen)):
+    if plan_id not in mine or not stored.stop_plan(db=ctx.db, plan_id=plan_id):
         text = _("That recurring siaran is no longer running.")
         return Outcome([Reply(text)])
     GATE.permit(ctx, member).record(
         ctx.db,
         action="broadcast.stop",
-        target=f"siaran #{chosen}",
+        target=f"siaran #{plan_id}",
         details={"from": "chat"},
     )
-    text = _("Recurring siaran #{id} is stopped; no more copies go out.").format(id=chosen)
+    text = _("Recurring siaran #{id} is stopped; no more copies go out.").format(id=plan_id)
     return Outcome([Reply(text)], goto=HOME, data={})
 
 

@@ -6,7 +6,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from handlers import rounds
-from handlers.answers import yes_no
+from handlers.answers import register_first, yes_no
 from handlers.application_rules import Check, rules, screen
 from handlers.applications import submitted_text
 from handlers.messages import Incoming, Option, Reply
@@ -16,12 +16,13 @@ from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, opt
 from storage import applications as filing
 from storage import staff
 from storage.applications import Kind
+from storage.residents import ProfileIncomplete
 
 MAX_MONTHS = 600  # fifty years; more is a typing slip
 MAX_MONEY = 10_000_000_000  # a month's revenue or costs above this is a slip
 PURPOSE_MIN, PURPOSE_MAX = 5, 300
 _MONTHS = re.compile(
-    r"^\s*(\d{1,3}(?:[.,]\d)?)\s*(bulan|bln|bl|months?|mo|tahun|thn|th|years?|yr)?\s*\.?\s*$",
+    r"^\s*([0-9]{1,3}(?:[.,][0-9])?)\s*(bulan|bln|bl|months?|mo|tahun|thn|th|years?|yr)?\s*\.?\s*$",
     re.IGNORECASE,
 )
 _YEARS = ("tahun", "thn", "th", "year", "years", "yr")
@@ -252,7 +253,7 @@ def partner_name(ctx: Context) -> str | None:
 def confirm_options(ctx: Context) -> tuple[Option, ...]:
     """Return submit and cancel."""
     _ = ctx.gettext
-    return yes_no(ctx, "submit", _("Submit"), _("Cancel"))
+    return yes_no(ctx, "capital:submit", _("Submit"), _("Cancel"))
 
 
 def ask_confirm(ctx: Context) -> Reply:
@@ -297,7 +298,7 @@ def ask_confirm(ctx: Context) -> Reply:
 def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     """Files the application with its pre-screen and partner, or drops it."""
     _ = ctx.gettext
-    if msg.option == "submit:no":
+    if msg.option == "capital:submit:no":
         return Outcome([Reply(_("Not submitted. Nothing was saved."))], goto=HOME)
     data = ctx.data
     needed = ("type", "months", "revenue", "costs", "amount", "purpose", "women_led")
@@ -315,16 +316,19 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     shut = rounds.closed(ctx, Kind.CAPITAL)  # closed while the form was being filled in
     if shut is not None:
         return Outcome([shut], goto=HOME)
-    ref = filing.submit(
-        db=ctx.db,
-        kind=Kind.CAPITAL,
-        resident_id=ctx.resident.id,
-        details=details,
-        screening=screening,
-        partner_code=partner,
-        year=ctx.now.astimezone(ZoneInfo(ctx.config.time_zone)).year,
-        now=ctx.now,
-    )
+    try:
+        ref = filing.submit(
+            db=ctx.db,
+            kind=Kind.CAPITAL,
+            resident_id=ctx.resident.id,
+            details=details,
+            screening=screening,
+            partner_code=partner,
+            year=ctx.now.astimezone(ZoneInfo(ctx.config.time_zone)).year,
+            now=ctx.now,
+        )
+    except ProfileIncomplete:  # however the resident got here: register first, then back
+        return register_first(ctx, capital(CapitalStep.CONFIRM), dict(ctx.data))
     return Outcome([Reply(submitted_text(ctx, ref, partner_name(ctx)))], goto=HOME)
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from handlers.buttons import ID, button
 from handlers.complaint_words import category_label, kind_label
 from handlers.formatting import format_day
 from handlers.i18n import translations
@@ -26,6 +27,8 @@ from storage import outbox, places, residents
 from storage.complaints import ComplaintKind, ComplaintProblem, ComplaintStatus, Item
 from storage.outbox import OutboundKind
 from storage.staff import Member
+
+QUEUE_ITEM = button("cq", complaint=ID)  # a complaint in the queue
 
 DIGEST_LISTED = 20  # overdue complaints named in the daily digest; the rest are counted
 PAGE = 8  # complaints a page of the queue (with "more" and "menu": 10, a WhatsApp list)
@@ -94,7 +97,7 @@ def queue_options(ctx: Context, member: Member) -> tuple[Option, ...]:
     """Return a button per complaint of the page, next page and the menu."""
     _ = ctx.gettext
     shown, _count, more = page_items(ctx, member)
-    choices = [(f"cq:{item.id}", item.ref) for item in shown]
+    choices = [(QUEUE_ITEM.encode(complaint=item.id), item.ref) for item in shown]
     if more:
         choices.append(("cq:more", _("Next page"), "lagi|berikutnya|more|next"))
     choices.append(("cq:menu", _("Main menu"), "menu"))
@@ -136,16 +139,16 @@ def ask_queue(ctx: Context, member: Member) -> Reply:
 
 def take_queue(ctx: Context, msg: Incoming, member: Member) -> Outcome:
     """Opens a complaint, turns the page, or goes to the menu."""
-    key = (msg.option or "").removeprefix("cq:")
-    if key == "menu":
+    if msg.option == "cq:menu":
         return Outcome(goto=HOME, data={})
-    if key == "more":
+    if msg.option == "cq:more":
         ctx.data["page"] = ctx.data.get("page", 0) + 1
         return Outcome()
-    if not key.isdigit() or visible(ctx, member, int(key)) is None:
+    chosen = QUEUE_ITEM.decode(msg.option)
+    if chosen is None or visible(ctx, member, int(chosen["complaint"])) is None:
         return Outcome()
     # its photo goes with it when it is opened, not again at each step on it
-    data = {"id": int(key), "page": ctx.data.get("page", 0), "show_photo": True}
+    data = {"id": chosen["complaint"], "page": ctx.data.get("page", 0), "show_photo": True}
     return Outcome(goto=complaint_staff(ComplaintStaffStep.ITEM), data=data)
 
 

@@ -66,9 +66,11 @@ DTSEN_LABELS = {
     "no": (N_("No"), "tidak|belum|tdk|gak|n"),
     "unknown": (N_("Don't know"), "tidak tahu|gak tau|ga tau|ndak tahu|entah|unknown"),
 }
-_NUMBERS = re.compile(r"\d+")
-_NUMBER_LIST = re.compile(r"^\s*\d+(?:\s*(?:[,;/&+]|dan|and)?\s*\d+)*\s*\.?\s*$", re.IGNORECASE)
-_TYPED_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_NUMBERS = re.compile(r"[0-9]+")
+_NUMBER_LIST = re.compile(
+    r"^\s*[0-9]+(?:\s*(?:[,;/&+]|dan|and)?\s*[0-9]+)*\s*\.?\s*$", re.IGNORECASE
+)
+_TYPED_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
 assert set(MEMBER_LABELS) == set(MEMBERS)
 assert set(WORK_LABELS) == set(WORK) and set(HOUSING_LABELS) == set(HOUSING)
 assert set(DTSEN_LABELS) == set(DTSEN)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from handlers import hints
 from handlers.i18n import normalise_language, translations
 from handlers.locks import KeyedLocks
-from handlers.messages import MEDIA_KINDS, Incoming, Kind, Reply
+from handlers.messages import MEDIA_KINDS, Incoming, Kind, Reply, is_place
 from handlers.steps import (
     BACK,
     EXPIRED,
@@ -237,11 +237,18 @@ class Engine:
             if position != home and message.option in self._home_keys(ctx):
                 ctx.data, ctx.position = {}, home
                 return self._answer(ctx, home, self._step(home), message, notice)
-            for prefix, take in self.conversations.anywhere.items():
-                if (message.option or "").startswith(prefix):
-                    replies, position = self._apply(ctx, position, take(ctx, message))
+            # a button that means something wherever it is tapped, if the codec can read it;
+            # any other key (another step's, a forged one) is a stale button
+            for kind, take in self.conversations.anywhere.items():
+                if kind.owns(message.option):
+                    taken = take(ctx, message) if kind.decode(message.option) else None
+                    if taken is None:
+                        break
+                    replies, position = self._apply(ctx, position, taken)
                     return [*notice, *replies], position
             return again(hints.stale_hint(_))
+        if message.kind == Kind.LOCATION and not is_place(message.latitude, message.longitude):
+            return again(hints.place_hint(_))
         if message.kind in MEDIA_KINDS and message.kind not in step.accepts:
             return again(hints.media_hint(message.kind, _))
         if message.kind == Kind.CONTACT and step.expects != Expect.PHONE:

@@ -2,6 +2,7 @@
 moves the first on the waiting list up and tells them through the outbound queue."""
 
 from handlers.answers import cancel_options, own_item
+from handlers.buttons import ID, button
 from handlers.messages import Incoming, Option, Reply
 from handlers.notices import queue_promotion
 from handlers.positions import HOME, TrainingStep, training
@@ -10,7 +11,7 @@ from storage import reminders
 from storage import training as courses
 from storage.training import EnrolmentStatus
 
-CANCEL_PREFIX = "training:cancel:"  # + the enrolment's id; works from any old message
+CANCEL = button("training:cancel", enrolment=ID)  # works from any old message
 
 
 def enrolment_status(ctx: Context, status: EnrolmentStatus, position: int) -> str:
@@ -27,7 +28,7 @@ def mine_options(ctx: Context) -> tuple[Option, ...]:
     found = courses.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
     choices = [
         (
-            f"{CANCEL_PREFIX}{item.id}",
+            CANCEL.encode(enrolment=item.id),
             _("Cancel: {course}").format(course=item.batch.course_title(ctx.language)),
             "",
             _("Cancel {code}").format(code=item.batch.code),  # where the name does not fit
@@ -67,7 +68,7 @@ def ask_mine(ctx: Context) -> Reply:
 def take_mine(ctx: Context, msg: Incoming) -> Outcome:
     """Asks to confirm a cancellation, or browses."""
     key = msg.option or ""
-    if key.startswith(CANCEL_PREFIX):
+    if CANCEL.owns(key):
         return cancel_asked(ctx, key)
     if key == "training:browse":
         return Outcome(goto=training(TrainingStep.CATEGORY), data={})
@@ -78,7 +79,8 @@ def cancel_asked(ctx: Context, key: str) -> Outcome:
     """Asks to confirm cancelling one of the resident's own enrolments."""
     _ = ctx.gettext
     found = courses.of_resident(db=ctx.db, resident_id=ctx.resident.id, now=ctx.now)
-    mine = own_item(found, key, CANCEL_PREFIX)
+    chosen = CANCEL.decode(key)
+    mine = own_item(found, chosen["enrolment"] if chosen else None)
     if mine is None:  # cancelled already, over, or not theirs: the same answer for all
         text = _("That enrolment is not (or no longer) on your list.")
         return Outcome([Reply(text)], goto=training(TrainingStep.MINE), data={})
@@ -88,6 +90,11 @@ def cancel_asked(ctx: Context, key: str) -> Outcome:
 def cancel_anywhere(ctx: Context, msg: Incoming) -> Outcome:
     """Takes a cancel button from an older message, wherever the resident is."""
     return cancel_asked(ctx, msg.option or "")
+
+
+def confirm_cancel_options(ctx: Context) -> tuple[Option, ...]:
+    """Return yes and no to cancelling the enrolment in the conversation."""
+    return cancel_options(ctx, "enrolment")
 
 
 def ask_cancel(ctx: Context) -> Reply:
@@ -100,13 +107,13 @@ def ask_cancel(ctx: Context) -> Reply:
         "Cancel your enrolment in “{course}”? Your place goes to the next person on the "
         "waiting list."
     ).format(course=course)
-    return Reply(text, cancel_options(ctx))
+    return Reply(text, cancel_options(ctx, "enrolment"))
 
 
 def take_cancel(ctx: Context, msg: Incoming) -> Outcome:
     """Cancels the enrolment and tells whoever moves up."""
     _ = ctx.gettext
-    if msg.option == "cancel:no":
+    if (msg.option or "").endswith(":no"):
         return Outcome([Reply(_("Your enrolment is kept."))], goto=training(TrainingStep.MINE))
     done = courses.cancel(
         db=ctx.db,

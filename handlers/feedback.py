@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from handlers import complaints, masukan
+from handlers.buttons import ID, Number, button
 from handlers.formatting import format_day
 from handlers.i18n import translations
 from handlers.messages import Incoming, Option, Reply
@@ -23,7 +24,7 @@ from storage.ratings import SCORES, Invitee, Rated
 REPORT_WORDS = frozenset(
     {"lapor", "pengaduan", "aduan", "usul", "sanggah", "saran", "report", "complaint", "other"}
 )
-RATE_PREFIX = "rate:"  # + the rating's id, ":" and the score; works from any old message
+RATE = button("rate", rating=ID, score=Number(min(SCORES), max(SCORES)))  # from any old message
 OPEN_FOR = timedelta(days=30)  # how long "Feedback & complaints" still offers an open rating
 
 
@@ -62,7 +63,7 @@ def stars(score: int) -> str:
 
 def score_choices(rating_id: int) -> list[tuple[str, str]]:
     """Return a (key, label) per score, 1 to 5."""
-    return [(f"{RATE_PREFIX}{rating_id}:{score}", stars(score)) for score in SCORES]
+    return [(RATE.encode(rating=rating_id, score=score), stars(score)) for score in SCORES]
 
 
 def invitation_text(what: str, language: str) -> str:
@@ -127,7 +128,7 @@ def ask_rate(ctx: Context) -> Reply:
 def take_rate(ctx: Context, msg: Incoming) -> Outcome:
     """Stores the score, or says kindly what is expected."""
     _ = ctx.gettext
-    if (msg.option or "").startswith(RATE_PREFIX):
+    if RATE.owns(msg.option):
         return rate(ctx, msg.option)
     if normalise(msg.text) in REPORT_WORDS:
         return complaints.open_complaints(ctx)
@@ -138,31 +139,32 @@ def take_rate(ctx: Context, msg: Incoming) -> Outcome:
 def rate(ctx: Context, key: str) -> Outcome:
     """Stores a score from a button's key (`rate:{rating}:{score}`), wherever it was tapped."""
     _ = ctx.gettext
-    rating_id, _sep, score = key.removeprefix(RATE_PREFIX).partition(":")
+    chosen = RATE.decode(key)
     # from the rating question back to the menu; from anywhere else, where the resident was
     # (after the comment offered: see masukan.offer_comment)
     after = HOME if ctx.position.flow == FlowName.FEEDBACK else None
     found = None
-    if rating_id.isdigit():
-        found = ratings.get(db=ctx.db, rating_id=int(rating_id), resident_id=ctx.resident.id)
-    if found is None:  # not theirs, or erased: the same answer for all
+    if chosen is not None:
+        found = ratings.get(
+            db=ctx.db, rating_id=int(chosen["rating"]), resident_id=ctx.resident.id
+        )
+    if found is None:  # not theirs, erased, or no key we made: the same answer for all
         return Outcome([Reply(_("That question is no longer open."))], goto=after)
-    if not (score.isdigit() and int(score) in SCORES):
-        text = _("Please answer with a number from 1 to 5: 1 is very poor, 5 is very good.")
-        return Outcome([Reply(text)], goto=feedback(FeedbackStep.RATE), data={"rating": found.id})
+    score = int(chosen["score"])
     ratings.rate(
-        db=ctx.db, rating_id=found.id, resident_id=ctx.resident.id, score=int(score), now=ctx.now
+        db=ctx.db, rating_id=found.id, resident_id=ctx.resident.id, score=score, now=ctx.now
     )
     if found.score is None:
         text = _("Thank you for your score: {stars} ({score} of 5).")
     else:
         text = _("Thank you, your score is now {stars} ({score} of 5).")
-    shown = text.format(stars=stars(int(score)), score=score)
+    shown = text.format(stars=stars(score), score=score)
     return masukan.offer_comment(ctx, found.id, [Reply(shown)])
 
 
 def rate_anywhere(ctx: Context, msg: Incoming) -> Outcome:
-    """Takes a score button from an invitation, wherever the resident is."""
+    """Takes a score button from an invitation, wherever the resident is (the engine has read
+    the key: it is one we could have made)."""
     return rate(ctx, msg.option or "")
 
 

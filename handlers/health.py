@@ -1,14 +1,16 @@
 """Kesehatan: health talks (penyuluhan) and free health checks. Browse by topic, book a
 place or a time slot, see what to bring, see and cancel one's bookings."""
 
-from handlers.answers import cancel_options, page_of, profile_first, yes_no
+from handlers.answers import page_of, profile_first, register_first, yes_no
 from handlers.bookings import (
     ask_cancel,
     ask_mine,
+    confirm_cancel_options,
     mine_options,
     take_cancel,
     take_mine,
 )
+from handlers.buttons import ID, button
 from handlers.formatting import format_short_slot, format_window
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, FlowName, HealthStep, health
@@ -16,9 +18,12 @@ from handlers.steps import Context, Flow, Outcome, Step, options_of
 from storage import health as clinics
 from storage import reminders
 from storage.health import BookResult, Event, EventKind, Slot
+from storage.residents import ProfileIncomplete
 
 # slots, topics or places offered at once: with the ways out, a WhatsApp list holds 10 rows
 SLOTS_OFFERED = 7
+EVENT = button("event", event=ID)
+SLOT = button("slot", slot=ID)
 
 
 def open_health(ctx: Context) -> Outcome:
@@ -139,7 +144,7 @@ def event_options(ctx: Context) -> tuple[Option, ...]:
     _ = ctx.gettext
     choices = [
         (
-            f"event:{event.id}",
+            EVENT.encode(event=event.id),
             f"{event.place} · {format_short_slot(first, ctx.language)}",
             "",
             event.code,  # where place and day do not fit a button (WhatsApp)
@@ -179,7 +184,10 @@ def take_events(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=health(HealthStep.MINE), data={})
     if key == "health:menu":
         return Outcome(goto=HOME)
-    return Outcome(goto=health(HealthStep.SLOTS), data={**ctx.data, "event": int(key[6:])})
+    chosen = EVENT.decode(key)
+    if chosen is None:
+        return Outcome()
+    return Outcome(goto=health(HealthStep.SLOTS), data={**ctx.data, **chosen})
 
 
 def free_slots(ctx: Context) -> list[Slot]:
@@ -201,7 +209,7 @@ def slot_options(ctx: Context) -> tuple[Option, ...]:
     # the day and time alone where the room left does not fit a button (WhatsApp)
     choices = [
         (
-            f"slot:{slot.id}",
+            SLOT.encode(slot=slot.id),
             slot_label(ctx, slot),
             "",
             format_short_slot(slot.starts_at, ctx.language),
@@ -264,7 +272,10 @@ def take_slots(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=health(HealthStep.MINE), data={})
     if key == "health:menu":
         return Outcome(goto=HOME)
-    data = {**ctx.data, "slot": int(key[5:])}
+    chosen = SLOT.decode(key)
+    if chosen is None:
+        return Outcome()
+    data = {**ctx.data, **chosen}
     signup = profile_first(ctx, health(HealthStep.CONFIRM), data)
     if signup is not None:
         return signup
@@ -300,9 +311,12 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     back = {key: ctx.data[key] for key in ("kind", "topic", "event") if key in ctx.data}
     if (msg.option or "").endswith(":no"):
         return Outcome([Reply(_("Not booked."))], goto=health(HealthStep.SLOTS), data=back)
-    booked = clinics.book(
-        db=ctx.db, slot_id=ctx.data.get("slot", 0), resident_id=ctx.resident.id, now=ctx.now
-    )
+    try:
+        booked = clinics.book(
+            db=ctx.db, slot_id=ctx.data.get("slot", 0), resident_id=ctx.resident.id, now=ctx.now
+        )
+    except ProfileIncomplete:  # however the resident got here: register first, then back
+        return register_first(ctx, health(HealthStep.CONFIRM), dict(ctx.data))
     if booked.result == BookResult.FULL:
         text = _("Sorry, that time has just been taken. Please choose another.")
         return Outcome([Reply(text)], goto=health(HealthStep.SLOTS), data=back)
@@ -353,6 +367,6 @@ HEALTH = Flow(
         HealthStep.SLOTS: Step(ask_slots, take_slots, options=slot_options),
         HealthStep.CONFIRM: Step(ask_confirm, take_confirm, options=confirm_options),
         HealthStep.MINE: Step(ask_mine, take_mine, options=mine_options),
-        HealthStep.CANCEL: Step(ask_cancel, take_cancel, options=cancel_options),
+        HealthStep.CANCEL: Step(ask_cancel, take_cancel, options=confirm_cancel_options),
     },
 )

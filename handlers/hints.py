@@ -52,6 +52,11 @@ def stale_hint(_: Callable[[str], str]) -> str:
     )
 
 
+def place_hint(_: Callable[[str], str]) -> str:
+    """Answer a shared location whose coordinates are not a point on Earth."""
+    return _("That location could not be read. Please share it again with the map.")
+
+
 def idle_hint(_: Callable[[str], str]) -> str:
     """Say that an unfinished conversation ended because the resident was away."""
     return _(

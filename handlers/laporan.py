@@ -10,6 +10,7 @@ account sees only its kelurahan. Every view is written to the audit log (`report
 
 from datetime import timedelta
 
+from handlers.buttons import Number, button
 from handlers.complaint_words import category_label, kind_label, status_label
 from handlers.formatting import format_count as number
 from handlers.messages import Incoming, Option, Reply
@@ -26,7 +27,7 @@ from storage.staff import Member
 PERIODS = (7, 30)  # days a report may cover
 DEFAULT_DAYS = 30
 LISTED = 8  # programs, kelurahan or categories named in the text; the chart has its own
-PREFIX = "lp:"
+PERIOD = button("lp", days=Number(1, 366))  # the figures of the last so many days
 
 
 # -- who may -------------------------------------------------------------------------------------
@@ -183,9 +184,13 @@ def report_options(ctx: Context, member: Member | None = None) -> tuple[Option, 
     """Return the periods and the menu."""
     _ = ctx.gettext
     return options_of(
-        (f"{PREFIX}7", _("Last 7 days"), "7 hari|periode 7 hari|7 days|seminggu|week"),
-        (f"{PREFIX}30", _("Last 30 days"), "30 hari|periode 30 hari|30 days|sebulan|month"),
-        (f"{PREFIX}menu", _("Main menu"), "menu|menu utama|main menu"),
+        (PERIOD.encode(days=7), _("Last 7 days"), "7 hari|periode 7 hari|7 days|seminggu|week"),
+        (
+            PERIOD.encode(days=30),
+            _("Last 30 days"),
+            "30 hari|periode 30 hari|30 days|sebulan|month",
+        ),
+        ("lp:menu", _("Main menu"), "menu|menu utama|main menu"),
     )
 
 
@@ -213,9 +218,9 @@ def ask_report(ctx: Context, member: Member) -> Reply:
 
 def take_report(ctx: Context, msg: Incoming, member: Member) -> Outcome:
     """Shows the report of another period, or goes to the menu."""
-    choice = (msg.option or "").removeprefix(PREFIX)
-    if choice.isdigit() and int(choice) in PERIODS:
-        return Outcome(goto=report(ReportStep.SHOW), data={"days": int(choice)})
+    chosen = PERIOD.decode(msg.option)
+    if chosen is not None and chosen["days"] in PERIODS:
+        return Outcome(goto=report(ReportStep.SHOW), data={"days": chosen["days"]})
     return Outcome(goto=HOME, data={})
 
 

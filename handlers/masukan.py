@@ -8,6 +8,7 @@ A comment holding a NIK is refused, as in a complaint.
 """
 
 from handlers.answers import NO_WORDS, YES_WORDS
+from handlers.buttons import Number, button
 from handlers.complaint_words import holds_nik, nik_refused
 from handlers.i18n import N_
 from handlers.messages import Incoming, Option, Reply
@@ -19,7 +20,7 @@ from storage import ratings, registry
 from storage.ratings import MAX_COMMENT, SCORES
 
 PROGRAM_PREFIX = "mp:"
-SCORE_PREFIX = "ms:"
+SCORE = button("ms", score=Number(min(SCORES), max(SCORES)))
 OTHER = "other"
 # the services, by the word stored as the rating's program, with their label and typed words
 SERVICE_CHOICES = {
@@ -119,7 +120,7 @@ def take_program(ctx: Context, msg: Incoming) -> Outcome:
 
 def score_options(ctx: Context) -> tuple[Option, ...]:
     """Return a button per score, 1 to 5."""
-    return options_of(*((f"{SCORE_PREFIX}{score}", "⭐" * score) for score in SCORES))
+    return options_of(*((SCORE.encode(score=score), "⭐" * score) for score in SCORES))
 
 
 def ask_score(ctx: Context) -> Reply:
@@ -135,14 +136,15 @@ def ask_score(ctx: Context) -> Reply:
 def take_score(ctx: Context, msg: Incoming) -> Outcome:
     """Keeps the score, or says kindly what is expected."""
     _ = ctx.gettext
-    score = (msg.option or "").removeprefix(SCORE_PREFIX)
+    chosen = SCORE.decode(msg.option)
+    score = int(chosen["score"]) if chosen else None
     stars = msg.text.replace("\ufe0f", "").replace(" ", "")
     if not msg.option and stars and set(stars) == {"⭐"}:  # stars typed, or copied
-        score = str(len(stars))
-    if not (score.isdigit() and int(score) in SCORES):
+        score = len(stars)
+    if score not in SCORES:
         text = _("Please answer with a number from 1 to 5: 1 is very poor, 5 is very good.")
         return Outcome([Reply(text)])
-    ctx.data["score"] = int(score)
+    ctx.data["score"] = score
     return Outcome(goto=masukan(MasukanStep.COMMENT))
 
 

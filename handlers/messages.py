@@ -1,5 +1,6 @@
 """Channel-neutral values: what a resident sends and what the bot answers."""
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -48,6 +49,15 @@ class Incoming:
     # the platform's id of a sent photo (Telegram: the largest size's file_id; WhatsApp: the
     # image's media id), kept to show staff the evidence of a complaint
     media_id: str | None = None
+
+
+def is_place(latitude: float | None, longitude: float | None) -> bool:
+    """Tell whether a shared location is a point on Earth: finite, within ±90 and ±180."""
+    try:
+        lat, lon = float(latitude), float(longitude)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,11 @@ MONTHS = {
     for name in names.split()
 }
 RELATIVE = {"hari ini": 0, "today": 0, "besok": 1, "tomorrow": 1, "lusa": 2}
-_TIME = r"(?:(?:jam|pukul|pkl|at)\s+)?(\d{1,2})(?:[.:](\d{2}))?(?:\s*wib)?$"
+_TIME = r"(?:(?:jam|pukul|pkl|at)\s+)?([0-9]{1,2})(?:[.:]([0-9]{2}))?(?:\s*wib)?$"
 _RELATIVE = re.compile(r"^(hari ini|today|besok|tomorrow|lusa)\s+" + _TIME)
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:t|\s+)" + _TIME)
-_NUMERIC = re.compile(r"^(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?\s+" + _TIME)
-_NAMED = re.compile(r"^(\d{1,2})\s+([a-z]+)(?:\s+(\d{4}))?\s+" + _TIME)
+_ISO = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:t|\s+)" + _TIME)
+_NUMERIC = re.compile(r"^([0-9]{1,2})[/-]([0-9]{1,2})(?:[/-]([0-9]{2}|[0-9]{4}))?\s+" + _TIME)
+_NAMED = re.compile(r"^([0-9]{1,2})\s+([a-z]+)(?:\s+([0-9]{4}))?\s+" + _TIME)
 
 
 def parse_moment(text: str, now: datetime, zone: str) -> datetime | None:

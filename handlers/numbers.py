@@ -1,5 +1,6 @@
 """Numbers as residents type them: counts ('5', 'lima') and Rupiah ('2,5 juta', 'Rp3.000.000')."""
 
+import math
 import re
 
 # small counts in words, as people write them in both languages
@@ -12,10 +13,11 @@ MULTIPLIERS = {
     "jt": 1_000_000, "juta": 1_000_000, "million": 1_000_000, "m": 1_000_000,
     "rb": 1_000, "ribu": 1_000, "rebu": 1_000, "k": 1_000, "thousand": 1_000,
 }  # fmt: skip
+MAX_TYPED = 60  # "Rp 10.000.000.000 per bulan" fits with room to spare
 ZERO_WORDS = frozenset({"nol", "tidak ada", "gak ada", "ga ada", "belum ada", "none", "nothing"})
-_COUNT = re.compile(r"^\s*(\d{1,3})\s*(orang|jiwa|people|persons?)?\s*\.?\s*$", re.IGNORECASE)
+_COUNT = re.compile(r"^\s*([0-9]{1,3})\s*(orang|jiwa|people|persons?)?\s*\.?\s*$", re.IGNORECASE)
 _AMOUNT = re.compile(
-    r"^\s*(?:rp\.?|idr)?\s*(\d[\d.,\s]*)\s*([a-z]+)?\s*(?:/\s*bulan|per\s*bulan|sebulan|"
+    r"^\s*(?:rp\.?|idr)?\s*([0-9][0-9.,\s]*)\s*([a-z]+)?\s*(?:/\s*bulan|per\s*bulan|sebulan|"
     r"a\s*month|per\s*month|/\s*month)?\s*\.?\s*$",
     re.IGNORECASE,
 )
@@ -46,6 +48,8 @@ def _plain_number(digits: str) -> float | None:
 def parse_amount(text: str) -> int | None:
     """Read an amount of Rupiah: '3000000', 'Rp 3.000.000', '2,5 juta', '750rb'; None if not."""
     cleaned = text.strip().lower()
+    if len(cleaned) > MAX_TYPED:  # no amount is written that long
+        return None
     if cleaned in ZERO_WORDS:
         return 0
     match = _AMOUNT.match(cleaned)
@@ -53,6 +57,10 @@ def parse_amount(text: str) -> int | None:
         return None
     number = _plain_number(match.group(1).strip())
     unit = match.group(2)
-    if number is None or (unit is not None and unit not in MULTIPLIERS):
+    if (
+        number is None
+        or not math.isfinite(number)
+        or (unit is not None and unit not in MULTIPLIERS)
+    ):
         return None
     return round(number * (MULTIPLIERS[unit] if unit else 1))

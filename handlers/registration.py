@@ -16,10 +16,10 @@ SKIP_WORDS = (
     "i don t have one|later"
 )
 _SPACES = re.compile(r"\s+")
-_RW_ALONE = re.compile(r"^\s*0*(\d{1,3})\s*$")
-_RW_NAMED = re.compile(r"\brw\W*0*(\d{1,3})\b", re.IGNORECASE)  # "RW 05", "rt 3 rw 5"
+_RW_ALONE = re.compile(r"^\s*0*([0-9]{1,3})\s*$")
+_RW_NAMED = re.compile(r"\brw\W*0*([0-9]{1,3})\b", re.IGNORECASE)  # "RW 05", "rt 3 rw 5"
 _PHONE_NOISE = re.compile(r"[\s\-.()]")
-_MOBILE = re.compile(r"^8\d{8,11}$")  # after the country code or the leading 0
+_MOBILE = re.compile(r"^8[0-9]{8,11}$")  # after the country code or the leading 0
 
 
 def clean_name(text: str) -> str | None:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from handlers.answers import yes_no
+from handlers.buttons import ID, button
 from handlers.formatting import format_day, format_window
 from handlers.i18n import translations
 from handlers.messages import Incoming, Option, Reply
@@ -24,7 +25,7 @@ from storage.rounds import Round
 from storage.schedules import Pickup
 from storage.training import Batch
 
-CANCEL_PREFIX = "reminder:cancel:"  # + the reminder's id; works from any old message
+CANCEL = button("reminder:cancel", reminder=ID)  # works from any old message
 LISTED = 7  # reminders with a cancel button at once: with the ways out, a WhatsApp list holds 10
 
 
@@ -206,7 +207,7 @@ def list_options(ctx: Context) -> tuple[Option, ...]:
     _ = ctx.gettext
     found = waiting(ctx)
     choices = [
-        (f"{CANCEL_PREFIX}{reminder.id}", _("Cancel reminder {number}").format(number=number))
+        (CANCEL.encode(reminder=reminder.id), _("Cancel reminder {number}").format(number=number))
         for number, (reminder, _event) in enumerate(found[:LISTED], 1)
     ]
     if len(found) > 1:
@@ -266,7 +267,7 @@ def ask_list(ctx: Context) -> Reply:
 def take_list(ctx: Context, msg: Incoming) -> Outcome:
     """Cancels the chosen reminder, asks about cancelling all, or goes back to the menu."""
     key = msg.option or ""
-    if key.startswith(CANCEL_PREFIX):
+    if CANCEL.owns(key):
         return cancel_one(ctx, key)
     if key == "reminder:all":
         return Outcome(goto=reminders(ReminderStep.CANCEL_ALL))
@@ -276,10 +277,12 @@ def take_list(ctx: Context, msg: Incoming) -> Outcome:
 def cancel_one(ctx: Context, key: str) -> Outcome:
     """Cancels one of the resident's own reminders and shows those left."""
     _ = ctx.gettext
-    suffix = key.removeprefix(CANCEL_PREFIX)
+    chosen = CANCEL.decode(key)
     done = None
-    if suffix.isdigit():
-        done = stored.cancel_mine(db=ctx.db, reminder_id=int(suffix), resident_id=ctx.resident.id)
+    if chosen is not None:
+        done = stored.cancel_mine(
+            db=ctx.db, reminder_id=int(chosen["reminder"]), resident_id=ctx.resident.id
+        )
     if done is None:  # cancelled or sent already, or not theirs: the same answer for all
         text = _("That reminder is not (or no longer) on your list.")
         return Outcome([Reply(text)], goto=reminders(ReminderStep.LIST), data={})

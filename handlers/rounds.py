@@ -3,6 +3,7 @@ applications are taken, a reminder before the last day on request ("Ingatkan say
 kind answer once a round has closed — at the start and again at submission, for a round that
 closed while the resident was filling the form in."""
 
+from handlers.buttons import ID, button
 from handlers.formatting import format_day
 from handlers.messages import Incoming, Reply
 from handlers.notices import round_name
@@ -14,7 +15,7 @@ from storage.applications import Kind
 from storage.reminders import Subject
 from storage.rounds import Round
 
-REMIND_PREFIX = "apply:remind:"  # + the round's id; works from any old message
+REMIND = button("apply:remind", round=ID)  # works from any old message
 
 
 def last_day(ctx: Context, found: Round) -> str:
@@ -48,7 +49,7 @@ def remind_choices(ctx: Context) -> list[tuple[str, str, str]]:
         Kind.CAPITAL: (_("Remind me: capital"), "ingatkan modal|remind capital"),
     }
     return [
-        (f"{REMIND_PREFIX}{found.id}", *labels[found.kind])
+        (REMIND.encode(round=found.id), *labels[found.kind])
         for found in open_rounds(ctx)
         if times_ahead(ctx, found)
     ]
@@ -76,8 +77,8 @@ def remind(ctx: Context, key: str, here: bool = True) -> Outcome:
     """Records the reminders before a round closes, from a button in the applications menu
     (`here`: back to it after) or on an old message (the resident stays where they are)."""
     _ = ctx.gettext
-    suffix = key.removeprefix(REMIND_PREFIX)
-    found = rounds.get(db=ctx.db, round_id=int(suffix)) if suffix.isdigit() else None
+    chosen = REMIND.decode(key)
+    found = rounds.get(db=ctx.db, round_id=int(chosen["round"])) if chosen else None
     then = apply(ApplyStep.CHOOSE) if here else None
     if found is None or not found.is_open(ctx.now):
         text = _("That round of applications has closed.")

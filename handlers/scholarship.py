@@ -5,7 +5,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from handlers import rounds
-from handlers.answers import yes_no
+from handlers.answers import register_first, yes_no
 from handlers.application_rules import rules
 from handlers.applications import in_progress, submitted_text
 from handlers.messages import Incoming, Option, Reply
@@ -15,11 +15,14 @@ from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, opt
 from storage import applications as filing
 from storage.applications import Kind
 from storage.identity import name_key
+from storage.residents import ProfileIncomplete
 
 SCHOOL_MAX = 120
-_NUMBERS = re.compile(r"\d+")
-_NUMBER_LIST = re.compile(r"^\s*\d+(?:\s*(?:[,;/&+]|dan|and)?\s*\d+)*\s*\.?\s*$", re.IGNORECASE)
-_GRADE = re.compile(r"^\s*(?:kelas|semester|smt|grade|class)?\s*(\d{1,2})\s*\.?\s*$", re.I)
+_NUMBERS = re.compile(r"[0-9]+")
+_NUMBER_LIST = re.compile(
+    r"^\s*[0-9]+(?:\s*(?:[,;/&+]|dan|and)?\s*[0-9]+)*\s*\.?\s*$", re.IGNORECASE
+)
+_GRADE = re.compile(r"^\s*(?:kelas|semester|smt|grade|class)?\s*([0-9]{1,2})\s*\.?\s*$", re.I)
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9,
          "x": 10, "xi": 11, "xii": 12}  # fmt: skip
 
@@ -216,7 +219,7 @@ def take_documents(ctx: Context, msg: Incoming) -> Outcome:
 def confirm_options(ctx: Context) -> tuple[Option, ...]:
     """Return submit and cancel."""
     _ = ctx.gettext
-    return yes_no(ctx, "submit", _("Submit"), _("Cancel"))
+    return yes_no(ctx, "scholarship:submit", _("Submit"), _("Cancel"))
 
 
 def summary(ctx: Context) -> str:
@@ -254,7 +257,7 @@ def ask_confirm(ctx: Context) -> Reply:
 def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     """Files the application, or drops it."""
     _ = ctx.gettext
-    if msg.option == "submit:no":
+    if msg.option == "scholarship:submit:no":
         return Outcome([Reply(_("Not submitted. Nothing was saved."))], goto=HOME)
     data = ctx.data
     if not all(key in data for key in ("child", "level", "school", "grade")):
@@ -264,16 +267,19 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     shut = rounds.closed(ctx, Kind.SCHOLARSHIP)  # closed while the form was being filled in
     if shut is not None:
         return Outcome([shut], goto=HOME)
-    ref = filing.submit(
-        db=ctx.db,
-        kind=Kind.SCHOLARSHIP,
-        resident_id=ctx.resident.id,
-        details=details,
-        screening={},
-        partner_code=None,
-        year=ctx.now.astimezone(ZoneInfo(ctx.config.time_zone)).year,
-        now=ctx.now,
-    )
+    try:
+        ref = filing.submit(
+            db=ctx.db,
+            kind=Kind.SCHOLARSHIP,
+            resident_id=ctx.resident.id,
+            details=details,
+            screening={},
+            partner_code=None,
+            year=ctx.now.astimezone(ZoneInfo(ctx.config.time_zone)).year,
+            now=ctx.now,
+        )
+    except ProfileIncomplete:  # however the resident got here: register first, then back
+        return register_first(ctx, scholarship(ScholarshipStep.CONFIRM), dict(ctx.data))
     return Outcome([Reply(submitted_text(ctx, ref, None))], goto=HOME)
 
 

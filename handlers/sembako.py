@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+from handlers.buttons import ID, button
 from handlers.formatting import format_distance, format_window
 from handlers.messages import Incoming, Kind, Option, Reply, Request
 from handlers.positions import HOME, FlowName, SembakoStep, sembako
@@ -15,7 +16,7 @@ from storage.schedules import Pickup
 SHOWN = 3  # pickups listed for an RW
 NEAR = frozenset({Kind.LOCATION})  # steps offering "Nearest location" take a location too
 NEAR_HORIZON = timedelta(days=60)  # how far ahead "nearest places" looks
-REMIND_PREFIX = "sembako:remind:"  # + the distribution's id; works from any old message
+REMIND = button("sembako:remind", distribution=ID)  # works from any old message
 MAP_LINK = "https://www.google.com/maps/search/?api=1&query={latitude:.6f},{longitude:.6f}"
 
 
@@ -133,7 +134,7 @@ def list_options(ctx: Context, found: list[Pickup] | None = None) -> tuple[Optio
     choices = []
     target = reminder_target(ctx, found)
     if target is not None:
-        choices.append((f"{REMIND_PREFIX}{target.id}", _("Remind me"), "ingatkan|remind"))
+        choices.append((REMIND.encode(distribution=target.id), _("Remind me"), "ingatkan|remind"))
     choices += [
         ("sembako:near", _("Nearest location"), "terdekat|lokasi|dekat|nearest"),
         ("sembako:other", _("Another RW"), "rw lain|kelurahan lain|other"),
@@ -217,12 +218,12 @@ def remind_from_list(ctx: Context, distribution_id: int) -> Outcome:
     return Outcome([Reply(answer.text, list_options(ctx))], ask=False)
 
 
-def remind_anywhere(ctx: Context, msg: Incoming) -> Outcome:
+def remind_anywhere(ctx: Context, msg: Incoming) -> Outcome | None:
     """Takes a reminder button from an older schedule message, wherever the resident is."""
-    suffix = (msg.option or "").removeprefix(REMIND_PREFIX)
-    if not suffix.isdigit():
-        return Outcome()
-    answer = remind(ctx, int(suffix))
+    chosen = REMIND.decode(msg.option)
+    if chosen is None:
+        return None
+    answer = remind(ctx, int(chosen["distribution"]))
     return answer if isinstance(answer, Outcome) else Outcome([answer])
 
 
@@ -231,9 +232,9 @@ def take_list(ctx: Context, msg: Incoming) -> Outcome:
     if msg.kind == Kind.LOCATION:
         return take_location(ctx, msg)
     key = msg.option or ""
-    if key.startswith(REMIND_PREFIX):
-        suffix = key.removeprefix(REMIND_PREFIX)
-        return remind_from_list(ctx, int(suffix)) if suffix.isdigit() else Outcome()
+    chosen = REMIND.decode(key)
+    if chosen is not None:
+        return remind_from_list(ctx, int(chosen["distribution"]))
     if key == "sembako:near":
         return Outcome(goto=sembako(SembakoStep.LOCATION), data=dict(ctx.data))
     if key == "sembako:other":

@@ -1,5 +1,6 @@
 """Greeting, language choice and the privacy notice with consent (UU PDP 27/2022)."""
 
+from handlers.buttons import button, words
 from handlers.i18n import LANGUAGES, N_, translations
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import (
@@ -16,12 +17,24 @@ from handlers.positions import (
 from handlers.steps import BACK, Context, Flow, Outcome, Step, StepRef, options_of
 from storage import residents
 
+LANGUAGE_BUTTON = button("lang", code=words(*LANGUAGES))  # honoured anywhere: a setting
+# the privacy question's answers; only "no" (withdrawing consent) counts from an old message
+CONSENT_BUTTON = button("consent", answer=words("yes", "no", "more"))
+YES, NO, MORE = (CONSENT_BUTTON.encode(answer=answer) for answer in ("yes", "no", "more"))
 # each language is offered in its own name, so anyone finds theirs: not translated
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 LANGUAGE_OPTIONS = options_of(
-    ("lang:id", "Bahasa Indonesia", "indonesia|indo|bahasa indonesia|id|indonesian"),
-    ("lang:en", "English", "inggris|bahasa inggris|en|eng|english"),
+    (
+        LANGUAGE_BUTTON.encode(code="id"),
+        LANGUAGE_NAMES["id"],
+        "indonesia|indo|bahasa indonesia|id|indonesian",
+    ),
+    (
+        LANGUAGE_BUTTON.encode(code="en"),
+        LANGUAGE_NAMES["en"],
+        "inggris|bahasa inggris|en|eng|english",
+    ),
 )
-LANGUAGE_NAMES = {option.key.removeprefix("lang:"): option.label for option in LANGUAGE_OPTIONS}
 REGISTER = "register"  # registration mode; the profile uses "edit"
 # the version of the privacy notice below; change it with the notice's text
 NOTICE_VERSION = "2026-11"
@@ -36,9 +49,11 @@ def choose_language_text() -> str:
 
 def store_language(ctx: Context, msg: Incoming) -> None:
     """Store the language a resident picked."""
-    code = (msg.option or "").removeprefix("lang:")
-    if code in LANGUAGES:
-        residents.update_profile(db=ctx.db, profile=ctx.resident, now=ctx.now, language=code)
+    chosen = LANGUAGE_BUTTON.decode(msg.option)
+    if chosen is not None:
+        residents.update_profile(
+            db=ctx.db, profile=ctx.resident, now=ctx.now, language=str(chosen["code"])
+        )
 
 
 def ask_welcome(ctx: Context) -> Reply:
@@ -67,13 +82,13 @@ def consent_options(ctx: Context) -> tuple[Option, ...]:
     """Return the answers to the privacy question, with the words people use for them."""
     _ = ctx.gettext
     return options_of(
-        ("consent:yes", _("I agree"), "ya|iya|y|setuju|boleh|ok|oke|yes|agree"),
+        (YES, _("I agree"), "ya|iya|y|setuju|boleh|ok|oke|yes|agree"),
         (
-            "consent:no",
+            NO,
             _("I do not agree"),
             "tidak|tdk|gak|nggak|enggak|ga|tidak setuju|no|disagree",
         ),
-        ("consent:more", _("Tell me more"), "info|penjelasan|jelaskan|more|why|kenapa"),
+        (MORE, _("Tell me more"), "info|penjelasan|jelaskan|more|why|kenapa"),
     )
 
 
@@ -110,7 +125,7 @@ def remind_consent(ctx: Context) -> Reply:
 def take_consent(ctx: Context, msg: Incoming) -> Outcome:
     """Records consent and starts registration, or withdraws it and goes to the menu."""
     _ = ctx.gettext
-    if msg.option == "consent:yes":
+    if msg.option == YES:
         residents.update_profile(
             db=ctx.db,
             profile=ctx.resident,
@@ -126,7 +141,7 @@ def take_consent(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(
             [Reply(thanks)], goto=registration(RegistrationStep.NAME), data={"mode": REGISTER}
         )
-    if msg.option == "consent:no":
+    if msg.option == NO:
         resident = ctx.resident
         if resident.name or resident.kelurahan_code or resident.phone:
             # withdrawing consent means erasing what was given under it
@@ -168,12 +183,14 @@ def language_anywhere(ctx: Context, msg: Incoming) -> Outcome:
     return Outcome([Reply(ctx.gettext("From now on we will write in English."))])
 
 
-def consent_anywhere(ctx: Context, msg: Incoming) -> Outcome:
-    """Takes a consent button from an old message as an answer to the privacy question."""
+def consent_anywhere(ctx: Context, msg: Incoming) -> Outcome | None:
+    """Takes "I do not agree" from an old privacy notice: consent may be withdrawn at any
+    time. "I agree" counts only at the question (None: a stale button), or an old one would
+    carry a resident past registration straight into a booking."""
+    if msg.option != NO:
+        return None
     if ctx.position == ENTRY:  # not even a language yet: start at the beginning
         return Outcome()
-    if msg.option == "consent:yes" and ctx.resident.registered:
-        return Outcome()  # agreed and registered long ago: nothing to do
     return take_consent(ctx, msg)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from handlers.buttons import Button
 from handlers.formatting import format_day, format_moment, format_phone, format_rupiah
 from handlers.i18n import DEFAULT_LANGUAGE, translations
 from handlers.messages import Incoming, Kind, Option, Reply
@@ -147,8 +148,13 @@ class Conversations:
     entry: StepRef  # where a new resident starts
     home: StepRef  # the main menu
     keywords: Mapping[Keyword, Callable[[Context], Outcome]]
-    # buttons that still mean something wherever they are tapped, by key prefix ("lang:")
-    anywhere: Mapping[str, Callable[[Context, Incoming], Outcome]] = field(default_factory=dict)
+    # buttons that still mean something wherever they are tapped (a language, a cancel or a
+    # reminder from an old message), by their kind; a key the kind cannot read, or a take
+    # that returns None, is answered as a stale button. Every other key counts only at the
+    # step that offered it.
+    anywhere: Mapping[Button, Callable[[Context, Incoming], Outcome | None]] = field(
+        default_factory=dict
+    )
     # keywords only some may use (staff): for anyone the check refuses, the word is plain text
     staff_keywords: Mapping[Keyword, Callable[[Context], bool]] = field(default_factory=dict)
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from handlers import hints
+from handlers.buttons import ID, Either, Number, button, words
 from handlers.complaint_words import holds_nik, nik_refused
 from handlers.formatting import format_count, format_day
 from handlers.i18n import translations
@@ -26,10 +27,17 @@ from storage.survey_file import Question, QuestionKind
 from storage.survey_responses import Response, Status
 from storage.surveys import DECLINE, START, Kept
 
-PREFIX = "survey:"  # the invitation's buttons: survey:<id>:start, survey:<id>:no
-# an answer's button: sv:<survey id>:<question number>:<choice number, score or "skip">
-ANSWER = "sv:"
 SKIP = "skip"
+MAX_QUESTIONS = 999  # more than a survey file may hold
+# the invitation's buttons: survey:<id>:start, survey:<id>:no
+INVITATION = button("survey", survey=ID, action=words(START, DECLINE))
+# an answer's button: sv:<survey id>:<question number>:<choice number, score or "skip">
+ANSWER = button(
+    "sv",
+    survey=ID,
+    question=Number(1, MAX_QUESTIONS),
+    choice=Either(Number(1, MAX_QUESTIONS), words(SKIP)),
+)
 SKIP_WORDS = frozenset({"lewati", "skip", "lewat"})
 STEPS = {
     QuestionKind.CHOICE: SurveyStep.CHOICE,
@@ -38,8 +46,10 @@ STEPS = {
     QuestionKind.TEXT: SurveyStep.TEXT,
 }
 SECONDS_PER_QUESTION = 20  # to tell residents roughly how long it takes
+MAX_TYPED = 100  # a number typed with its words ("3 orang") is never longer
+MAX_DIGITS = 18  # more than any question's range; int() of thousands of digits raises
 # a whole number as people type it: "3", "3 orang", "1.500", "-2"
-_WHOLE = re.compile(r"^\D*?(-?\d{1,3}(?:[.,]\d{3})+|-?\d+)(?![\d.,]*\d)\D*$")
+_WHOLE = re.compile(r"^[^0-9]*?(-?[0-9]{1,3}(?:[.,][0-9]{3})+|-?[0-9]+)(?![0-9.,]*[0-9])[^0-9]*$")
 
 
 # -- the invitation ------------------------------------------------------------------------------
@@ -79,8 +89,11 @@ def invitation(survey_: Kept, language: str, zone: str) -> tuple[str, list[dict[
     else:
         lines.append(_("Tap “Start the survey”, or type SURVEI at any time."))
     options = [
-        {"key": f"{PREFIX}{survey_.id}:{START}", "label": _("Start the survey")},
-        {"key": f"{PREFIX}{survey_.id}:{DECLINE}", "label": _("No, thank you")},
+        {
+            "key": INVITATION.encode(survey=survey_.id, action=START),
+            "label": _("Start the survey"),
+        },
+        {"key": INVITATION.encode(survey=survey_.id, action=DECLINE), "label": _("No, thank you")},
     ]
     return "\n\n".join(lines), options
 
@@ -138,25 +151,23 @@ def at_question(found: Response, question: Question, replies: list[Reply]) -> Ou
     )
 
 
-def response_in(ctx: Context, survey_id: str) -> Response | None:
+def response_in(ctx: Context, survey_id: int) -> Response | None:
     """Return the resident's response to the survey a button names, if they were invited."""
-    if not survey_id.isdigit():
-        return None
-    return responses.response_of(db=ctx.db, survey_id=int(survey_id), resident_id=ctx.resident.id)
+    return responses.response_of(db=ctx.db, survey_id=survey_id, resident_id=ctx.resident.id)
 
 
-def answer_invitation(ctx: Context, msg: Incoming) -> Outcome:
+def answer_invitation(ctx: Context, msg: Incoming) -> Outcome | None:
     """Takes an invitation's button (start or decline), wherever the resident is."""
     _ = ctx.gettext
-    survey_id, _sep, action = (msg.option or "").removeprefix(PREFIX).partition(":")
-    found = response_in(ctx, survey_id)
+    chosen = INVITATION.decode(msg.option)
+    if chosen is None:  # not a key we made: a stale button
+        return None
+    found = response_in(ctx, int(chosen["survey"]))
     refused = not_open(ctx, found)
     if refused is not None:
         return refused
-    if action == START:
+    if chosen["action"] == START:
         return begin(ctx, found)
-    if action != DECLINE:
-        return Outcome([Reply(hints.stale_hint(_))])
     if found.answers:  # they began: nothing is thrown away, they may carry on
         text = _("All right. Your answers so far are kept; type SURVEI to carry on.")
     else:
@@ -199,9 +210,18 @@ def stars(score: int) -> str:
     return "⭐" * score
 
 
-def key_prefix(found: Response, question: Question) -> str:
-    """Return the start of the keys of a question's buttons."""
-    return f"{ANSWER}{found.survey.id}:{found.number_of(question)}:"
+def answer_key(found: Response, question: Question, choice: int | str) -> str:
+    """Return the key of one of a question's buttons."""
+    return ANSWER.encode(survey=found.survey.id, question=found.number_of(question), choice=choice)
+
+
+def chosen_here(found: Response, question: Question, key: str | None) -> str | None:
+    """Return what a button of this question chose (a number's digits, or "skip"); None for
+    any other key."""
+    chosen = ANSWER.decode(key)
+    if chosen is None or chosen["survey"] != found.survey.id:
+        return None
+    return str(chosen["choice"]) if chosen["question"] == found.number_of(question) else None
 
 
 def question_options(ctx: Context) -> tuple[Option, ...]:
@@ -211,17 +231,21 @@ def question_options(ctx: Context) -> tuple[Option, ...]:
     if asked is None:
         return ()
     found, question = asked
-    key = key_prefix(found, question)
     choices: list[tuple[str, ...]] = []
     if question.kind == QuestionKind.CHOICE:
         choices = [
-            (f"{key}{number}", choice.label(ctx.language), "", choice.short(ctx.language))
+            (
+                answer_key(found, question, number),
+                choice.label(ctx.language),
+                "",
+                choice.short(ctx.language),
+            )
             for number, choice in enumerate(question.choices, start=1)
         ]
     elif question.kind == QuestionKind.RATING:
-        choices = [(f"{key}{score}", stars(score)) for score in range(1, 6)]
+        choices = [(answer_key(found, question, score), stars(score)) for score in range(1, 6)]
     if not question.required:
-        choices.append((key + SKIP, _("Skip"), "|".join(SKIP_WORDS)))
+        choices.append((answer_key(found, question, SKIP), _("Skip"), "|".join(SKIP_WORDS)))
     return options_of(*choices)
 
 
@@ -277,9 +301,7 @@ def take_answer(ctx: Context, msg: Incoming) -> Outcome:
     if not found.survey.is_open(ctx.now):
         text = _("This survey has closed. The answers you gave are kept. Thank you!")
         return Outcome([Reply(text)], goto=HOME)
-    prefix = key_prefix(found, question)
-    option = msg.option or ""
-    chosen = option.removeprefix(prefix) if option.startswith(prefix) else None
+    chosen = chosen_here(found, question, msg.option)
     typed = msg.text.strip()
     free = question.kind in (QuestionKind.NUMBER, QuestionKind.TEXT)
     if free and chosen == SKIP and typed and normalise(typed) not in skip_words(ctx):
@@ -336,13 +358,15 @@ def choice_numbers(question: Question) -> set[str]:
     return {str(number) for number in range(1, len(question.choices) + 1)}
 
 
-def answer_anywhere(ctx: Context, msg: Incoming) -> Outcome:
+def answer_anywhere(ctx: Context, msg: Incoming) -> Outcome | None:
     """Takes an answer's button from outside its question: the answer to the question the
     survey is at (tapped after the conversation went back to the menu), or an answered
     question's button (the survey goes on where it is)."""
     _ = ctx.gettext
-    parts = (msg.option or "").removeprefix(ANSWER).split(":")
-    found = response_in(ctx, parts[0]) if len(parts) == 3 else None
+    chosen = ANSWER.decode(msg.option)
+    if chosen is None:  # not a key we made: a stale button
+        return None
+    found = response_in(ctx, int(chosen["survey"]))
     refused = not_open(ctx, found)
     if refused is not None:
         return refused
@@ -350,7 +374,7 @@ def answer_anywhere(ctx: Context, msg: Incoming) -> Outcome:
     if question is None:  # every question answered before it was closed off
         return finish(ctx, found, [])
     asked = at_question(found, question, [Reply(hints.stale_hint(_))])
-    if parts[1] != str(found.number_of(question)):
+    if chosen["question"] != found.number_of(question):
         return asked
     ctx.data = dict(asked.data)
     taken = take_answer(ctx, msg)
@@ -366,10 +390,11 @@ def skip_words(ctx: Context) -> frozenset[str]:
 def whole_number(text: str) -> int | None:
     """Read a whole number as people type it ("3", "3 orang", "1.500"); None when there is
     none or more than one."""
-    found = _WHOLE.match(text)
+    found = _WHOLE.match(text[:MAX_TYPED])
     if found is None:
         return None
-    return int(found.group(1).replace(".", "").replace(",", ""))
+    digits = found.group(1).replace(".", "").replace(",", "")
+    return int(digits) if len(digits) <= MAX_DIGITS else None  # ten pages of nines: no answer
 
 
 def finish(ctx: Context, found: Response, replies: list[Reply]) -> Outcome:

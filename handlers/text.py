@@ -112,7 +112,7 @@ CHATTER = frozenset(
 
 _SPACES = re.compile(r"\s+")
 _NOT_WORD = re.compile(r"[^\w\s]", re.UNICODE)
-_NUMBER = re.compile(r"^\s*#?(\d{1,3})\s*[.)]?\s*$")
+_NUMBER = re.compile(r"^\s*#?([0-9]{1,3})\s*[.)]?\s*$")
 _COMMAND = re.compile(r"^/(\w+)(@\w+)?")
 
 

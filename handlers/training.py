@@ -10,12 +10,14 @@ flowchart LR
 ```
 """
 
-from handlers.answers import cancel_options, page_of, profile_first, yes_no
+from handlers.answers import page_of, profile_first, register_first, yes_no
+from handlers.buttons import ID, button
 from handlers.enrolments import (
-    CANCEL_PREFIX,
+    CANCEL,
     ask_cancel,
     ask_mine,
     cancel_asked,
+    confirm_cancel_options,
     enrolment_status,
     mine_options,
     take_cancel,
@@ -28,9 +30,11 @@ from handlers.steps import Context, Flow, Outcome, Step, options_of
 from storage import places, reminders
 from storage import training as courses
 from storage.priorities import group_label, priority_groups
+from storage.residents import ProfileIncomplete
 from storage.training import Batch, EnrolmentStatus
 
-ENROL_PREFIX = "training:enrol:"  # + the batch's id
+BATCH = button("batch", batch=ID)
+ENROL = button("training:enrol", batch=ID)
 SESSIONS_SHOWN = 12
 # batches or categories offered at once: with the ways out, a WhatsApp list holds 10 rows
 LISTED = 7
@@ -107,7 +111,9 @@ def batch_options(ctx: Context) -> tuple[Option, ...]:
     found = courses.open_batches(db=ctx.db, now=ctx.now, category=ctx.data.get("category"))
     shown, more = page_of(ctx, found, LISTED)
     # the batch's code where its name does not fit a button (WhatsApp)
-    choices = [(f"batch:{batch.id}", batch_label(ctx, batch), "", batch.code) for batch in shown]
+    choices = [
+        (BATCH.encode(batch=batch.id), batch_label(ctx, batch), "", batch.code) for batch in shown
+    ]
     if more:
         choices.append(("training:more", _("More batches"), "lagi|lainnya|berikutnya|more|next"))
     choices.append(("training:back", _("Other courses"), "kembali|back|lain"))
@@ -151,7 +157,10 @@ def take_batches(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=training(TrainingStep.MINE), data={})
     if key == "training:menu":
         return Outcome(goto=HOME)
-    return Outcome(goto=training(TrainingStep.DETAIL), data={**ctx.data, "batch": int(key[6:])})
+    chosen = BATCH.decode(key)
+    if chosen is None:
+        return Outcome()
+    return Outcome(goto=training(TrainingStep.DETAIL), data={**ctx.data, **chosen})
 
 
 def open_batch(ctx: Context) -> Batch | None:
@@ -212,15 +221,17 @@ def detail_options(ctx: Context) -> tuple[Option, ...]:
     if batch is not None:
         mine = current(ctx, batch)
         if mine is not None:
-            choices.append((f"{CANCEL_PREFIX}{mine.id}", _("Cancel my enrolment"), "batalkan"))
+            choices.append(
+                (CANCEL.encode(enrolment=mine.id), _("Cancel my enrolment"), "batalkan")
+            )
         elif batch.seats_left:
             choices.append(
-                (f"{ENROL_PREFIX}{batch.id}", _("Enrol"), "daftar|ikut|enrol|enroll|register")
+                (ENROL.encode(batch=batch.id), _("Enrol"), "daftar|ikut|enrol|enroll|register")
             )
         else:
             choices.append(
                 (
-                    f"{ENROL_PREFIX}{batch.id}",
+                    ENROL.encode(batch=batch.id),
                     _("Join the waiting list"),
                     "daftar|antri|tunggu|waitlist",
                 )
@@ -262,7 +273,7 @@ def take_detail(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=training(TrainingStep.MINE), data={})
     if key == "training:menu":
         return Outcome(goto=HOME)
-    if key.startswith(CANCEL_PREFIX):
+    if CANCEL.owns(key):
         return cancel_asked(ctx, key)
     return start_enrolment(ctx)
 
@@ -415,13 +426,16 @@ def take_confirm(ctx: Context, msg: Incoming) -> Outcome:
     if batch is None:
         text = _("Sorry, this batch is no longer open for enrolment.")
         return Outcome([Reply(text)], goto=training(TrainingStep.CATEGORY), data={})
-    enrolled = courses.enrol(
-        db=ctx.db,
-        batch_id=batch.id,
-        resident_id=ctx.resident.id,
-        now=ctx.now,
-        priority_group=ctx.data.get("priority"),
-    )
+    try:
+        enrolled = courses.enrol(
+            db=ctx.db,
+            batch_id=batch.id,
+            resident_id=ctx.resident.id,
+            now=ctx.now,
+            priority_group=ctx.data.get("priority"),
+        )
+    except ProfileIncomplete:  # however the resident got here: register first, then back
+        return register_first(ctx, training(TrainingStep.CONFIRM), dict(ctx.data))
     if enrolled is None:  # called off or begun while the resident was deciding
         text = _("Sorry, this batch is no longer open for enrolment.")
         return Outcome([Reply(text)], goto=training(TrainingStep.CATEGORY), data={})
@@ -466,6 +480,6 @@ TRAINING = Flow(
         TrainingStep.PRIORITY: Step(ask_priority, take_priority, options=priority_options),
         TrainingStep.CONFIRM: Step(ask_confirm, take_confirm, options=confirm_options),
         TrainingStep.MINE: Step(ask_mine, take_mine, options=mine_options),
-        TrainingStep.CANCEL: Step(ask_cancel, take_cancel, options=cancel_options),
+        TrainingStep.CANCEL: Step(ask_cancel, take_cancel, options=confirm_cancel_options),
     },
 )

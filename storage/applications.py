@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Connection, Text, select, update
 from sqlmodel import Field, SQLModel
 
+from storage.residents import require_profile
 from storage.types import UTCDateTime
 
 
@@ -136,7 +137,9 @@ def submit(
     year: int,
     now: datetime,
 ) -> str:
-    """File an application as `diajukan` and return its reference."""
+    """File an application as `diajukan` and return its reference. Raise ProfileIncomplete
+    for a resident without name, kelurahan and RW."""
+    require_profile(db=db, resident_id=resident_id)
     ref = next_reference(db=db, kind=kind, year=year)
     created = db.execute(
         _APPLICATIONS.insert().values(

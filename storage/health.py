@@ -11,6 +11,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, Index, func, select, text, update
 from sqlmodel import Field, SQLModel
 
+from storage.residents import require_profile
 from storage.types import UTCDateTime
 
 
@@ -226,7 +227,9 @@ class Booked:
 
 
 def book(*, db: Connection, slot_id: int, resident_id: int, now: datetime) -> Booked:
-    """Book a slot for a resident: one booking per event, never more than the capacity."""
+    """Book a slot for a resident: one booking per event, never more than the capacity.
+    Raise ProfileIncomplete for a resident without name, kelurahan and RW."""
+    require_profile(db=db, resident_id=resident_id)
     slot = get_slot(db=db, slot_id=slot_id)
     if slot is None:
         return Booked(BookResult.GONE)

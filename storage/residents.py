@@ -73,8 +73,34 @@ class Profile:
 
     @property
     def registered(self) -> bool:
-        """Tell whether the resident consented and completed registration."""
-        return self.consent_at is not None and self.name is not None
+        """Tell whether the resident consented and completed registration (name, kelurahan
+        and RW: what storage requires of a booking or an application)."""
+        return (
+            self.consent_at is not None
+            and bool(self.name)
+            and bool(self.kelurahan_code)
+            and self.rw is not None
+        )
+
+
+class ProfileIncomplete(Exception):
+    """A booking, an enrolment or an application for a resident without a name, kelurahan
+    and RW: the organiser would not know who is coming (register first)."""
+
+
+def require_profile(*, db: Connection, resident_id: int) -> None:
+    """Raise ProfileIncomplete unless the resident consented and gave name, kelurahan and RW."""
+    found = db.execute(
+        select(
+            _RESIDENTS.c.name,
+            _RESIDENTS.c.kelurahan_code,
+            _RESIDENTS.c.rw,
+            _RESIDENTS.c.consent_at,
+        ).where(_RESIDENTS.c.id == resident_id)
+    ).first()
+    complete = found is not None and found.name and found.kelurahan_code and found.consent_at
+    if not complete or found.rw is None:
+        raise ProfileIncomplete(f"resident {resident_id} has no complete profile")
 
 
 PROFILE_FIELDS = tuple(field.name for field in fields(Profile))

@@ -140,7 +140,8 @@ def distance_km(latitude: float, longitude: float, other_lat: float, other_lon: 
     d_phi = phi2 - phi1
     d_lambda = math.radians(other_lon - longitude)
     a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+    # rounding can take `a` a hair past 1 for points on opposite sides of the Earth
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, max(0.0, a))))
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,10 @@ def nearest(
     until: datetime,
     limit: int = 3,
 ) -> list[Nearby]:
-    """Return the nearest places with a distribution before `until`, each with its next one."""
+    """Return the nearest places with a distribution before `until`, each with its next one
+    (none for a point that is not on Earth: the engine refuses those before they get here)."""
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        return []
     pickups = _with_rws(db, list(db.execute(_UPCOMING, {"b_now": now, "b_until": until})))
     # soonest first, so the first seen at a place for a group of RWs is that group's next one
     first_at_place: dict[tuple[float, float, tuple[int, ...]], Pickup] = {}

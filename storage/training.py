@@ -12,6 +12,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Connection, Index, func, select, text, update
 from sqlmodel import Field, SQLModel
 
+from storage.residents import require_profile
 from storage.types import UTCDateTime
 
 
@@ -300,7 +301,9 @@ def enrol(
     priority_group: str | None = None,
 ) -> Enrolled | None:
     """Take a seat, or a place on the waitlist when the batch is full (None: no such batch,
-    or it was called off or has begun, perhaps while the resident was deciding)."""
+    or it was called off or has begun, perhaps while the resident was deciding). Raise
+    ProfileIncomplete for a resident without name, kelurahan and RW."""
+    require_profile(db=db, resident_id=resident_id)
     locked = _lock_batch(db, batch_id)
     if locked is None or locked.cancelled or locked.starts_at <= now:
         return None

@@ -183,7 +183,7 @@ async def walk_training(chat: Walker, database) -> None:
     await chat.tap_first("enrol:")  # yes, enrol me
     assert chat.starting("training:cancel:"), chat.text  # my enrolments
     await chat.tap_first("training:cancel:")
-    await chat.tap("cancel:no")
+    await chat.tap(chat.starting("cancel:")[-1])  # no, keep it
 
 
 async def walk_health(chat: Walker) -> None:
@@ -209,7 +209,7 @@ async def walk_health(chat: Walker) -> None:
     await chat.tap_first("book:")  # yes, book it
     assert chat.starting("health:cancel:"), chat.text  # my bookings
     await chat.tap_first("health:cancel:")
-    await chat.tap("cancel:no")
+    await chat.tap(chat.starting("cancel:")[-1])  # no, keep it
     await chat.tap("health:mine")
 
 
@@ -229,13 +229,13 @@ async def walk_applications(chat: Walker) -> None:
     for document in chat.starting("doc:")[:-1]:  # every document ticked, one by one
         await chat.tap(document)
     await chat.tap("doc:done")
-    await chat.tap("submit:yes")
+    await chat.tap("scholarship:submit:yes")
     await chat.tap("svc:apply")
     await chat.tap("apply:capital")
     await chat.tap_first("type:")
     await chat.lines(["2 tahun", "6 juta", "4,5 juta", "3 juta", "Mesin jahit dan kain"])
     await chat.tap("women:yes")
-    await chat.tap("submit:yes")
+    await chat.tap("capital:submit:yes")
     await chat.tap("svc:apply")
     await chat.tap("apply:status")
 

@@ -12,11 +12,24 @@ from tests.helpers import Clock
 CONFIRMED, WAITLISTED = EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED
 
 
-def add_resident(db: Connection, external_id: str, now: datetime) -> int:
-    """Create a resident on the console channel and return their id."""
+def add_resident(
+    db: Connection, external_id: str, now: datetime, *, registered: bool = True
+) -> int:
+    """Create a resident on the console channel (by default registered in Klender RW 5, as
+    storage asks of anyone who books, enrols or applies) and return their id."""
     profile, _identity = residents.create_resident(
         db=db, channel="console", external_id=external_id, language="id", now=now
     )
+    if registered:
+        residents.update_profile(
+            db=db,
+            profile=profile,
+            now=now,
+            consent_at=now,
+            name=f"Warga {external_id}",
+            kelurahan_code="31.75.07.1003",
+            rw=5,
+        )
     return profile.id
 
 
@@ -372,7 +385,7 @@ def test_the_batch_list_shows_seats_first_then_the_waitlist(database, clock, bat
     siti = listed[2]
     assert (siti.name, siti.rw, siti.phone, siti.attended) == ("Siti Aminah", 5, "081234567890", 0)
     assert siti.kelurahan == "Duren Sawit"
-    assert listed[0].name is None and listed[0].kelurahan is None
+    assert (listed[0].name, listed[0].kelurahan) == ("Warga warga-1", "Klender")
 
 
 def test_attendance_marks_the_confirmed_present_or_absent(database, clock, people) -> None:
