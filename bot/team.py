@@ -113,7 +113,7 @@ def staff_add(
     settings: Settings, args: argparse.Namespace, chat: tuple[str, str] | None, login: str | None
 ) -> int:
     """Add or change an account, as an admin."""
-    if chat is not None and chat[0] != "console" and not chat[1].isdigit():
+    if chat is not None and chat[0] != "console" and not (chat[1].isascii() and chat[1].isdigit()):
         print("A Telegram id or WhatsApp number is digits only.", file=sys.stderr)
         return 2
     if chat is not None and not chat[1]:

@@ -282,7 +282,7 @@ def ensure_admins(
 def whatsapp_id(number: str) -> str:
     """Return a phone number as WhatsApp's id of it: digits with the country code
     ('0812-3456-7890' and '+62 812 3456 7890' are both 6281234567890)."""
-    digits = "".join(character for character in number if character.isdigit())
+    digits = "".join(character for character in number if character in "0123456789")
     return "62" + digits[1:] if digits.startswith("0") else digits
 
 
