@@ -9,6 +9,7 @@ from handlers import rounds
 from handlers.answers import register_first, yes_no
 from handlers.application_rules import Check, rules, screen
 from handlers.applications import submitted_text
+from handlers.complaint_words import holds_nik, nik_refused
 from handlers.messages import Incoming, Option, Reply
 from handlers.numbers import parse_amount
 from handlers.positions import HOME, CapitalStep, FlowName, capital
@@ -183,6 +184,8 @@ def take_purpose(ctx: Context, msg: Incoming) -> Outcome:
             count=PURPOSE_MAX
         )
         return Outcome([Reply(text)])
+    if holds_nik(purpose):
+        return nik_refused(ctx)
     if len(purpose) < PURPOSE_MIN or sum(char.isalpha() for char in purpose) < 3:
         return Outcome([Reply(_("Please describe in a few words what the capital is for."))])
     ctx.data["purpose"] = purpose

@@ -1,16 +1,12 @@
 """The words of Masukan & pengaduan shared by the residents' and the staff's side: the names of
 kinds, statuses and categories, and the refusal of a text holding a NIK."""
 
-import re
-
 from handlers.i18n import N_, translations
 from handlers.messages import Reply
 from handlers.steps import Context, Outcome
 from storage import complaints as stored
+from storage import redaction
 from storage.complaints import ComplaintKind, ComplaintStatus
-
-# anything that looks like a NIK: 16 digits, maybe grouped by spaces, dots or dashes
-_NIK = re.compile(r"(?<!\d)(?:\d[\s.\-]?){15}\d(?!\d)")
 
 KIND_LABELS = {
     ComplaintKind.COMPLAINT: N_("Complaint"),
@@ -43,8 +39,8 @@ def category_label(code: str | None, language: str) -> str:
 
 
 def holds_nik(text: str) -> bool:
-    """Tell whether a text holds something that looks like a NIK."""
-    return _NIK.search(text) is not None
+    """Tell whether a text holds something that reads as a NIK, however it is written."""
+    return redaction.holds_nik(text)
 
 
 def nik_refused(ctx: Context) -> Outcome:

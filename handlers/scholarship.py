@@ -8,6 +8,7 @@ from handlers import rounds
 from handlers.answers import register_first, yes_no
 from handlers.application_rules import rules
 from handlers.applications import in_progress, submitted_text
+from handlers.complaint_words import holds_nik, nik_refused
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, ApplyStep, FlowName, ScholarshipStep, apply, scholarship
 from handlers.registration import clean_name
@@ -99,6 +100,8 @@ def take_school(ctx: Context, msg: Incoming) -> Outcome:
             count=SCHOOL_MAX
         )
         return Outcome([Reply(text)])
+    if holds_nik(school):
+        return nik_refused(ctx)
     if letters < 3:
         return Outcome([Reply(_("Please write the school's name, for example: SDN Klender 01."))])
     ctx.data["school"] = school

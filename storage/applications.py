@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Connection, Text, select, update
 from sqlmodel import Field, SQLModel
 
+from storage.redaction import redacted
 from storage.residents import require_profile
 from storage.types import UTCDateTime
 
@@ -148,7 +149,7 @@ def submit(
             resident_id=resident_id,
             status=Status.SUBMITTED,
             partner_code=partner_code,
-            details=details,
+            details=redacted(details),  # never a NIK or a phone number in typed answers
             screening=screening,
             created_at=now,
             updated_at=now,

@@ -28,6 +28,7 @@ from sqlalchemy import Date as SQLDate
 from sqlmodel import Field, SQLModel
 
 from storage.applications import next_reference
+from storage.redaction import redact
 from storage.residents import Resident
 from storage.types import UTCDateTime
 
@@ -344,6 +345,7 @@ def file(
     text = text.strip()
     if not text or len(text) > MAX_TEXT:
         raise ComplaintProblem(f"the text must have 1 to {MAX_TEXT} characters")
+    text = redact(text)  # never a NIK or a phone number in what is kept
     year = now.astimezone(ZoneInfo(time_zone)).year
     ref = next_reference(db=db, kind=kind, year=year)
     created = db.execute(

@@ -16,6 +16,7 @@ from storage.complaints import Complaint, ComplaintKind, ComplaintStatus
 from storage.health import HealthEvent, HealthSlot
 from storage.places import Kelurahan
 from storage.ratings import Rated, Rating
+from storage.redaction import redact
 from storage.residents import Resident
 from storage.schedules import Distribution
 from storage.staff import Member, Role
@@ -90,8 +91,9 @@ class Table:
 
 
 def no_long_numbers(text: str) -> str:
-    """Blank any run of 16 digits or more (maybe grouped): never anything like a NIK."""
-    return _LONG_NUMBER.sub(_REMOVED, text)
+    """Blank any run of 16 digits or more (maybe grouped), and whatever reads as a NIK or a
+    phone number (storage.redaction): never anything like either in an export."""
+    return redact(_LONG_NUMBER.sub(_REMOVED, text))
 
 
 def sees_people(member: Member) -> bool:

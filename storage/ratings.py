@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Text, UniqueConstraint, and_, exists, func, s
 from sqlmodel import Field, SQLModel
 
 from storage.health import BookingStatus, HealthBooking, HealthEvent, HealthSlot
+from storage.redaction import redact
 from storage.reminders import Reminder, ReminderStatus
 from storage.reminders import Subject as ReminderSubject
 from storage.schedules import Distribution
@@ -218,7 +219,7 @@ def give(
             subject_id=given + 1,
             score=score,
             program=program,
-            comment=comment,
+            comment=redact(comment),
             invited_at=now,
             rated_at=now,
         )
@@ -233,6 +234,6 @@ def add_comment(*, db: Connection, rating_id: int, resident_id: int, comment: st
     done = db.execute(
         update(_RATINGS)
         .where(_RATINGS.c.id == rating_id, _RATINGS.c.resident_id == resident_id)
-        .values(comment=comment)
+        .values(comment=redact(comment))
     )
     return done.rowcount == 1

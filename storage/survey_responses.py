@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import Connection, func, select, update
 
+from storage.redaction import redact
 from storage.survey_file import Question
 from storage.surveys import Kept, SurveyAnswer, SurveyResponse, get
 
@@ -127,7 +128,9 @@ def answer(
     number: int | None,
     now: datetime,
 ) -> None:
-    """Store the answer to a question, replacing an earlier one: one answer per question."""
+    """Store the answer to a question, replacing an earlier one: one answer per question.
+    A typed answer is kept without any NIK or phone number in it."""
+    value = redact(value)
     replaced = db.execute(
         update(_ANSWERS)
         .where(_ANSWERS.c.response_id == response_id, _ANSWERS.c.question == question)

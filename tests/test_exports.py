@@ -244,7 +244,7 @@ def test_staff_export_complaints_with_names_but_never_an_anonymous_sender(
     assert named["kelurahan"] == "Klender" and idea["kelurahan"] == "Pondok Bambu"
     assert named["created_at"] == "2027-01-10 10:00"  # local time
     assert named["text"].startswith("'=HYPERLINK")  # formula-safe
-    assert "[nomor dihapus]" in named["text"]
+    assert "[NIK dihapus]" in named["text"]
     assert not SIXTEEN.search(output)
     assert idea["status"] == "dijawab" and idea["days_to_answer"] == "1.5"
     assert idea["answered_at"] == "2027-01-21 22:00" and idea["overdue"] == "no"
@@ -434,4 +434,4 @@ def test_feedback_given_at_any_time_with_its_program_and_comment(
     assert cli(settings, "export", "feedback", "--as", "evaluator") == 0
     given = [row for row in exported(capsys) if row["subject"] == "general"]
     assert [(row["program"], row["score"]) for row in given] == [("pelatihan", "3")]
-    assert given[0]["comment"] == "Tolong cek NIK saya [nomor dihapus], belum dapat."
+    assert given[0]["comment"] == "Tolong cek NIK saya [NIK dihapus], belum dapat."

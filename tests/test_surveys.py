@@ -679,7 +679,7 @@ async def test_export_survey_names_nobody_holds_no_nik_and_opens_as_xlsx(
     assert siti_row[:5] == ["1", "completed", "Klender", "id", "console"]
     assert siti_row[8:] == ["5", "Dekat", "4", "Tambah petugas di loket"]
     assert budi_row[:5] == ["2", "started", "Pondok Bambu", "en", "console"]
-    assert budi_row[7:] == ["", "2", "", "", "nik [nomor dihapus]"]
+    assert budi_row[7:] == ["", "2", "", "", "nik [NIK dihapus]"]
     whole = "\n".join(",".join(row) for row in rows)
     assert NIK not in whole and "Siti" not in whole and "Budi" not in whole
     # XLSX for the evaluator of Pondok Bambu: only Budi's row
