@@ -150,11 +150,16 @@ class WhatsAppChannel:
             return 403
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             return 400
         if not self.accepting:
             return 503  # stopping: Meta delivers it again, to us or to the next process
-        delivery = read_webhook(payload, self.settings.phone_number_id)
+        try:
+            delivery = read_webhook(payload, self.settings.phone_number_id)
+        except (TypeError, AttributeError, ValueError, KeyError, RecursionError) as error:
+            # signed, but not a shape of Meta's: nothing of it is logged
+            log.warning("a WhatsApp delivery of an unknown shape (%s)", type(error).__name__)
+            return 400
         for message in delivery.messages:  # started in arrival order: answered in it too
             self._spawn(self._handle(message))
         for report in delivery.statuses:
