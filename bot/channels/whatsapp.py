@@ -23,6 +23,7 @@ from sqlalchemy import Engine as Database
 
 from bot.channels.media import MAX_PHOTO_BYTES, Media
 from bot.channels.whatsapp_payloads import (
+    BSUID,
     CHANNEL,
     TEMPLATE_OF_KIND,
     StatusReport,
@@ -32,6 +33,7 @@ from bot.channels.whatsapp_payloads import (
     render,
     signature_ok,
     template_body,
+    text_body,
 )
 from bot.outbound import Held, RetryLater, SendFailed, Unreachable
 from handlers import hints
@@ -104,6 +106,7 @@ class WhatsAppChannel:
         self._limiter = AsyncLimiter(settings.rate, 1)  # direct answers and the queue together
         self._chats = KeyedLocks()  # one message of a resident at a time, answers in order
         self._jobs: set[asyncio.Task] = set()
+        self._told_groups: set[str] = set()  # groups already asked to write privately
         self._client: httpx.AsyncClient | None = None
         self.accepting = False
         # photos sent on another platform, for staff who work here (bot/channels/media.py)
@@ -164,7 +167,19 @@ class WhatsAppChannel:
             self._spawn(self._handle(message))
         for report in delivery.statuses:
             self._spawn(self._report(report))
+        for group in dict.fromkeys(delivery.groups):
+            if group not in self._told_groups:
+                self._told_groups.add(group)  # say it once, then stay quiet in the group
+                self._spawn(self._tell_group(group))
         return 200
+
+    async def _tell_group(self, group: str) -> None:
+        """Ask a group to write privately, as Telegram groups are asked."""
+        _ = translations(self.settings.default_language).gettext
+        try:
+            await self._post(group, text_body(hints.private_chat_hint(_)))
+        except (GraphError, httpx.HTTPError) as error:
+            log.info("could not answer a WhatsApp group: %s", type(error).__name__)
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
@@ -243,7 +258,7 @@ class WhatsAppChannel:
         if self._client is None:
             raise RuntimeError("the WhatsApp channel is not started")
         path = f"/{self.settings.api_version}/{self.settings.phone_number_id}/messages"
-        message = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": wa_id}
+        message = {"messaging_product": "whatsapp", **recipient(wa_id)}
         async with self._limiter:
             response = await self._client.post(path, json={**message, **body})
         return message_id(response)
@@ -412,6 +427,16 @@ class WhatsAppChannel:
             raise queue_error(error) from error
         except httpx.HTTPError as error:
             raise network_error(error) from error
+
+
+def recipient(wa_id: str) -> dict[str, str]:
+    """Return whom a message goes to: a phone number as `to`, a business-scoped user id (a
+    user known by a username only) as `recipient`, a group by its id."""
+    if wa_id.isdigit():
+        return {"recipient_type": "individual", "to": wa_id}
+    if BSUID.fullmatch(wa_id):
+        return {"recipient_type": "individual", "recipient": wa_id}
+    return {"recipient_type": "group", "to": wa_id}
 
 
 def message_id(response: httpx.Response) -> str:
