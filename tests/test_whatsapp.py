@@ -644,3 +644,16 @@ async def test_a_group_is_asked_once_to_write_privately_and_edits_get_nothing(
     await asyncio.sleep(0.3)  # handled in the background: give a wrong answer time to appear
     assert [message.to for message in whatsapp.fake.sent] == ["120363025246125486@g.us"]
     assert whatsapp.fake.sent[0].payload["recipient_type"] == "group"
+
+
+async def test_the_business_scoped_id_that_came_with_the_number_is_the_same_resident(
+    whatsapp: WhatsApp, database
+) -> None:
+    await post_fixture(whatsapp, "text_phone_and_bsuid", "wamid.both-1")
+    await whatsapp.answered(0, "Selamat datang di Layanan Warga Duren Sawit")
+    before = len(whatsapp.fake.sent)
+    await post_fixture(whatsapp, "text_bsuid_only", "wamid.bsuid-2")  # the number withheld now
+    await whatsapp.fake.wait_for(lambda fake: len(fake.sent) > before)
+    with database.connect() as db:
+        rows = db.execute(select(ChannelIdentity.external_id, ChannelIdentity.resident_id)).all()
+    assert sorted(rows) == [("6281234567890", rows[0][1]), ("ID.13491208655302741918", rows[0][1])]

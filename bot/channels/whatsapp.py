@@ -163,8 +163,9 @@ class WhatsAppChannel:
             # signed, but not a shape of Meta's: nothing of it is logged
             log.warning("a WhatsApp delivery of an unknown shape (%s)", type(error).__name__)
             return 400
+        aliases = dict(delivery.aliases)
         for message in delivery.messages:  # started in arrival order: answered in it too
-            self._spawn(self._handle(message))
+            self._spawn(self._handle(message, aliases.get(message.external_id)))
         for report in delivery.statuses:
             self._spawn(self._report(report))
         for group in dict.fromkeys(delivery.groups):
@@ -186,16 +187,24 @@ class WhatsAppChannel:
         self._jobs.add(task)
         task.add_done_callback(self._jobs.discard)
 
-    async def _handle(self, message: Incoming) -> None:
+    async def _handle(self, message: Incoming, alias: str | None = None) -> None:
         async with self._chats.hold(message.external_id):
             try:
                 replies = await self.engine.handle(message)
+                if alias is not None:  # known by the number now: by the business id as well
+                    await asyncio.to_thread(self._add_alias, message.external_id, alias)
                 if replies:
                     language = await asyncio.to_thread(self._language, message.external_id)
                     await self.send(message.external_id, replies, language)
             except Exception as error:
                 log.error("WhatsApp message failed: %s", type(error).__name__, exc_info=error)
                 await self._apologise(message.external_id)
+
+    def _add_alias(self, external_id: str, alias: str) -> None:
+        with self.database.begin() as db:
+            residents.add_alias(
+                db=db, channel=CHANNEL, external_id=external_id, alias=alias, now=self.clock()
+            )
 
     def _language(self, external_id: str) -> str:
         with self.database.connect() as db:

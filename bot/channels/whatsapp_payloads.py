@@ -92,6 +92,8 @@ class Delivery:
     statuses: list[StatusReport] = field(default_factory=list)
     # the ids of WhatsApp groups written in, asked to write privately as Telegram groups are
     groups: list[str] = field(default_factory=list)
+    # (number, business-scoped id) of users who came with both: one resident under either
+    aliases: list[tuple[str, str]] = field(default_factory=list)
 
 
 def read_webhook(payload: JSON, phone_number_id: str | None = None) -> Delivery:
@@ -119,6 +121,9 @@ def read_webhook(payload: JSON, phone_number_id: str | None = None) -> Delivery:
                 incoming = to_incoming(message)
                 if incoming is not None:
                     found.messages.append(incoming)
+                    user_id = str(message.get("from_user_id") or "")
+                    if incoming.sender_phone and BSUID.fullmatch(user_id):
+                        found.aliases.append((incoming.external_id, user_id))
             for status in value.get("statuses") or []:
                 report = to_status(status)
                 if report is not None:
