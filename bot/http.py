@@ -30,6 +30,21 @@ WEBHOOK_ANSWERS = {
 }
 
 
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """Read a request's body as it streams in (chunked too); None as soon as it passes
+    `limit`, the rest left unread (the server then closes the connection)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def build_app(
     database: Database,
     *,
@@ -47,13 +62,16 @@ def build_app(
         )
 
     async def telegram_webhook(request: Request) -> Response:
+        body = await read_body(request, BODY_LIMIT)
+        if body is None:
+            return PlainTextResponse(WEBHOOK_ANSWERS[413], status_code=413)
         expected = telegram.settings.webhook_secret or ""
         given = request.headers.get(SECRET_HEADER, "")
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             return PlainTextResponse("forbidden", status_code=403)
         try:
-            data = json.loads(await request.body())
-        except ValueError:
+            data = json.loads(body)
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             return PlainTextResponse("not JSON", status_code=400)
         if not isinstance(data, dict) or "update_id" not in data:
             return PlainTextResponse("not an update", status_code=400)
@@ -73,11 +91,10 @@ def build_app(
 
     async def whatsapp_webhook(request: Request) -> Response:
         # the signature is over the raw bytes, checked before anything is read from them;
-        # a body larger than any of Meta's is not read at all
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > BODY_LIMIT:
+        # a body larger than any of Meta's is refused before it is all read
+        body = await read_body(request, BODY_LIMIT)
+        if body is None:
             return PlainTextResponse(WEBHOOK_ANSWERS[413], status_code=413)
-        body = await request.body()
         status = whatsapp.receive(body, request.headers.get(SIGNATURE_HEADER))
         return PlainTextResponse(WEBHOOK_ANSWERS.get(status, "ok"), status_code=status)
 

@@ -47,7 +47,7 @@ class ChannelIdentity(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     resident_id: int = Field(foreign_key="residents.id", index=True, ondelete="CASCADE")
     channel: str = Field(max_length=16)
-    external_id: str = Field(max_length=64)
+    external_id: str = Field(max_length=160)  # a WhatsApp business-scoped id: up to 136
     created_at: datetime = Field(sa_type=UTCDateTime)
     # the platform refused to deliver (blocked bot, deleted account); cleared when they write
     unreachable_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -276,3 +276,25 @@ def language_of_identity(*, db: Connection, channel: str, external_id: str) -> s
         .join(_IDENTITIES, _IDENTITIES.c.resident_id == _RESIDENTS.c.id)
         .where(_IDENTITIES.c.channel == channel, _IDENTITIES.c.external_id == external_id)
     ).scalar()
+
+
+def add_alias(
+    *, db: Connection, channel: str, external_id: str, alias: str, now: datetime
+) -> None:
+    """Give the resident of an identity a second id on the same channel (a WhatsApp user's
+    business-scoped id beside their number), so a message under either is theirs."""
+    identities = ChannelIdentity.__table__
+    resident_id = db.execute(
+        select(identities.c.resident_id).where(
+            identities.c.channel == channel, identities.c.external_id == external_id
+        )
+    ).scalar()
+    known = db.execute(
+        select(identities.c.id).where(
+            identities.c.channel == channel, identities.c.external_id == alias
+        )
+    ).scalar()
+    if resident_id is None or known is not None:
+        return  # not known yet, or the alias is someone's already: nothing is merged
+    params = {"b_resident_id": resident_id, "b_channel": channel, "b_external_id": alias}
+    db.execute(_INSERT_IDENTITY, {**params, "b_now": now})

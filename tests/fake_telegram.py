@@ -73,6 +73,7 @@ class _Failure:
     retry_after: int | None
     times: int
     chat_id: int | str | None = None  # only calls to this chat; None: any call
+    migrate_to_chat_id: int | None = None  # the group became this supergroup
 
 
 @dataclass
@@ -261,11 +262,12 @@ class FakeBotAPI:
         retry_after: int | None = None,
         times: int = 1,
         chat_id: int | str | None = None,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
         """Make the next `times` calls of `method` (to `chat_id`, if given) answer with this
         error."""
         self._failures[method.lower()].append(
-            _Failure(error_code, description, retry_after, times, chat_id)
+            _Failure(error_code, description, retry_after, times, chat_id, migrate_to_chat_id)
         )
 
     def limit_rate(
@@ -338,7 +340,13 @@ class FakeBotAPI:
             return self._error(call, 404, "Not Found: method not found")
         failure = self._scripted_failure(method, call.params)
         if failure is not None:
-            return self._error(call, failure.error_code, failure.description, failure.retry_after)
+            return self._error(
+                call,
+                failure.error_code,
+                failure.description,
+                failure.retry_after,
+                failure.migrate_to_chat_id,
+            )
         bucket = self._buckets.get(method.lower())
         wait = bucket.take() if bucket is not None else None
         if wait is not None:
@@ -364,13 +372,19 @@ class FakeBotAPI:
 
     @staticmethod
     def _error(
-        call: Call, code: int, description: str, retry_after: int | None = None
+        call: Call,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
     ) -> JSONResponse:
         """Mark the call failed and answer as the Bot API does."""
         call.failed = True
         body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}
+        if migrate_to_chat_id is not None:
+            body["parameters"] = {"migrate_to_chat_id": migrate_to_chat_id}
         return JSONResponse(body, status_code=code)
 
     def _wake(self) -> None:

@@ -55,6 +55,9 @@ def test_fixture_files_are_all_there() -> None:
         "poll",
         "edited_message",
         "group_text",
+        "forum_topic_text",
+        "my_chat_member_kicked",
+        "my_chat_member_member",
         "video",
         "audio",
     }
@@ -69,7 +72,8 @@ def test_every_fixture_parses(name: str) -> None:
     assert update.effective_user is not None
     assert update.effective_user.id == 1001
     assert update.effective_chat is not None
-    assert update.effective_chat.id == (-100123 if name == "group_text" else 1001)
+    groups = {"group_text": -100123, "forum_topic_text": -100456}
+    assert update.effective_chat.id == groups.get(name, 1001)
 
 
 def test_builders_parse_and_fill_in() -> None:

@@ -1,6 +1,7 @@
 """The Telegram channel: the real python-telegram-bot application against a fake Bot API
 server on 127.0.0.1, in polling mode and by webhook. Assertions are on what the server got."""
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -410,3 +411,44 @@ async def test_enrol_book_and_apply_over_telegram(telegram: Telegram, database, 
     assert any("Mohon datang 10 menit lebih awal" in text for text in texts)
     await telegram.send(tg.callback("svc:apply"), "Di sini Bapak/Ibu bisa mengajukan")
     await telegram.send(tg.callback("apply:status"), "Bapak/Ibu belum mengajukan apa pun")
+
+
+# -- real payloads: blocking, forums, migrated groups --------------------------------------
+
+
+async def test_blocking_marks_unreachable_at_once_and_unblocking_reachable(
+    telegram: Telegram, database
+) -> None:
+    await telegram.send(tg.text("/start"), "Silakan pilih bahasa")
+    assert "my_chat_member" in telegram.fake.calls("getUpdates")[-1].params["allowed_updates"]
+
+    def unreachable() -> list:
+        with database.connect() as db:
+            rows = db.execute(select(ChannelIdentity.unreachable_at)).scalars().all()
+        return [at for at in rows if at is not None]
+
+    telegram.fake.push_update(tg.load("my_chat_member_kicked"))
+    await telegram.fake.wait_for(lambda fake: len(unreachable()) == 1)
+    telegram.fake.push_update(tg.load("my_chat_member_member"))
+    await telegram.fake.wait_for(lambda fake: unreachable() == [])
+
+
+async def test_the_private_chat_note_goes_to_the_forum_topic(telegram: Telegram) -> None:
+    await telegram.send(tg.load("forum_topic_text"), "chat pribadi")
+    call = telegram.fake.calls("sendMessage")[-1]
+    assert call.params["chat_id"] == -100456 and call.params["message_thread_id"] == 2000
+
+
+async def test_a_migrated_group_is_one_info_line_and_no_error(telegram: Telegram, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    telegram.fake.fail_next(
+        "sendMessage",
+        error_code=400,
+        description="Bad Request: group chat was upgraded to a supergroup chat",
+        migrate_to_chat_id=-100999,
+    )
+    telegram.fake.push_update(tg.load("group_text"))
+    await telegram.fake.wait_for(lambda fake: any(c.failed for c in fake.calls("sendMessage")))
+    await telegram.send(tg.text("/start"), "Silakan pilih bahasa")  # served after it
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert any("moved to a supergroup" in record.getMessage() for record in caplog.records)

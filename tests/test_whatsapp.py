@@ -603,3 +603,57 @@ async def test_a_huge_body_is_refused_unread(whatsapp: WhatsApp) -> None:
         whatsapp.url, content=huge, headers={"X-Hub-Signature-256": sign(huge, APP_SECRET)}
     )
     assert response.status_code == 413
+
+
+# -- real payloads: usernames, groups, edits ------------------------------------------------
+
+
+async def post_fixture(whatsapp: WhatsApp, name: str, message_id: str) -> httpx.Response:
+    """Post a stored fixture as it is, with a fresh message id, signed."""
+    from tests.fake_whatsapp import load
+
+    payload = load(name)
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = message_id
+    body = webhook_body(payload)
+    headers = {"X-Hub-Signature-256": sign(body, APP_SECRET)}
+    return await whatsapp.http.post(whatsapp.url, content=body, headers=headers)
+
+
+async def test_a_user_known_by_the_business_scoped_id_only_is_answered(
+    whatsapp: WhatsApp, database
+) -> None:
+    response = await post_fixture(whatsapp, "text_bsuid_only", "wamid.bsuid-1")
+    assert response.status_code == 200
+    await whatsapp.answered(0, "Selamat datang di Layanan Warga Duren Sawit")
+    sent = whatsapp.fake.sent[-1]
+    assert sent.to == "ID.13491208655302741918"
+    assert sent.payload["recipient"] == "ID.13491208655302741918" and "to" not in sent.payload
+    with database.connect() as db:
+        ids = db.execute(select(ChannelIdentity.external_id)).scalars().all()
+    assert ids == ["ID.13491208655302741918"]
+
+
+async def test_a_group_is_asked_once_to_write_privately_and_edits_get_nothing(
+    whatsapp: WhatsApp,
+) -> None:
+    for number in range(2):
+        assert (await post_fixture(whatsapp, "group_text", f"wamid.g{number}")).status_code == 200
+    await whatsapp.answered(0, "chat pribadi")
+    for name in ("edit", "revoke"):
+        assert (await post_fixture(whatsapp, name, f"wamid.{name}")).status_code == 200
+    await asyncio.sleep(0.3)  # handled in the background: give a wrong answer time to appear
+    assert [message.to for message in whatsapp.fake.sent] == ["120363025246125486@g.us"]
+    assert whatsapp.fake.sent[0].payload["recipient_type"] == "group"
+
+
+async def test_the_business_scoped_id_that_came_with_the_number_is_the_same_resident(
+    whatsapp: WhatsApp, database
+) -> None:
+    await post_fixture(whatsapp, "text_phone_and_bsuid", "wamid.both-1")
+    await whatsapp.answered(0, "Selamat datang di Layanan Warga Duren Sawit")
+    before = len(whatsapp.fake.sent)
+    await post_fixture(whatsapp, "text_bsuid_only", "wamid.bsuid-2")  # the number withheld now
+    await whatsapp.fake.wait_for(lambda fake: len(fake.sent) > before)
+    with database.connect() as db:
+        rows = db.execute(select(ChannelIdentity.external_id, ChannelIdentity.resident_id)).all()
+    assert sorted(rows) == [("6281234567890", rows[0][1]), ("ID.13491208655302741918", rows[0][1])]

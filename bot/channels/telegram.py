@@ -16,6 +16,7 @@ from sqlalchemy import Engine as Database
 from telegram import (
     Bot,
     BotCommand,
+    ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -25,12 +26,21 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
 from bot.channels.media import MAX_PHOTO_BYTES, Media, split_ref
 from bot.channels.parts import split_text
+from bot.channels.telegram_reading import UpdatesRequest, read_update
 from bot.outbound import RetryLater, SendFailed, Unreachable
 from handlers import hints
 from handlers.engine import Engine
@@ -50,7 +60,8 @@ TEXT_LIMIT = 4096  # characters of one message
 CAPTION_LIMIT = 1024  # characters of a photo caption
 CALLBACK_LIMIT = 64  # bytes of a button's callback_data
 SEND_ATTEMPTS = 3  # tries of one request on a network error; 429s are the rate limiter's
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+# my_chat_member: a resident blocking the bot (kicked) or unblocking it (member)
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 CONNECTIONS = 32  # HTTP connections to the Bot API for sending
 CONCURRENT_UPDATES = 1024  # updates in hand at once, across all chats
 OUTBOUND_CONNECTIONS = 32  # HTTP connections for the queue's sends (OUTBOUND_IN_FLIGHT at most)
@@ -185,6 +196,8 @@ class TelegramChannel:
             .concurrent_updates(CONCURRENT_UPDATES)
             .connection_pool_size(CONNECTIONS)  # replies to many residents go out side by side
             .pool_timeout(30)
+            # an update the library cannot read is skipped, not fetched again and again
+            .get_updates_request(UpdatesRequest(connection_pool_size=1))
         )
         file_url = settings.base_file_url or file_url_of(settings.base_url)
         if settings.base_url:
@@ -263,8 +276,10 @@ class TelegramChannel:
                 log.warning("could not register the commands: %s", error)
 
     async def feed(self, data: dict) -> None:
-        """Queue one update that came by webhook."""
-        await self.application.update_queue.put(Update.de_json(data, self.bot))
+        """Queue one update that came by webhook (one the library cannot read is skipped)."""
+        update = read_update(data, self.bot)
+        if update is not None:
+            await self.application.update_queue.put(update)
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
@@ -289,17 +304,51 @@ class TelegramChannel:
         task.add_done_callback(self._side_jobs.discard)
 
     async def _handle(self, update: Update, chat_id: int, chat_type: str) -> None:
+        if update.my_chat_member is not None:
+            if chat_type == ChatType.PRIVATE:
+                await self._membership_changed(update)
+            return
         if chat_type != ChatType.PRIVATE:
             if update.message is not None and chat_id not in self._told_groups:
                 self._told_groups.add(chat_id)  # say it once, then stay quiet in the group
-                _ = translations(self._language(update)).gettext
-                await self._send_text(chat_id, hints.private_chat_hint(_))
+                await self._tell_group(update, chat_id)
             return
         message = to_incoming(update)
         if message is None:
             return
         replies = await self.engine.handle(message)
         await self.send(chat_id, str(update.effective_user.id), replies)
+
+    async def _membership_changed(self, update: Update) -> None:
+        """Mark a resident unreachable the moment they block the bot, reachable on unblocking."""
+        status = update.my_chat_member.new_chat_member.status
+        if status not in (ChatMember.BANNED, ChatMember.MEMBER):
+            return
+        blocked = status == ChatMember.BANNED  # "kicked"
+        log.info("a Telegram resident %s the bot", "blocked" if blocked else "unblocked")
+        with self.database.begin() as db:
+            residents.set_unreachable(
+                db=db,
+                channel=CHANNEL,
+                external_id=str(update.effective_user.id),
+                at=utcnow() if blocked else None,
+            )
+
+    async def _tell_group(self, update: Update, chat_id: int) -> None:
+        """Ask a group to write privately; in a forum, in the topic it was written in."""
+        _ = translations(self._language(update)).gettext
+        message = update.message
+        topic = message.message_thread_id if message.is_topic_message else None
+        try:
+            await self._call(
+                self.bot.send_message,
+                chat_id,
+                hints.private_chat_hint(_),
+                message_thread_id=topic,
+            )
+        except ChatMigrated:  # became a supergroup: its next message comes from the new id
+            log.info("a Telegram group moved to a supergroup; not answered")
+            self._told_groups.discard(chat_id)
 
     async def _answer_callback(self, update: Update) -> None:
         """Stop the button's spinner at once, and take the buttons off the pressed message."""

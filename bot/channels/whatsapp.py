@@ -23,6 +23,7 @@ from sqlalchemy import Engine as Database
 
 from bot.channels.media import MAX_PHOTO_BYTES, Media
 from bot.channels.whatsapp_payloads import (
+    BSUID,
     CHANNEL,
     TEMPLATE_OF_KIND,
     StatusReport,
@@ -32,6 +33,7 @@ from bot.channels.whatsapp_payloads import (
     render,
     signature_ok,
     template_body,
+    text_body,
 )
 from bot.outbound import Held, RetryLater, SendFailed, Unreachable
 from handlers import hints
@@ -104,6 +106,7 @@ class WhatsAppChannel:
         self._limiter = AsyncLimiter(settings.rate, 1)  # direct answers and the queue together
         self._chats = KeyedLocks()  # one message of a resident at a time, answers in order
         self._jobs: set[asyncio.Task] = set()
+        self._told_groups: set[str] = set()  # groups already asked to write privately
         self._client: httpx.AsyncClient | None = None
         self.accepting = False
         # photos sent on another platform, for staff who work here (bot/channels/media.py)
@@ -150,32 +153,58 @@ class WhatsAppChannel:
             return 403
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             return 400
         if not self.accepting:
             return 503  # stopping: Meta delivers it again, to us or to the next process
-        delivery = read_webhook(payload, self.settings.phone_number_id)
+        try:
+            delivery = read_webhook(payload, self.settings.phone_number_id)
+        except (TypeError, AttributeError, ValueError, KeyError, RecursionError) as error:
+            # signed, but not a shape of Meta's: nothing of it is logged
+            log.warning("a WhatsApp delivery of an unknown shape (%s)", type(error).__name__)
+            return 400
+        aliases = dict(delivery.aliases)
         for message in delivery.messages:  # started in arrival order: answered in it too
-            self._spawn(self._handle(message))
+            self._spawn(self._handle(message, aliases.get(message.external_id)))
         for report in delivery.statuses:
             self._spawn(self._report(report))
+        for group in dict.fromkeys(delivery.groups):
+            if group not in self._told_groups:
+                self._told_groups.add(group)  # say it once, then stay quiet in the group
+                self._spawn(self._tell_group(group))
         return 200
+
+    async def _tell_group(self, group: str) -> None:
+        """Ask a group to write privately, as Telegram groups are asked."""
+        _ = translations(self.settings.default_language).gettext
+        try:
+            await self._post(group, text_body(hints.private_chat_hint(_)))
+        except (GraphError, httpx.HTTPError) as error:
+            log.info("could not answer a WhatsApp group: %s", type(error).__name__)
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
         self._jobs.add(task)
         task.add_done_callback(self._jobs.discard)
 
-    async def _handle(self, message: Incoming) -> None:
+    async def _handle(self, message: Incoming, alias: str | None = None) -> None:
         async with self._chats.hold(message.external_id):
             try:
                 replies = await self.engine.handle(message)
+                if alias is not None:  # known by the number now: by the business id as well
+                    await asyncio.to_thread(self._add_alias, message.external_id, alias)
                 if replies:
                     language = await asyncio.to_thread(self._language, message.external_id)
                     await self.send(message.external_id, replies, language)
             except Exception as error:
                 log.error("WhatsApp message failed: %s", type(error).__name__, exc_info=error)
                 await self._apologise(message.external_id)
+
+    def _add_alias(self, external_id: str, alias: str) -> None:
+        with self.database.begin() as db:
+            residents.add_alias(
+                db=db, channel=CHANNEL, external_id=external_id, alias=alias, now=self.clock()
+            )
 
     def _language(self, external_id: str) -> str:
         with self.database.connect() as db:
@@ -238,7 +267,7 @@ class WhatsAppChannel:
         if self._client is None:
             raise RuntimeError("the WhatsApp channel is not started")
         path = f"/{self.settings.api_version}/{self.settings.phone_number_id}/messages"
-        message = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": wa_id}
+        message = {"messaging_product": "whatsapp", **recipient(wa_id)}
         async with self._limiter:
             response = await self._client.post(path, json={**message, **body})
         return message_id(response)
@@ -407,6 +436,16 @@ class WhatsAppChannel:
             raise queue_error(error) from error
         except httpx.HTTPError as error:
             raise network_error(error) from error
+
+
+def recipient(wa_id: str) -> dict[str, str]:
+    """Return whom a message goes to: a phone number as `to`, a business-scoped user id (a
+    user known by a username only) as `recipient`, a group by its id."""
+    if wa_id.isdigit():
+        return {"recipient_type": "individual", "to": wa_id}
+    if BSUID.fullmatch(wa_id):
+        return {"recipient_type": "individual", "recipient": wa_id}
+    return {"recipient_type": "group", "to": wa_id}
 
 
 def message_id(response: httpx.Response) -> str:

@@ -12,6 +12,7 @@ data), and when even that does not fit the options go as numbered text.
 import hashlib
 import hmac
 import logging
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,7 +51,10 @@ MEDIA = {
 JSON = dict[str, Any]
 # WhatsApp's notices rather than a resident's words: a changed number, the first opening of
 # the chat, an ephemeral-setting change; answered with nothing
-IGNORED = frozenset({"system", "request_welcome", "ephemeral"})
+IGNORED = frozenset({"system", "request_welcome", "ephemeral", "edit", "revoke"})
+# a business-scoped user id (Meta's usernames, 2026): a country code, a period and letters
+# and digits ("US.13491208655302741918", "US.ENT.118…"); the user's id when no phone is given
+BSUID = re.compile(r"[A-Z]{2}(\.[A-Za-z0-9]{1,128}){1,2}")
 
 
 def sent_at(timestamp: object) -> datetime | None:
@@ -86,6 +90,10 @@ class Delivery:
 
     messages: list[Incoming] = field(default_factory=list)
     statuses: list[StatusReport] = field(default_factory=list)
+    # the ids of WhatsApp groups written in, asked to write privately as Telegram groups are
+    groups: list[str] = field(default_factory=list)
+    # (number, business-scoped id) of users who came with both: one resident under either
+    aliases: list[tuple[str, str]] = field(default_factory=list)
 
 
 def read_webhook(payload: JSON, phone_number_id: str | None = None) -> Delivery:
@@ -106,9 +114,16 @@ def read_webhook(payload: JSON, phone_number_id: str | None = None) -> Delivery:
             if phone_number_id is not None and str(number) != phone_number_id:
                 continue  # another number of the same Meta app: not ours to answer
             for message in value.get("messages") or []:
+                if isinstance(message, dict) and message.get("group_id"):
+                    if message.get("type") not in IGNORED:
+                        found.groups.append(str(message["group_id"]))
+                    continue  # never a step of a private conversation
                 incoming = to_incoming(message)
                 if incoming is not None:
                     found.messages.append(incoming)
+                    user_id = str(message.get("from_user_id") or "")
+                    if incoming.sender_phone and BSUID.fullmatch(user_id):
+                        found.aliases.append((incoming.external_id, user_id))
             for status in value.get("statuses") or []:
                 report = to_status(status)
                 if report is not None:
@@ -121,13 +136,19 @@ def to_incoming(message: JSON) -> Incoming | None:
     if not isinstance(message, dict):
         return None
     sender, message_id = str(message.get("from") or ""), str(message.get("id") or "")
-    if not sender.isdigit() or not message_id:
+    if not message_id:
         return None
+    if sender.isdigit():
+        external_id, phone = sender, f"+{sender}"
+    else:  # a user known by the business-scoped id only (usernames)
+        external_id, phone = str(message.get("from_user_id") or ""), None
+        if not BSUID.fullmatch(external_id):
+            return None
     base = {
         "channel": CHANNEL,
-        "external_id": sender,
+        "external_id": external_id,
         "message_id": message_id,
-        "sender_phone": f"+{sender}",
+        "sender_phone": phone,
         "sent_at": sent_at(message.get("timestamp")),
     }
     kind = message.get("type")
