@@ -8,6 +8,7 @@ import logging
 import uvicorn
 from sqlalchemy import Engine as Database
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -43,6 +44,53 @@ async def read_body(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class _TooLarge(Exception):
+    """A request body that passed the limit while it was read."""
+
+
+class BodyLimit:
+    """ASGI middleware that holds every route's request body to a limit while it streams in
+    (chunked too), so a route added later cannot forget it: a declared or read size past the
+    limit is answered 413 and the rest is left unread."""
+
+    def __init__(self, app, limit: int = BODY_LIMIT) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await PlainTextResponse(WEBHOOK_ANSWERS[413], status_code=413)(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def watched_send(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except _TooLarge:
+            if not started:
+                await PlainTextResponse(WEBHOOK_ANSWERS[413], status_code=413)(
+                    scope, receive, send
+                )
 
 
 def build_app(
@@ -104,7 +152,7 @@ def build_app(
         routes.append(Route("/whatsapp/webhook", whatsapp_webhook, methods=["POST"]))
     if telegram is not None and telegram.settings.webhook_url:
         routes.append(Route("/telegram/webhook", telegram_webhook, methods=["POST"]))
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(BodyLimit, limit=BODY_LIMIT)])
 
 
 class HttpServer:

@@ -96,6 +96,39 @@ async def test_the_body_is_read_no_further_than_the_limit_and_one_chunk() -> Non
     assert delivered <= BODY_LIMIT + CHUNK
 
 
+async def test_every_route_is_held_to_the_limit_even_one_that_reads_the_whole_body() -> None:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from bot.http import BodyLimit
+
+    async def careless(request: Request) -> PlainTextResponse:  # no limit of its own
+        return PlainTextResponse(str(len(await request.body())))
+
+    app = Starlette(
+        routes=[Route("/new", careless, methods=["POST"])],
+        middleware=[Middleware(BodyLimit, limit=BODY_LIMIT)],
+    )
+    delivered, sent = 0, []
+
+    async def receive() -> dict:
+        nonlocal delivered
+        delivered += CHUNK
+        return {"type": "http.request", "body": b" " * CHUNK, "more_body": delivered < HUGE}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app({"type": "http", "method": "POST", "path": "/new", "headers": []}, receive, send)
+    assert sent[0]["status"] == 413
+    assert delivered <= BODY_LIMIT + CHUNK
+    small = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x")
+    async with small:
+        assert (await small.post("/new", content=b"12345")).text == "5"
+
+
 async def test_a_declared_length_over_the_limit_is_not_read_at_all() -> None:
     async def receive() -> dict:
         raise AssertionError("read")
