@@ -31,6 +31,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.media import MAX_PHOTO_BYTES, Media, split_ref
 from bot.channels.parts import split_text
+from bot.channels.telegram_reading import ReadableUpdatesRequest, read_update
 from bot.outbound import RetryLater, SendFailed, Unreachable
 from handlers import hints
 from handlers.engine import Engine
@@ -185,6 +186,8 @@ class TelegramChannel:
             .concurrent_updates(CONCURRENT_UPDATES)
             .connection_pool_size(CONNECTIONS)  # replies to many residents go out side by side
             .pool_timeout(30)
+            # an update the library cannot read is skipped, not fetched again and again
+            .get_updates_request(ReadableUpdatesRequest(connection_pool_size=1))
         )
         file_url = settings.base_file_url or file_url_of(settings.base_url)
         if settings.base_url:
@@ -263,8 +266,10 @@ class TelegramChannel:
                 log.warning("could not register the commands: %s", error)
 
     async def feed(self, data: dict) -> None:
-        """Queue one update that came by webhook."""
-        await self.application.update_queue.put(Update.de_json(data, self.bot))
+        """Queue one update that came by webhook; one the library cannot read is skipped."""
+        update = read_update(data, self.bot)
+        if update is not None:
+            await self.application.update_queue.put(update)
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
