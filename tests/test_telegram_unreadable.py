@@ -162,3 +162,63 @@ def test_the_type_named_is_a_field_name_only() -> None:
     assert update_type({"update_id": 1, "Siti Aminah 0812": {}}) == "unknown"
     assert update_type({"update_id": 1, "x" * 80: {}}) == "unknown"
     assert update_type({"update_id": 1}) == "none"
+
+
+def private_text(text) -> dict:
+    update = good_message(800)
+    update["message"]["text"] = text
+    return update
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        private_text({"body": "Siti Aminah"}),
+        private_text(["Siti Aminah"]),
+        private_text(12345),
+        {**good_message(800), "message": {**good_message(800)["message"], "chat": "Siti"}},
+        {**good_message(800), "message": {**good_message(800)["message"], "from": ["Siti"]}},
+        {
+            "update_id": 800,
+            "callback_query": {
+                **tg.callback("lang:id", user_id=WARGA)["callback_query"],
+                "data": {"Siti": 1},
+            },
+        },
+    ],
+)
+async def test_the_webhook_skips_an_update_with_wrong_types_without_a_traceback(
+    engine, database, caplog: pytest.LogCaptureFixture, update: dict
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with FakeBotAPI() as fake:
+        channel = TelegramChannel(
+            Settings(
+                token=fake.token,
+                base_url=fake.base_url,
+                webhook_url="https://warga.example/telegram/webhook",
+                webhook_secret=SECRET,
+            ),
+            engine,
+            database,
+        )
+        await channel.start()
+        server = HttpServer(build_app(database, telegram=channel), "127.0.0.1", 0)
+        await server.start()
+        try:
+            url = f"http://127.0.0.1:{server.port}/telegram/webhook"
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            async with httpx.AsyncClient() as client:
+                bad = await client.post(url, json=update, headers=headers)
+                good = await client.post(url, json=good_message(801), headers=headers)
+            assert (bad.status_code, good.status_code) == (200, 200)
+            await fake.wait_for(lambda f: len(f.sent_texts(WARGA)) >= 1)
+            await asyncio.sleep(0.2)
+            assert len(fake.sent_texts(WARGA)) == 1  # the hello only
+        finally:
+            await server.stop()
+            await channel.stop()
+    skipped = [r for r in caplog.records if "could not be read" in r.getMessage()]
+    assert len(skipped) == 1 and "update_id=800" in skipped[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert "Siti" not in logged(caplog)

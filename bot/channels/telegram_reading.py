@@ -18,6 +18,8 @@ from telegram.request import HTTPXRequest
 
 log = logging.getLogger(__name__)
 
+NONE = type(None)
+NUMBER = (int, float)
 TYPE_NAME_LIMIT = 40  # the update's kinds are Bot API field names, a few words long
 
 
@@ -34,7 +36,10 @@ def read_update(data: dict, bot: Bot | None = None) -> Update | None:
     """Return the update python-telegram-bot makes of `data`; None, with one warning naming only
     its id and type, when it cannot read it."""
     try:
-        return Update.de_json(data, bot)
+        update = Update.de_json(data, bot)
+        if not well_typed(update):  # the library does not check the types of what it keeps
+            raise TypeError("a field of the wrong type")
+        return update
     except Exception as error:  # whatever the library makes of a shape it does not know
         update_id = data.get("update_id")
         log.warning(
@@ -44,6 +49,28 @@ def read_update(data: dict, bot: Bot | None = None) -> Update | None:
             type(error).__name__,
         )
         return None
+
+
+def well_typed(update: Update) -> bool:
+    """Tell whether the fields the channel reads (bot/channels/telegram.py) have their Bot API
+    types: ids, texts, a button's data, a contact's number, a location's coordinates."""
+    found: list[tuple[object, type | tuple[type, ...]]] = []
+    query = update.callback_query
+    if query is not None:
+        found += [(query.id, str), (query.from_user.id, int), (query.data, (str, NONE))]
+    for message in (update.message, update.edited_message):
+        if message is None:
+            continue
+        found += [(message.message_id, int), (message.chat.id, int), (message.chat.type, str)]
+        found += [(message.text, (str, NONE)), (message.caption, (str, NONE))]
+        if message.from_user is not None:
+            found += [(message.from_user.id, int), (message.from_user.language_code, (str, NONE))]
+        if message.contact is not None:
+            found += [(message.contact.phone_number, str), (message.contact.user_id, (int, NONE))]
+        if message.location is not None:
+            found += [(message.location.latitude, NUMBER), (message.location.longitude, NUMBER)]
+        found += [(size.file_id, str) for size in message.photo or ()]
+    return all(isinstance(value, kind) for value, kind in found)
 
 
 def readable_batch(updates: list) -> list:
