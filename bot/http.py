@@ -2,22 +2,26 @@
 
 import asyncio
 import hmac
-import json
 import logging
 
 import uvicorn
 from sqlalchemy import Engine as Database
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels.telegram import TelegramChannel
-from bot.channels.whatsapp import BODY_LIMIT, WhatsAppChannel
+from bot.channels.whatsapp import WhatsAppChannel
+from bot.json_bodies import read_json
 from storage.database import ping
 
 log = logging.getLogger(__name__)
+
+BODY_LIMIT = 1 << 20  # a webhook delivery is a few kilobytes; more is neither Meta nor Telegram
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -29,68 +33,6 @@ WEBHOOK_ANSWERS = {
     413: "too large",
     503: "unavailable",
 }
-
-
-async def read_body(request: Request, limit: int) -> bytes | None:
-    """Read a request's body as it streams in (chunked too); None as soon as it passes
-    `limit`, the rest left unread (the server then closes the connection)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-class _TooLarge(Exception):
-    """A request body that passed the limit while it was read."""
-
-
-class BodyLimit:
-    """ASGI middleware that holds every route's request body to a limit while it streams in
-    (chunked too), so a route added later cannot forget it: a declared or read size past the
-    limit is answered 413 and the rest is left unread."""
-
-    def __init__(self, app, limit: int = BODY_LIMIT) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or ()).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            await PlainTextResponse(WEBHOOK_ANSWERS[413], status_code=413)(scope, receive, send)
-            return
-        seen = 0
-        started = False
-
-        async def limited_receive():
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
-
-        async def watched_send(message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, watched_send)
-        except _TooLarge:
-            if not started:
-                await PlainTextResponse(WEBHOOK_ANSWERS[413], status_code=413)(
-                    scope, receive, send
-                )
 
 
 def build_app(
@@ -110,22 +52,20 @@ def build_app(
         )
 
     async def telegram_webhook(request: Request) -> Response:
-        body = await read_body(request, BODY_LIMIT)
-        if body is None:
-            return PlainTextResponse(WEBHOOK_ANSWERS[413], status_code=413)
         expected = telegram.settings.webhook_secret or ""
         given = request.headers.get(SECRET_HEADER, "")
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             return PlainTextResponse("forbidden", status_code=403)
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
+        data = read_json(await request.body())
+        if data is None:
             return PlainTextResponse("not JSON", status_code=400)
-        if not isinstance(data, dict) or "update_id" not in data:
+        if not is_update(data):
             return PlainTextResponse("not an update", status_code=400)
         if not telegram.application.running:  # shutting down: Telegram will send it again
             return PlainTextResponse("unavailable", status_code=503)
-        await telegram.feed(data)  # handled in the background; Telegram gets its 200 at once
+        # handled in the background; Telegram gets its 200 at once, also for an update the
+        # library cannot read (skipped with a warning: sent again, it would fail again)
+        await telegram.feed(data)
         return PlainTextResponse("ok")
 
     async def whatsapp_verify(request: Request) -> Response:
@@ -138,11 +78,9 @@ def build_app(
         return PlainTextResponse(challenge)
 
     async def whatsapp_webhook(request: Request) -> Response:
-        # the signature is over the raw bytes, checked before anything is read from them;
-        # a body larger than any of Meta's is refused before it is all read
-        body = await read_body(request, BODY_LIMIT)
-        if body is None:
-            return PlainTextResponse(WEBHOOK_ANSWERS[413], status_code=413)
+        # the signature is over the raw bytes, checked before anything is read from them; a
+        # body larger than any of Meta's is refused while it comes in (BodyLimit)
+        body = await request.body()
         status = whatsapp.receive(body, request.headers.get(SIGNATURE_HEADER))
         return PlainTextResponse(WEBHOOK_ANSWERS.get(status, "ok"), status_code=status)
 
@@ -153,6 +91,75 @@ def build_app(
     if telegram is not None and telegram.settings.webhook_url:
         routes.append(Route("/telegram/webhook", telegram_webhook, methods=["POST"]))
     return Starlette(routes=routes, middleware=[Middleware(BodyLimit, limit=BODY_LIMIT)])
+
+
+def is_update(data: object) -> bool:
+    """Tell whether a webhook body has an update's outline: an object with an integer
+    update_id, and an object under every other key (each of an Update's fields is one)."""
+    if not isinstance(data, dict):
+        return False
+    update_id = data.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return False
+    return all(isinstance(value, dict | None) for key, value in data.items() if key != "update_id")
+
+
+class BodyLimit:
+    """Read every request's body before its endpoint runs, and refuse it with 413 once it is
+    larger than `limit` bytes: at once when its Content-Length says so, else as soon as the
+    bytes read pass the limit (a chunked body has no Content-Length). So no endpoint, whether
+    it reads the body or not, ever holds more than the limit and the chunk that passed it, and
+    no signature is checked over a body too large. The connection is closed after a refusal:
+    the rest of the body is not read either."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > self.limit:
+            await self.refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self.refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, replay(b"".join(chunks), receive), send)
+
+    async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = PlainTextResponse(
+            WEBHOOK_ANSWERS[413], status_code=413, headers={"Connection": "close"}
+        )
+        await response(scope, receive, send)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """Return a receive that gives the body read already, then what the client sends next (its
+    disconnect)."""
+    given = False
+
+    async def replayed() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
 
 
 class HttpServer:

@@ -40,7 +40,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.media import MAX_PHOTO_BYTES, Media, split_ref
 from bot.channels.parts import split_text
-from bot.channels.telegram_reading import UpdatesRequest, read_update
+from bot.channels.telegram_reading import ReadableUpdatesRequest, read_update
 from bot.outbound import RetryLater, SendFailed, Unreachable
 from handlers import hints
 from handlers.engine import Engine
@@ -197,7 +197,7 @@ class TelegramChannel:
             .connection_pool_size(CONNECTIONS)  # replies to many residents go out side by side
             .pool_timeout(30)
             # an update the library cannot read is skipped, not fetched again and again
-            .get_updates_request(UpdatesRequest(connection_pool_size=1))
+            .get_updates_request(ReadableUpdatesRequest(connection_pool_size=1))
         )
         file_url = settings.base_file_url or file_url_of(settings.base_url)
         if settings.base_url:
@@ -276,7 +276,7 @@ class TelegramChannel:
                 log.warning("could not register the commands: %s", error)
 
     async def feed(self, data: dict) -> None:
-        """Queue one update that came by webhook (one the library cannot read is skipped)."""
+        """Queue one update that came by webhook; one the library cannot read is skipped."""
         update = read_update(data, self.bot)
         if update is not None:
             await self.application.update_queue.put(update)

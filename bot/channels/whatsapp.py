@@ -11,7 +11,6 @@ the candidate, sets the host itself).
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ from bot.channels.whatsapp_payloads import (
     template_body,
     text_body,
 )
+from bot.channels.whatsapp_shapes import misshapen
+from bot.json_bodies import read_json
 from bot.outbound import Held, RetryLater, SendFailed, Unreachable
 from handlers import hints
 from handlers.engine import Engine
@@ -50,7 +51,6 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 WINDOW = timedelta(hours=24)  # after the resident's last message, free-form messages may go
 WINDOW_MARGIN = timedelta(minutes=10)  # a send taking long, clocks apart: the template then
-BODY_LIMIT = 1 << 20  # a webhook delivery is a few kilobytes; more is not Meta
 THROTTLED = {130429}  # the number's throughput: the whole queue waits
 PAIR_LIMITED = {131056}  # too many to one resident: that message waits
 WINDOW_CLOSED = {131047}
@@ -147,21 +147,21 @@ class WhatsAppChannel:
         Return the HTTP status to answer at once."""
         if not signature:
             return 401
-        if len(body) > BODY_LIMIT:
-            return 413
         if not signature_ok(body, signature, self.settings.app_secret):
             return 403
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
+        payload = read_json(body)  # None: not JSON, or nested past any of Meta's
+        if payload is None:
+            return 400
+        where = misshapen(payload)
+        if where is not None:
+            log.warning("a WhatsApp delivery refused: the wrong type of value at %s", where)
             return 400
         if not self.accepting:
             return 503  # stopping: Meta delivers it again, to us or to the next process
         try:
             delivery = read_webhook(payload, self.settings.phone_number_id)
-        except (TypeError, AttributeError, ValueError, KeyError, RecursionError) as error:
-            # signed, but not a shape of Meta's: nothing of it is logged
-            log.warning("a WhatsApp delivery of an unknown shape (%s)", type(error).__name__)
+        except Exception as error:  # the outline held, and still: a shape not foreseen
+            log.warning("a WhatsApp delivery could not be read (%s)", type(error).__name__)
             return 400
         aliases = dict(delivery.aliases)
         for message in delivery.messages:  # started in arrival order: answered in it too
