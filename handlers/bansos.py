@@ -231,7 +231,7 @@ def take_name(ctx: Context, msg: Incoming) -> Outcome:
 def own_options(ctx: Context) -> tuple[Option, ...]:
     """Return the two answers to "is this your own data?"."""
     _ = ctx.gettext
-    return yes_no(ctx, "bansos:own", _("Yes, this is my data"), _("No"))
+    return yes_no(ctx, "bansos:own", _("Yes, this is my data"), _("No, not mine"))
 
 
 def ask_own(ctx: Context) -> Reply:
