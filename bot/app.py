@@ -35,5 +35,7 @@ def conversation_engine(settings: Settings, database: Database) -> Engine:
         retention=settings.retention,
         nik_key=pepper(settings),
         status_checks_per_day=settings.status_checks_per_day,
+        status_checks_per_hour_all=settings.status_checks_per_hour_all,
+        status_checks_per_day_all=settings.status_checks_per_day_all,
     )
     return Engine(database, flows.build(), config)

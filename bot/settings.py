@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     inactivity_timeout_minutes: int = Field(30, ge=1, le=24 * 60)
     retention_days: int = Field(730, ge=365)  # erase residents silent this long
     status_checks_per_day: int = Field(5, ge=1, le=100)  # bansos status checks per resident
+    # bansos status checks by all residents together, per hour and per 24 hours
+    status_checks_per_hour_all: int = Field(300, ge=1, le=100_000)
+    status_checks_per_day_all: int = Field(2000, ge=1, le=1_000_000)
     quiet_hours_start: time = time(21, 0)  # local time (TZ_NAME); announcements wait until
     quiet_hours_end: time = time(6, 0)
     telegram_rate: float = Field(25, gt=0, le=1000)  # queued messages a second, all chats
@@ -62,6 +65,16 @@ class Settings(BaseSettings):
     # how long after a pickup, a course's last session or a health slot the rating is asked for
     follow_up_after_minutes: int = Field(180, ge=0, le=3 * 24 * 60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _day_holds_the_hour(self) -> "Settings":
+        """Refuse a daily limit for all residents below the hourly one: the hour could never
+        be reached."""
+        if self.status_checks_per_day_all < self.status_checks_per_hour_all:
+            raise ValueError(
+                "STATUS_CHECKS_PER_DAY_ALL must be at least STATUS_CHECKS_PER_HOUR_ALL"
+            )
+        return self
 
     @field_validator("admin_telegram_ids", "admin_whatsapp_numbers", mode="before")
     @classmethod

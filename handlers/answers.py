@@ -27,14 +27,18 @@ def profile_first(ctx: Context, then: StepRef, data: dict | None = None) -> Outc
     return register_first(ctx, then, data)
 
 
-def register_first(ctx: Context, then: StepRef, data: dict | None = None) -> Outcome:
+def register_first(
+    ctx: Context, then: StepRef, data: dict | None = None, text: str | None = None
+) -> Outcome:
     """Send the resident to consent and registration, and back to `then` after (also when
-    storage refused a booking or application for want of a complete profile)."""
+    storage refused a booking or application for want of a complete profile); `text` says
+    why, when the service has its own reason."""
     _ = ctx.gettext
-    text = _(
-        "For this we need your name, kelurahan and RW, so the organiser knows who is coming. "
-        "It takes a minute."
-    )
+    if text is None:
+        text = _(
+            "For this we need your name, kelurahan and RW, so the organiser knows who is "
+            "coming. It takes a minute."
+        )
     signup = {"mode": REGISTER, "then": resume_after(then, data)}
     name = registration(RegistrationStep.NAME)
     if ctx.resident.consent_at is None:

@@ -8,6 +8,8 @@ whether a NIK is in the registry without also knowing the name on its KTP.
 import re
 from datetime import datetime, timedelta
 
+from handlers.answers import register_first, yes_no
+from handlers.bansos_limits import refuse, tripped
 from handlers.formatting import mask_tail
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import (
@@ -20,7 +22,6 @@ from handlers.positions import (
 )
 from handlers.programs import program_block
 from handlers.registration import NAME_MAX, clean_name
-from handlers.start import consent_then
 from handlers.steps import (
     Context,
     Expect,
@@ -84,18 +85,27 @@ def limited(ctx: Context, at: datetime) -> Outcome:
 
 
 def open_check(ctx: Context) -> Outcome:
-    """Starts a status check: consent first, then the daily limit, then the NIK."""
+    """Starts a status check: a completed registration first (consent, name, kelurahan, RW),
+    then the resident's daily limit and all residents' limit, then the NIK."""
     _ = ctx.gettext
-    if ctx.resident.consent_at is None:
+    if not ctx.resident.registered:
         text = _(
-            "To check your bansos status we need your agreement to how we use data. "
-            "Please read it below."
+            "To check bansos status we first need your agreement to how we use data, and your "
+            "name, kelurahan and RW. It takes a minute; then we go on with the check."
         )
-        return consent_then(ctx, text, bansos(BansosStep.NIK))
+        return register_first(ctx, bansos(BansosStep.NIK), text=text)
+    return checks_left(ctx) or Outcome(goto=bansos(BansosStep.NIK))
+
+
+def checks_left(ctx: Context) -> Outcome | None:
+    """Return the refusal when the resident's or all residents' limit is reached, else None."""
     at = next_check(ctx)
     if at is not None:
         return limited(ctx, at)
-    return Outcome(goto=bansos(BansosStep.NIK))
+    window = tripped(ctx)
+    if window is not None:
+        return refuse(ctx, window, actor(ctx))
+    return None
 
 
 def ask_nik(ctx: Context) -> Reply:
@@ -172,9 +182,12 @@ def take_name(ctx: Context, msg: Incoming) -> Outcome:
     name = clean_name(msg.text)
     if name is None:
         return Outcome([Reply(_("Please type the name with letters, as written on the KTP."))])
-    at = next_check(ctx)  # checked again: another device may have used the last check
-    if at is not None:
-        return limited(ctx, at)
+    if not ctx.resident.registered:  # an old position, or the profile was erased meanwhile
+        return open_check(ctx)
+    # checked again: another device, or other residents, may have used the last check
+    refused = checks_left(ctx)
+    if refused is not None:
+        return refused
     entry = registry.find(db=ctx.db, nik_hash=ctx.data["nik_hash"])
     if entry is None:
         outcome = CheckOutcome.NOT_FOUND
@@ -190,14 +203,6 @@ def take_name(ctx: Context, msg: Incoming) -> Outcome:
         outcome=outcome,
         now=ctx.now,
     )
-    if outcome == CheckOutcome.FOUND and ctx.resident.consent_at is not None:
-        # the household's programs, for the kelurahan's announcements about them
-        residents.update_profile(
-            db=ctx.db,
-            profile=ctx.resident,
-            now=ctx.now,
-            registry_programs=registry.PROGRAM_SEPARATOR.join(entry.programs),
-        )
     masked = mask_tail("0" * 12 + ctx.data["last4"])
     if outcome != CheckOutcome.FOUND:
         return Outcome(
@@ -214,11 +219,47 @@ def take_name(ctx: Context, msg: Incoming) -> Outcome:
         found.program_code in entry.programs for found in upcoming
     )
     where = {"kelurahan": entry.kelurahan_code, "rw": entry.rw} if pickup else None
+    # the programs are kept for the resident only once they say the data is their own
+    programs = registry.PROGRAM_SEPARATOR.join(entry.programs)
     return Outcome(
         [Reply(found_text(ctx, entry, masked))],
-        goto=bansos(BansosStep.DONE),
-        data={"found": True, "sembako": where},
+        goto=bansos(BansosStep.OWN),
+        data={"found": True, "sembako": where, "programs": programs},
     )
+
+
+def own_options(ctx: Context) -> tuple[Option, ...]:
+    """Return the two answers to "is this your own data?"."""
+    _ = ctx.gettext
+    return yes_no(ctx, "bansos:own", _("Yes, this is my data"), _("No, not mine"))
+
+
+def ask_own(ctx: Context) -> Reply:
+    """Asks whether the data found is the resident's own."""
+    _ = ctx.gettext
+    return Reply(
+        _(
+            "Is this your own data? If it is, we keep your programs so that you receive the "
+            "kelurahan's announcements about them. If you checked for someone else, answer No: "
+            "nothing is kept."
+        ),
+        own_options(ctx),
+    )
+
+
+def take_own(ctx: Context, msg: Incoming) -> Outcome:
+    """Links the programs found to the resident only when they confirm the data is theirs."""
+    _ = ctx.gettext
+    if msg.option == "bansos:own:yes" and "programs" in ctx.data:
+        # the household's programs, for the kelurahan's announcements about them
+        residents.update_profile(
+            db=ctx.db, profile=ctx.resident, now=ctx.now, registry_programs=ctx.data["programs"]
+        )
+        text = _("Thank you. We will let you know of announcements about your programs.")
+    else:
+        text = _("All right, nothing of this data is kept with your profile.")
+    data = {"found": True, "sembako": ctx.data.get("sembako")}
+    return Outcome([Reply(text)], goto=bansos(BansosStep.DONE), data=data)
 
 
 def found_text(ctx: Context, entry: registry.Entry, masked: str) -> str:
@@ -336,6 +377,7 @@ BANSOS = Flow(
     {
         BansosStep.NIK: Step(ask_nik, take_nik, Expect.TEXT, options=no_options),
         BansosStep.NAME: Step(ask_name, take_name, Expect.TEXT, options=no_options),
+        BansosStep.OWN: Step(ask_own, take_own, options=own_options),
         BansosStep.DONE: Step(ask_done, take_done, options=done_options),
     },
 )

@@ -81,6 +81,7 @@ class BansosStep(StrEnum):
 
     NIK = "nik"
     NAME = "name"
+    OWN = "own"  # after a hit: is this the resident's own data?
     DONE = "done"
 
 

@@ -138,6 +138,8 @@ class EngineConfig:
     # the secret of NIK hashes (NIK_PEPPER): kept out of repr, so never in a log or traceback
     nik_key: bytes = field(default=b"", repr=False)
     status_checks_per_day: int = 5  # registry lookups a resident may make in 24 hours
+    status_checks_per_hour_all: int = 300  # registry lookups of all residents in an hour
+    status_checks_per_day_all: int = 2000  # registry lookups of all residents in 24 hours
 
 
 @dataclass(frozen=True)

@@ -456,6 +456,25 @@ def claim_digest(*, db: Connection, day: date, kind: str, now: datetime) -> None
     db.execute(_DIGESTS.insert().values(day=day, kind=kind, created_at=now))
 
 
+def claim_once(*, db: Connection, day: date, kind: str, now: datetime) -> bool:
+    """Record that a message of a kind goes out for a day; return False, changing nothing,
+    when it already did (another process may have been first: the unique day and kind
+    decide, without ending the caller's transaction)."""
+    dialect = db.dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:  # pragma: no cover - the two backends the project supports
+        raise NotImplementedError(dialect)
+    statement = (
+        insert(_DIGESTS)
+        .values(day=day, kind=kind, created_at=now)
+        .on_conflict_do_nothing(index_elements=["day", "kind"])
+    )
+    return db.execute(statement).rowcount == 1
+
+
 def digest_sent(*, db: Connection, day: date, kind: str) -> bool:
     """Tell whether the digest of a kind went out on a day."""
     row = db.execute(

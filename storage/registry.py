@@ -74,6 +74,7 @@ class CheckOutcome(StrEnum):
     NOT_FOUND = "not_found"
     NAME_MISMATCH = "name_mismatch"
     LIMITED = "limited"  # refused: too many checks in a day
+    LIMITED_ALL = "limited_all"  # refused: too many checks by all residents together
 
 
 # the outcomes that count against the daily limit: a refusal itself does not
@@ -242,6 +243,20 @@ def recent_checks(
     happened, oldest first."""
     params = {"b_resident_id": resident_id, "b_actor_hash": actor_hash, "b_since": since}
     return list(db.execute(_RECENT_CHECKS, params).scalars())
+
+
+def count_checks(*, db: Connection, since: datetime) -> int:
+    """Return how many counted checks all residents made after `since` (the index on
+    `checked_at` keeps this a range scan of the window)."""
+    query = (
+        select(func.count())
+        .select_from(_CHECKS)
+        .where(
+            _CHECKS.c.checked_at > since,
+            _CHECKS.c.outcome.in_([str(outcome) for outcome in COUNTED]),
+        )
+    )
+    return db.execute(query).scalar_one()
 
 
 def next_check_at(

@@ -348,3 +348,26 @@ def load(*, db: Connection, source: Path = PARTNERS_FILE, now: datetime) -> tupl
         .values(active=False, updated_at=now)
     )
     return len(partner_rows), len(staff_rows)
+
+
+def admin_chats(*, db: Connection) -> list[int]:
+    """Return the resident records of the active admin accounts that have a chat which has
+    written to the bot (a staff chat is also a resident record once it has), for alerts."""
+    # imported here: residents is the larger module and does not need staff
+    from storage.residents import ChannelIdentity
+
+    found = []
+    for account in listing(db=db):
+        if not (account.active and account.role == Role.ADMIN):
+            continue
+        if not (account.channel and account.external_id):
+            continue
+        resident_id = db.execute(
+            select(ChannelIdentity.resident_id).where(
+                ChannelIdentity.channel == account.channel,
+                ChannelIdentity.external_id == account.external_id,
+            )
+        ).scalar()
+        if resident_id is not None:
+            found.append(resident_id)
+    return found

@@ -36,13 +36,17 @@ def pickups(database, clock) -> None:
         seed_distributions(db=db, today=clock().date(), now=clock())
 
 
-async def check(chat: Chat, nik: str, name: str) -> str:
-    """Open the check from the menu, give a NIK and a name; return the answer."""
+async def check(chat: Chat, nik: str, name: str, own: str | None = "bansos:own:no") -> str:
+    """Open the check from the menu, give a NIK and a name; return the answer (and, after a
+    hit, answer whether the data is one's own with the button `own`, unless None)."""
     await chat.send("menu")
     await chat.send("Cek status bansos")
     await chat.send(nik)
     await chat.send(name)
-    return chat.text
+    text = chat.text
+    if own is not None and "bansos:own:yes" in chat.keys:
+        await chat.tap(own)
+    return text
 
 
 async def test_a_registered_beneficiary_sees_programs_amounts_and_next_steps(
@@ -59,6 +63,7 @@ async def test_a_registered_beneficiary_sees_programs_amounts_and_next_steps(
     assert "Yang perlu dilakukan:" in text
     assert "Jangan pernah membayar siapa pun" in text
     assert SITI not in text
+    assert "Apakah ini data Bapak/Ibu sendiri?" in text
     assert chat.keys == ["bansos:sembako", "bansos:again", "bansos:menu"]
 
 
@@ -109,6 +114,7 @@ async def test_found_offers_the_sembako_schedule_of_where_that_person_lives(
             ("Check bansos status", "Please type the NIK"),
             (SITI, "Now type the full name"),
             ("Siti Aminah", "Data found"),  # she lives in Klender RW 005
+            ("No", "nothing of this data is kept"),
             ("Sembako schedule", "Next sembako distributions for Kelurahan Klender, RW 005:"),
         ]
     )
@@ -247,16 +253,50 @@ async def test_every_check_is_audited_without_the_nik(
         assert secret not in dump  # not in the audit, the conversation, anywhere
 
 
-async def test_the_check_needs_consent(chat: Chat, registry) -> None:
+async def test_the_check_needs_consent_and_a_completed_registration(
+    chat: Chat, registry, database
+) -> None:
     await chat.run([("halo", "Selamat datang"), ("1", "setuju?"), ("tidak", "Tidak apa-apa")])
     await chat.send("Cek status bansos")
     assert "kami perlu persetujuan Bapak/Ibu" in chat.text
+    assert "nama, kelurahan, dan RW" in chat.text
     assert "Apakah Bapak/Ibu setuju?" in chat.text
-    await chat.send("setuju")  # and straight back to the check, without registering
-    assert "Terima kasih." in chat.text and "Mohon ketik NIK" in chat.text
+    await chat.run(
+        [
+            ("setuju", "Siapa nama lengkap Bapak/Ibu"),  # consent alone is not enough
+            ("Siti Aminah", "kelurahan mana?"),
+            ("klender", "RW 001 sampai 015"),
+            ("5", "nomor HP"),
+            ("Lewati", "Mohon ketik NIK"),  # and straight back to the check
+        ]
+    )
+    with database.connect() as db:
+        assert db.execute(select(StatusCheck)).all() == []  # no lookup before registering
     await chat.send(SITI)
     await chat.send("Siti Aminah")
     assert "Data ditemukan" in chat.text
+    resident = stored(database, chat.external_id)
+    assert (resident.name, resident.rw) == ("Siti Aminah", 5)
+
+
+async def test_consent_without_the_rest_of_the_profile_is_sent_to_register(
+    chat: Chat, registry, database
+) -> None:
+    """Consent given, the name step left with "menu": the check still asks for the profile."""
+    await chat.run([("halo", "Selamat datang"), ("1", "setuju?"), ("setuju", "nama lengkap")])
+    await chat.send("menu")
+    await chat.send("Cek status bansos")
+    assert "nama, kelurahan, dan RW" in chat.text
+    assert "Siapa nama lengkap Bapak/Ibu" in chat.text
+    assert "Mohon ketik NIK" not in chat.text
+    await chat.run(
+        [
+            ("Siti Aminah", "kelurahan mana?"),
+            ("klender", "RW 001"),
+            ("5", "nomor HP"),
+            ("Lewati", "Mohon ketik NIK"),
+        ]
+    )
 
 
 async def test_in_english(chat: Chat, registry) -> None:

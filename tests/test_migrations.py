@@ -87,3 +87,32 @@ def test_complaint_photos_kept_before_0011_get_their_platform(database_url: str)
     finally:
         clear(database)  # leave it seeded for the next test
         database.dispose()
+
+
+def test_programs_copied_by_checks_before_0013_are_forgotten(database_url: str) -> None:
+    """Before 0013 any hit copied the programs to whoever checked: they could be anyone's."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import select, update
+
+    from storage.database import alembic_config
+    from storage.residents import Resident, create_resident
+
+    database = make_engine(database_url)
+    residents = Resident.__table__
+    now = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+    try:
+        clear(database)
+        command.downgrade(alembic_config(database), "0011")
+        with database.begin() as db:
+            create_resident(
+                db=db, channel="console", external_id="warga-1", language="id", now=now
+            )
+            db.execute(update(residents).values(registry_programs="PKH;BPNT"))
+        migrate(database)
+        with database.connect() as db:
+            assert db.execute(select(residents.c.registry_programs)).scalars().all() == [""]
+    finally:
+        clear(database)  # leave it seeded for the next test
+        database.dispose()

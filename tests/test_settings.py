@@ -25,6 +25,7 @@ def test_defaults_are_the_embedded_setup() -> None:
     assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8080)
     assert (settings.tz_name, settings.default_language) == ("Asia/Jakarta", "id")
     assert settings.channels == []
+    assert (settings.status_checks_per_hour_all, settings.status_checks_per_day_all) == (300, 2000)
 
 
 def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -54,6 +55,8 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         ("TELEGRAM_API_BASE_URL", "localhost:8081", "must start with http"),
         ("ADMIN_TELEGRAM_IDS", "12,abc", "valid integer"),
         ("FOLLOW_UP_AFTER_MINUTES", "-5", "greater than or equal to 0"),
+        ("STATUS_CHECKS_PER_HOUR_ALL", "0", "greater than or equal to 1"),
+        ("STATUS_CHECKS_PER_DAY_ALL", "100", "at least STATUS_CHECKS_PER_HOUR_ALL"),
     ],
 )
 def test_invalid_values_are_explained(monkeypatch, name: str, value: str, message: str) -> None:

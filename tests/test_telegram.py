@@ -372,6 +372,8 @@ async def test_a_status_check_and_the_nearest_pickup_over_telegram(
     texts = await telegram.send(tg.text("SITI AMINAH"), "Data ditemukan")
     assert any("************9901" in text for text in texts)
     assert all("3175074708859901" not in text for text in telegram.fake.sent_texts())
+    assert inline_data(telegram.last_markup()) == ["bansos:own:yes", "bansos:own:no"]
+    await telegram.send(tg.callback("bansos:own:yes"), "Kami akan mengabari")
     assert inline_data(telegram.last_markup()) == ["bansos:sembako", "bansos:again", "bansos:menu"]
     await telegram.send(tg.callback("bansos:sembako"), "Pembagian sembako berikutnya")
     await telegram.send(tg.callback("sembako:near"), "Mohon kirim lokasi")
