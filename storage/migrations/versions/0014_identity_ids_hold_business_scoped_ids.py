@@ -5,7 +5,7 @@ code, a period and up to 128 letters and digits ("US.ENT.…" for a parent id), 
 64 characters an identity's external id held.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
