@@ -7,6 +7,7 @@ offset moves past it, and nothing of its content reaches the log."""
 import asyncio
 import json
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -116,11 +117,10 @@ async def test_an_unreadable_update_last_in_the_batch_is_confirmed_too(engine, d
             await channel.stop()
 
 
-@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
-async def test_the_webhook_skips_an_unreadable_update_and_serves_the_next(
-    engine, database, caplog: pytest.LogCaptureFixture, path: Path
-) -> None:
-    caplog.set_level(logging.DEBUG)
+@asynccontextmanager
+async def webhook(engine, database):
+    """The Telegram channel by webhook on the program's HTTP server, against the fake Bot API;
+    yield the fake and a function that posts an update to the webhook."""
     async with FakeBotAPI() as fake:
         channel = TelegramChannel(
             Settings(
@@ -135,18 +135,30 @@ async def test_the_webhook_skips_an_unreadable_update_and_serves_the_next(
         await channel.start()
         server = HttpServer(build_app(database, telegram=channel), "127.0.0.1", 0)
         await server.start()
+        url = f"http://127.0.0.1:{server.port}/telegram/webhook"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
         try:
-            url = f"http://127.0.0.1:{server.port}/telegram/webhook"
-            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
             async with httpx.AsyncClient() as client:
-                bad = await client.post(url, json=unreadable(path, 700), headers=headers)
-                good = await client.post(url, json=good_message(701), headers=headers)
-            # a 200 for the unreadable one too: sent again, it would fail again
-            assert (bad.status_code, good.status_code) == (200, 200)
-            await fake.wait_for(lambda f: bool(f.sent_texts(WARGA)))
+
+                async def post(update: dict) -> httpx.Response:
+                    return await client.post(url, json=update, headers=headers)
+
+                yield fake, post
         finally:
             await server.stop()
             await channel.stop()
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+async def test_the_webhook_skips_an_unreadable_update_and_serves_the_next(
+    engine, database, caplog: pytest.LogCaptureFixture, path: Path
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with webhook(engine, database) as (fake, post):
+        bad, good = await post(unreadable(path, 700)), await post(good_message(701))
+        # a 200 for the unreadable one too: sent again, it would fail again
+        assert (bad.status_code, good.status_code) == (200, 200)
+        await fake.wait_for(lambda f: bool(f.sent_texts(WARGA)))
     check_the_log(caplog, path, 700)
 
 
@@ -191,33 +203,12 @@ async def test_the_webhook_skips_an_update_with_wrong_types_without_a_traceback(
     engine, database, caplog: pytest.LogCaptureFixture, update: dict
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with FakeBotAPI() as fake:
-        channel = TelegramChannel(
-            Settings(
-                token=fake.token,
-                base_url=fake.base_url,
-                webhook_url="https://warga.example/telegram/webhook",
-                webhook_secret=SECRET,
-            ),
-            engine,
-            database,
-        )
-        await channel.start()
-        server = HttpServer(build_app(database, telegram=channel), "127.0.0.1", 0)
-        await server.start()
-        try:
-            url = f"http://127.0.0.1:{server.port}/telegram/webhook"
-            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-            async with httpx.AsyncClient() as client:
-                bad = await client.post(url, json=update, headers=headers)
-                good = await client.post(url, json=good_message(801), headers=headers)
-            assert (bad.status_code, good.status_code) == (200, 200)
-            await fake.wait_for(lambda f: len(f.sent_texts(WARGA)) >= 1)
-            await asyncio.sleep(0.2)
-            assert len(fake.sent_texts(WARGA)) == 1  # the hello only
-        finally:
-            await server.stop()
-            await channel.stop()
+    async with webhook(engine, database) as (fake, post):
+        bad, good = await post(update), await post(good_message(801))
+        assert (bad.status_code, good.status_code) == (200, 200)
+        await fake.wait_for(lambda f: len(f.sent_texts(WARGA)) >= 1)
+        await asyncio.sleep(0.2)
+        assert len(fake.sent_texts(WARGA)) == 1  # the hello only
     skipped = [r for r in caplog.records if "could not be read" in r.getMessage()]
     assert len(skipped) == 1 and "update_id=800" in skipped[0].getMessage()
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
