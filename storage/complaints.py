@@ -471,8 +471,9 @@ def claim_once(*, db: Connection, day: date, kind: str, now: datetime) -> bool:
         insert(_DIGESTS)
         .values(day=day, kind=kind, created_at=now)
         .on_conflict_do_nothing(index_elements=["day", "kind"])
-    )
-    return db.execute(statement).rowcount == 1
+        .returning(_DIGESTS.c.id)  # a row back only when it was inserted (rowcount is not
+    )  # reliable for an INSERT with RETURNING on every driver)
+    return db.execute(statement).first() is not None
 
 
 def digest_sent(*, db: Connection, day: date, kind: str) -> bool:
