@@ -147,9 +147,16 @@ async def post_chunked(
         pass
     try:
         status = await asyncio.wait_for(answer, 10)
+    except ConnectionResetError:
+        # the server answered and closed while the client was still writing: the kernel's
+        # reset can overtake the answer on a busy machine, and then only the reset is seen
+        status = RESET
     finally:
         writer.close()
     return status, sent
+
+
+RESET = b"(reset after the server closed)"
 
 
 @pytest.mark.parametrize(
@@ -167,7 +174,7 @@ async def test_a_huge_chunked_body_is_refused_while_it_comes_in(
     served: Served, method: str, path: str
 ) -> None:
     status, sent = await post_chunked(served.port, path, HUGE, method)
-    assert status.startswith(b"HTTP/1.1 413")
+    assert status.startswith(b"HTTP/1.1 413") or status == RESET
     # the server took in at most the limit and what came with the chunk that passed it
     assert served.counting.taken <= BODY_LIMIT + 4 * CHUNK
     assert sent < HUGE // 2  # and stopped reading: the client could not send the rest
