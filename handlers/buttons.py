@@ -92,7 +92,25 @@ class Either:
         return self.word.write(value) if isinstance(value, str) else self.number.write(value)
 
 
+@dataclass(frozen=True)
+class Name:
+    """A short name from the data (a course category), without the separator."""
+
+    longest: int = 60
+
+    def read(self, text: str) -> str | None:
+        """Return the name, or None."""
+        return text if 0 < len(text) <= self.longest and SEPARATOR not in text else None
+
+    def write(self, value: int | str) -> str:
+        """Return the name."""
+        if not isinstance(value, str) or self.read(value) is None:
+            raise ValueError(f"not a short name: {value!r}")
+        return value
+
+
 ID = Number()
+NAME = Name()
 
 
 @dataclass(frozen=True)

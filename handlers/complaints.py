@@ -13,6 +13,7 @@ need the privacy consent only. No one's NIK is asked for, and a text holding one
 
 from handlers import masukan
 from handlers.answers import NO_WORDS, YES_WORDS, resume_after, yes_no
+from handlers.buttons import NAME, button
 from handlers.complaint_status import ask_status, status_options, take_status
 from handlers.complaint_subjects import (
     ask_kelurahan,
@@ -45,6 +46,8 @@ from handlers.steps import Context, Expect, Flow, Outcome, Step, StepRef, no_opt
 from storage import complaints as stored
 from storage import places
 from storage.complaints import ComplaintKind, Item
+
+CATEGORY = button("cat", name=NAME)  # a category of pengaduan, by its code in the data
 
 
 def open_complaints(ctx: Context) -> Outcome:
@@ -141,7 +144,12 @@ def category_options(ctx: Context) -> tuple[Option, ...]:
     """Return the categories of pengaduan from the data."""
     return options_of(
         *(
-            (f"cat:{found.code}", found.label(ctx.language), "", found.short(ctx.language))
+            (
+                CATEGORY.encode(name=found.code),
+                found.label(ctx.language),
+                "",
+                found.short(ctx.language),
+            )
             for found in stored.categories()
         )
     )
@@ -155,7 +163,8 @@ def ask_category(ctx: Context) -> Reply:
 
 def take_category(ctx: Context, msg: Incoming) -> Outcome:
     """Keeps the category and asks for the complaint."""
-    code = (msg.option or "").removeprefix("cat:")
+    chosen = CATEGORY.decode(msg.option)
+    code = chosen["name"] if chosen else ""
     if stored.category(code) is None:
         return Outcome()
     ctx.data["category"] = code

@@ -11,7 +11,7 @@ flowchart LR
 """
 
 from handlers.answers import page_of, profile_first, register_first, yes_no
-from handlers.buttons import ID, button
+from handlers.buttons import ID, NAME, button
 from handlers.enrolments import (
     CANCEL,
     ask_cancel,
@@ -33,6 +33,7 @@ from storage.priorities import group_label, priority_groups
 from storage.residents import ProfileIncomplete
 from storage.training import Batch, EnrolmentStatus
 
+CATEGORY = button("cat", name=NAME)  # a kind of course, by its name in the data
 BATCH = button("batch", batch=ID)
 ENROL = button("training:enrol", batch=ID)
 SESSIONS_SHOWN = 12
@@ -57,7 +58,9 @@ def way_out(ctx: Context) -> list[tuple[str, str, str]]:
 def category_options(ctx: Context) -> tuple[Option, ...]:
     """Return the categories with open batches, then my enrolments and the menu."""
     found = courses.categories(db=ctx.db, now=ctx.now)
-    choices = [(f"cat:{category.name}", category.label(ctx.language)) for category in found]
+    choices = [
+        (CATEGORY.encode(name=category.name), category.label(ctx.language)) for category in found
+    ]
     choices = choices[:LISTED]
     return options_of(*choices, *way_out(ctx))
 
@@ -83,7 +86,10 @@ def take_category(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome(goto=training(TrainingStep.MINE))
     if key == "training:menu":
         return Outcome(goto=HOME)
-    return Outcome(goto=training(TrainingStep.BATCHES), data={"category": key[4:]})
+    chosen = CATEGORY.decode(key)
+    if chosen is None:  # not a category of ours: ask again
+        return Outcome()
+    return Outcome(goto=training(TrainingStep.BATCHES), data={"category": chosen["name"]})
 
 
 def batch_label(ctx: Context, batch: Batch) -> str:
