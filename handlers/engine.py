@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from handlers import hints
 from handlers.i18n import normalise_language, translations
 from handlers.locks import KeyedLocks
-from handlers.messages import MEDIA_KINDS, Incoming, Kind, Reply, is_place
+from handlers.messages import MEDIA_KINDS, Incoming, Kind, Option, Reply, is_place
 from handlers.steps import (
     BACK,
     EXPIRED,
@@ -30,6 +30,7 @@ from handlers.steps import (
     Outcome,
     Step,
     StepRef,
+    Understood,
 )
 from handlers.text import is_chatter, keyword_of, match_option, normalise
 from handlers.workers import Workers
@@ -230,7 +231,7 @@ class Engine:
             question = (step.remind or step.ask)(ctx)
             return [*notice, *(Reply(text) for text in hint), question], position
 
-        options = step.options(ctx) if step.options else step.ask(ctx).options
+        options = self._options(ctx, step)
         if message.kind == Kind.OPTION:
             if message.option in {option.key for option in options}:
                 return self._answer(ctx, position, step, message, notice)
@@ -271,27 +272,58 @@ class Engine:
                 ctx.data, ctx.position = {}, home
                 chosen = replace(message, kind=Kind.OPTION, option=home_key)
                 return self._answer(ctx, home, self._step(home), chosen, notice)
-            elif match.candidates:
-                return again(hints.which_hint([option.label for option in match.candidates], _))
             elif is_chatter(message.text) and step.expects in (Expect.CHOICE, Expect.TEXT):
                 return again()  # "halo", "ok": no answer, so just ask again
             elif step.expects == Expect.CHOICE:
+                # no option fits: a sentence may say what the resident wants instead
+                meant = self._understand(ctx, message.text, position == home)
+                if meant is not None:
+                    replies, position = self._apply(ctx, position, meant)
+                    return [*notice, *replies], position
+                if match.candidates:
+                    labels = [option.label for option in match.candidates]
+                    return again(hints.which_hint(labels, _))
                 return again(hints.choose_hint(len(options), _)) if options else again()
+            elif step.expects != Expect.ANSWER:
+                return self._answer_or_understand(ctx, position, step, message, notice)
         return self._answer(ctx, position, step, message, notice)
+
+    def _answer_or_understand(
+        self, ctx: Context, position: StepRef, step: Step, message: Incoming, notice: list[Reply]
+    ) -> tuple[list[Reply], StepRef]:
+        """Let a free-text step take the text; when it does not (it asks again), read the text
+        as a sentence that may say what the resident wants instead. An answer that fits the
+        question always wins: a name at the name step is a name."""
+        data = dict(ctx.data)
+        outcome = step.answer(ctx, message)
+        taken = not isinstance(outcome, Outcome) or outcome.goto is not None or not outcome.ask
+        if not taken:
+            meant = self._understand(ctx, message.text, False)
+            if meant is not None:
+                ctx.data = data
+                outcome = meant
+        replies, position = self._apply(ctx, position, outcome)
+        return [*notice, *replies], position
+
+    def _understand(self, ctx: Context, text: str, at_home: bool) -> Understood | Outcome | None:
+        """Return what a typed text means where it answers nothing, if that is clear."""
+        understand = self.conversations.understand
+        return None if understand is None else understand(ctx, text, at_home)
+
+    def _options(self, ctx: Context, step: Step) -> tuple[Option, ...]:
+        """Return the options of a step, without asking its whole question where it can."""
+        return step.options(ctx) if step.options else step.ask(ctx).options
 
     def _home_label(self, ctx: Context, message: Incoming) -> str | None:
         """Return the key of the menu entry whose whole label was typed, if one was."""
         if len(message.text) > 100:
             return None
         typed = normalise(message.text)
-        home = self._step(self.conversations.home)
-        options = home.options(ctx) if home.options else home.ask(ctx).options
+        options = self._options(ctx, self._step(self.conversations.home))
         return next((option.key for option in options if normalise(option.label) == typed), None)
 
     def _home_keys(self, ctx: Context) -> set[str]:
-        home = self._step(self.conversations.home)
-        options = home.options(ctx) if home.options else home.ask(ctx).options
-        return {option.key for option in options}
+        return {option.key for option in self._options(ctx, self._step(self.conversations.home))}
 
     def _answer(
         self, ctx: Context, position: StepRef, step: Step, message: Incoming, notice: list[Reply]
@@ -300,9 +332,11 @@ class Engine:
         return [*notice, *replies], position
 
     def _apply(
-        self, ctx: Context, position: StepRef, outcome: Outcome
+        self, ctx: Context, position: StepRef, outcome: Outcome | Understood
     ) -> tuple[list[Reply], StepRef]:
         """Move to where the outcome says and ask that step's question."""
+        if isinstance(outcome, Understood):
+            return self._follow(ctx, position, outcome)
         replies = list(outcome.replies)
         if ctx.erased:
             return replies, position
@@ -332,6 +366,52 @@ class Engine:
         if outcome.ask:
             replies.append(step.ask(ctx))
         return replies, target
+
+    def _follow(
+        self, ctx: Context, position: StepRef, meant: Understood
+    ) -> tuple[list[Reply], StepRef]:
+        """Go where a typed sentence meant, the way the resident would have gone: through the
+        main menu and the buttons, so every check on the way (consent, registration, what is
+        open) applies; the replies are those of the step the way ends at."""
+        if meant.keyword is not None:
+            allowed = self.conversations.staff_keywords.get(meant.keyword)
+            if allowed is not None and not allowed(ctx):
+                return self._apply(ctx, position, Outcome())
+            return self._apply(ctx, position, self.conversations.keywords[meant.keyword](ctx))
+        if meant.anywhere:
+            tap = self._tap(ctx, meant.anywhere)
+            for kind, take in self.conversations.anywhere.items():
+                taken = (
+                    take(ctx, tap) if kind.owns(tap.option) and kind.decode(tap.option) else None
+                )
+                if taken is not None:
+                    return self._apply(ctx, position, taken)
+            return self._apply(ctx, position, Outcome())
+        home = self.conversations.home
+        ctx.data, ctx.position = {}, home
+        replies, position = self._apply(ctx, home, meant.start or Outcome())
+        for key in meant.taps:
+            step = self._step(position)
+            if key not in {option.key for option in self._options(ctx, step)}:
+                break  # the way there turned (registration first, nothing open): stay
+            replies, position = self._apply(ctx, position, step.answer(ctx, self._tap(ctx, key)))
+        if meant.typed:
+            step = self._step(position)
+            if step.expects != Expect.CHOICE:
+                typed = replace(self._tap(ctx, ""), kind=Kind.TEXT, option=None, text=meant.typed)
+                replies, position = self._apply(ctx, position, step.answer(ctx, typed))
+        return replies, position
+
+    @staticmethod
+    def _tap(ctx: Context, key: str) -> Incoming:
+        """Build the tap of a button by the resident of the context."""
+        return Incoming(
+            channel=ctx.identity.channel,
+            external_id=ctx.identity.external_id,
+            message_id="",
+            kind=Kind.OPTION,
+            option=key,
+        )
 
 
 @dataclass

@@ -32,6 +32,7 @@ from handlers.positions import CHOOSE_LANGUAGE, ENTRY, ERASE, HOME, Registration
 from handlers.start import REGISTER
 from handlers.steps import Context, Conversations, Outcome
 from handlers.text import Keyword
+from handlers.understanding import conversation as understanding
 
 
 def go_home(ctx: Context) -> Outcome:
@@ -126,6 +127,7 @@ def build() -> Conversations:
         complaint_staff.COMPLAINT_STAFF,
         laporan.REPORT,
         survey.SURVEY,
+        understanding.UNDERSTAND,
     )
     return Conversations(
         flows={flow.name: flow for flow in flows},
@@ -161,4 +163,5 @@ def build() -> Conversations:
             Keyword.COMPLAINTS: complaint_staff.may_handle,
             Keyword.REPORT: laporan.may_report,
         },
+        understand=understanding.understand,
     )

@@ -34,6 +34,7 @@ class FlowName(StrEnum):
     REPORT = "report"
     SURVEY = "survey"
     BROADCAST_PLAN = "broadcast_plan"
+    UNDERSTAND = "understand"
 
 
 class StartStep(StrEnum):
@@ -237,12 +238,19 @@ class SurveyStep(StrEnum):
     TEXT = "text"
 
 
+class UnderstandStep(StrEnum):
+    """What a typed sentence may have meant."""
+
+    SUGGEST = "suggest"  # "Did you mean ...?" with the likeliest services
+
+
 class ReportStep(StrEnum):
     """Staff and evaluators: the figures of a period, with a chart (laporan)."""
 
     SHOW = "show"
 
 
+SUGGEST = StepRef(FlowName.UNDERSTAND, UnderstandStep.SUGGEST)
 ENTRY = StepRef(FlowName.START, StartStep.LANGUAGE)
 HOME = StepRef(FlowName.MENU, MenuStep.MAIN)
 CONSENT = StepRef(FlowName.START, StartStep.CONSENT)

@@ -52,6 +52,20 @@ class Outcome:
     data: dict[str, Any] | None = None  # the answers the next step starts with
 
 
+@dataclass(frozen=True)
+class Understood:
+    """What a typed sentence meant, for the engine to follow as if the resident had gone
+    there: from the main menu where `start` leads, then tapping `taps` in turn (a tap the
+    step reached does not offer ends the way there), then typing `typed`; or a `keyword`; or
+    a button that works anywhere (`anywhere`, such as a language) where the resident is."""
+
+    start: Outcome | None = None
+    taps: tuple[str, ...] = ()
+    typed: str = ""
+    keyword: Keyword | None = None
+    anywhere: str = ""
+
+
 @dataclass
 class Context:
     """What a step may use: the database connection, the resident, their answers, the clock."""
@@ -159,6 +173,9 @@ class Conversations:
     )
     # keywords only some may use (staff): for anyone the check refuses, the word is plain text
     staff_keywords: Mapping[Keyword, Callable[[Context], bool]] = field(default_factory=dict)
+    # what a typed text means where it answers nothing: (ctx, text, at home) -> where to go,
+    # or None when it is not clear enough to leave the question (at home it always answers)
+    understand: Callable[[Context, str, bool], "Understood | Outcome | None"] | None = None
 
 
 NO_ALIASES: frozenset[str] = frozenset()

@@ -1,0 +1,94 @@
+"""Where a typed sentence leads in the conversation: the service it means, the likeliest few
+as buttons when it is not clear ("Did you mean ...?"), or, when nothing fits, a one-line
+answer that says so, with the menu and help.
+
+A NIK typed at the menu is not kept: the resident is asked whether to check bansos, and types
+it again at that question.
+"""
+
+from handlers.buttons import Number, button
+from handlers.messages import Incoming, Option, Reply
+from handlers.positions import HOME, SUGGEST, FlowName, UnderstandStep
+from handlers.steps import Context, Flow, Outcome, Step, Understood, options_of
+from handlers.understanding.reading import CHATTER, NOTHING, Meaning, read
+from handlers.understanding.routes import TITLES, route
+
+MEANT = button("meant", choice=Number(0, 9))  # the number of a suggestion at the step
+
+
+def understand(ctx: Context, text: str, at_home: bool) -> Understood | Outcome | None:
+    """Return where a typed text leads. At the menu it always leads somewhere; at another
+    question only when it clearly means a service (else the question's own hint stays)."""
+    _ = ctx.gettext
+    reading = read(text)
+    if reading.nik:
+        if not at_home:
+            return None
+        return suggest(ctx, (Meaning("bansos"),), nik=True)
+    meaning = reading.meaning
+    if meaning is not None and meaning.label != NOTHING:
+        if meaning.label == CHATTER and not at_home:
+            return None
+        routed = route(ctx, meaning, text)
+        if routed is not None:
+            return routed
+    if not at_home:
+        return None
+    if reading.likely:
+        return suggest(ctx, reading.likely)
+    return not_understood(ctx, text)
+
+
+def not_understood(ctx: Context, text: str) -> Outcome:
+    """Say in one line that the message was not understood, and show the menu again."""
+    _ = ctx.gettext
+    reply = _("Sorry, I did not understand that. Please choose a service below, or type bantuan.")
+    return Outcome([Reply(reply)])
+
+
+def suggest(ctx: Context, likely: tuple[Meaning, ...], *, nik: bool = False) -> Outcome:
+    """Offer the likeliest meanings as buttons (after a NIK: only the bansos check)."""
+    chosen = [[meaning.label, meaning.detail] for meaning in likely]
+    return Outcome(goto=SUGGEST, data={"likely": chosen, "nik": nik})
+
+
+def title(ctx: Context, label: str) -> str:
+    """Name a meaning on a button."""
+    return ctx.gettext(TITLES[label]) if label in TITLES else label
+
+
+def suggest_options(ctx: Context) -> tuple[Option, ...]:
+    """Return the suggested meanings, then the menu."""
+    _ = ctx.gettext
+    likely = ctx.data.get("likely", [])
+    return options_of(
+        *(
+            (MEANT.encode(choice=number), title(ctx, label))
+            for number, (label, _detail) in enumerate(likely[:9])
+        ),
+        ("meant:menu", _("Main menu"), "menu"),
+    )
+
+
+def ask_suggest(ctx: Context) -> Reply:
+    """Asks which of the suggestions was meant."""
+    _ = ctx.gettext
+    if ctx.data.get("nik"):
+        return Reply(_("This looks like a NIK. Check bansos status?"), suggest_options(ctx))
+    return Reply(_("Did you mean one of these?"), suggest_options(ctx))
+
+
+def take_suggest(ctx: Context, msg: Incoming) -> Understood | Outcome:
+    """Opens the suggestion chosen."""
+    chosen = MEANT.decode(msg.option)
+    likely = ctx.data.get("likely", [])
+    if chosen is None or chosen["choice"] >= len(likely):
+        return Outcome(goto=HOME, data={})
+    label, detail = likely[int(chosen["choice"])]
+    return route(ctx, Meaning(label, detail), "") or Outcome(goto=HOME, data={})
+
+
+UNDERSTAND = Flow(
+    FlowName.UNDERSTAND,
+    {UnderstandStep.SUGGEST: Step(ask_suggest, take_suggest, options=suggest_options)},
+)
