@@ -49,7 +49,7 @@ extract: $(STAMP)
 
 update-catalogs: extract
 	$(BIN)/pybabel update -i locales/messages.pot -d locales \
-		--ignore-obsolete --width=99
+		--ignore-obsolete --no-fuzzy-matching --width=99
 
 compile-catalogs: $(STAMP)
 	$(BIN)/pybabel compile -d locales --statistics

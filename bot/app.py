@@ -8,6 +8,7 @@ from bot.settings import Settings, pepper
 from handlers import flows
 from handlers.engine import Engine
 from handlers.steps import EngineConfig
+from handlers.understanding.reading import reader
 from storage.database import make_engine, migrate
 
 log = logging.getLogger(__name__)
@@ -38,4 +39,5 @@ def conversation_engine(settings: Settings, database: Database) -> Engine:
         status_checks_per_hour_all=settings.status_checks_per_hour_all,
         status_checks_per_day_all=settings.status_checks_per_day_all,
     )
+    reader()  # learn the phrasings now, not at the first resident's sentence
     return Engine(database, flows.build(), config)

@@ -263,7 +263,10 @@ class Engine:
         if message.kind == Kind.TEXT:
             if not message.text.strip():
                 return again(hints.empty_hint(_))
-            match = match_option(options, message.text, loose=step.expects == Expect.CHOICE)
+            # at the menu a sentence is read by the understanding rather than by the start of
+            # a label ("status" is three services there, not the first that holds the word)
+            loose = step.expects == Expect.CHOICE and position != home
+            match = match_option(options, message.text, loose=loose)
             skip_home = match.key or position == home or step.expects == Expect.ANSWER
             home_key = None if skip_home else self._home_label(ctx, message)
             if match.key is not None:

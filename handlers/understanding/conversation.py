@@ -11,7 +11,7 @@ from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, SUGGEST, FlowName, UnderstandStep
 from handlers.steps import Context, Flow, Outcome, Step, Understood, options_of
 from handlers.understanding.reading import CHATTER, NOTHING, Meaning, read
-from handlers.understanding.routes import TITLES, route
+from handlers.understanding.routes import TITLES, leads_into, route
 
 MEANT = button("meant", choice=Number(0, 9))  # the number of a suggestion at the step
 
@@ -27,8 +27,10 @@ def understand(ctx: Context, text: str, at_home: bool) -> Understood | Outcome |
         return suggest(ctx, (Meaning("bansos"),), nik=True)
     meaning = reading.meaning
     if meaning is not None and meaning.label != NOTHING:
-        if meaning.label == CHATTER and not at_home:
-            return None
+        if not at_home and (
+            meaning.label == CHATTER or leads_into(meaning.label, ctx.position.flow)
+        ):
+            return None  # an answer that did not fit this service's question: its hint stays
         routed = route(ctx, meaning, text)
         if routed is not None:
             return routed

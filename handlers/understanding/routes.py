@@ -23,7 +23,7 @@ from handlers import (
 )
 from handlers.i18n import N_
 from handlers.messages import Reply
-from handlers.positions import PROFILE
+from handlers.positions import PROFILE, FlowName
 from handlers.start import LANGUAGE_BUTTON
 from handlers.steps import Context, Outcome, Understood
 from handlers.text import Keyword
@@ -57,6 +57,28 @@ TITLES = {
     "survey": N_("Answer a survey"),
     "menu": N_("Main menu"),
     "cancel": N_("Cancel"),
+}
+# the flows a label leads into: a sentence at one of their own questions is an answer that
+# did not fit, not a wish to start again (and lose the answers given)
+FLOWS = {
+    "bansos": {FlowName.BANSOS},
+    "eligibility": {FlowName.ELIGIBILITY},
+    "sembako": {FlowName.SEMBAKO},
+    "training": {FlowName.TRAINING},
+    "my_enrolments": {FlowName.TRAINING, FlowName.HEALTH},
+    "health": {FlowName.HEALTH},
+    "scholarship": {FlowName.APPLY, FlowName.SCHOLARSHIP},
+    "capital": {FlowName.APPLY, FlowName.CAPITAL},
+    "application_status": {FlowName.APPLY, FlowName.SCHOLARSHIP, FlowName.CAPITAL},
+    "complaint": {FlowName.COMPLAINT, FlowName.MASUKAN},
+    "complaint_status": {FlowName.COMPLAINT},
+    "feedback": {FlowName.MASUKAN, FlowName.FEEDBACK, FlowName.COMPLAINT},
+    "reminders": {FlowName.REMINDERS},
+    "profile": {FlowName.PROFILE, FlowName.REGISTRATION},
+    "register": {FlowName.START, FlowName.REGISTRATION},
+    "language": {FlowName.LANGUAGE, FlowName.START},
+    "erase": {FlowName.ERASE},
+    "survey": {FlowName.SURVEY},
 }
 PROFILE_FIELDS = {"phone": "profile:phone", "name": "profile:name", "address": "profile:kelurahan"}
 APPLICATIONS = {
@@ -153,6 +175,11 @@ ROUTES: dict[str, Route] = {
     "chatter": lambda ctx, meaning, text: Outcome(),
     **{label: by_keyword(keyword) for label, keyword in KEYWORDS.items()},
 }
+
+
+def leads_into(label: str, flow: str) -> bool:
+    """Tell whether a label leads into a flow (so it would start it again)."""
+    return flow in FLOWS.get(label, ())
 
 
 def route(ctx: Context, meaning: Meaning, text: str) -> Understood | Outcome | None:
