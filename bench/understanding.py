@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.understanding import reading  # noqa: E402
+from handlers.understanding import reading
 
 GOALS = "goals: top-1 >= 92 %, wrong service <= 3 %, p99 < 2 ms"
 

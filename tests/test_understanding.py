@@ -11,7 +11,8 @@ from storage.complaints import ComplaintKind
 from storage.demo import seed_distributions, seed_training
 from storage.residents import Resident
 from tests.helpers import Chat, data_rows
-from tests.test_registration import HAPPY_EN, HAPPY_ID, stored as stored_resident
+from tests.test_registration import HAPPY_EN, HAPPY_ID
+from tests.test_registration import stored as stored_resident
 
 NIK = "3175076512880003"
 
