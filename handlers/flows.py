@@ -11,6 +11,7 @@ from handlers import (
     complaints,
     eligibility,
     enrolments,
+    faq,
     feedback,
     health,
     laporan,
@@ -126,6 +127,7 @@ def build() -> Conversations:
         complaint_staff.COMPLAINT_STAFF,
         laporan.REPORT,
         survey.SURVEY,
+        faq.FAQ,
     )
     return Conversations(
         flows={flow.name: flow for flow in flows},
@@ -142,6 +144,7 @@ def build() -> Conversations:
             rounds.REMIND: rounds.remind_anywhere,
             survey.INVITATION: survey.answer_invitation,
             survey.ANSWER: survey.answer_anywhere,
+            faq.FAQ_BUTTON: faq.answer_anywhere,
         },
         keywords={
             Keyword.MENU: go_home,

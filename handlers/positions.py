@@ -34,6 +34,7 @@ class FlowName(StrEnum):
     REPORT = "report"
     SURVEY = "survey"
     BROADCAST_PLAN = "broadcast_plan"
+    FAQ = "faq"
 
 
 class StartStep(StrEnum):
@@ -237,6 +238,12 @@ class SurveyStep(StrEnum):
     TEXT = "text"
 
 
+class FaqStep(StrEnum):
+    """The answer to a frequent question, with buttons to the services it leads on to."""
+
+    ANSWER = "answer"
+
+
 class ReportStep(StrEnum):
     """Staff and evaluators: the figures of a period, with a chart (laporan)."""
 
@@ -249,6 +256,7 @@ CONSENT = StepRef(FlowName.START, StartStep.CONSENT)
 CHOOSE_LANGUAGE = StepRef(FlowName.LANGUAGE, LanguageStep.CHOOSE)
 PROFILE = StepRef(FlowName.PROFILE, ProfileStep.VIEW)
 ERASE = StepRef(FlowName.ERASE, EraseStep.CONFIRM)
+FAQ_ANSWER = StepRef(FlowName.FAQ, FaqStep.ANSWER)
 
 
 def registration(step: RegistrationStep) -> StepRef:
