@@ -7,10 +7,11 @@ frequent question; a button `faq:<name>` (FAQ_BUTTON) opens an answer wherever i
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 
 from handlers import application_rules, faq_data, menu
-from handlers.buttons import NAME, button
+from handlers.buttons import button
 from handlers.faq_data import PREFIX, Entry, labels, phrasings
 from handlers.i18n import N_
 from handlers.messages import Incoming, Option, Reply
@@ -22,7 +23,23 @@ from storage.offices import Fact, Office
 
 __all__ = ["FAQ", "FAQ_BUTTON", "answer_anywhere", "answer_faq", "entries", "labels", "phrasings"]
 
-FAQ_BUTTON = button("faq", entry=NAME)  # "faq:office_hours": the same string as the label
+
+@dataclass(frozen=True)
+class QuestionName:
+    """The name of a frequent question in a key ("office_hours"): ASCII a-z, digits and "_"."""
+
+    def read(self, text: str) -> str | None:
+        """Return the name, or None."""
+        return text if faq_data.NAME.fullmatch(text) else None
+
+    def write(self, value: int | str) -> str:
+        """Return the name."""
+        if not isinstance(value, str) or self.read(value) is None:
+            raise ValueError(f"not a question's name: {value!r}")
+        return value
+
+
+FAQ_BUTTON = button("faq", entry=QuestionName())  # "faq:office_hours": the same as the label
 MENU_KEY = "fq:menu"
 BACK_KEY = "fq:back"
 RETURN = "_return"  # in the step's data: where the resident was (as the engine's BACK reads it)
@@ -188,6 +205,7 @@ FILLS: dict[str, Callable[[Context], str]] = {
     "office_contact": office_contact,
     "capital_limits": capital_limits,
 }
+FACTS_FIRST = frozenset({"payment_schedule"})  # the list is the answer; the text a note below
 assert set(FILLS) == faq_data.FILLS  # every fill the data may name has its code
 
 
@@ -195,7 +213,9 @@ def answer_text(ctx: Context, entry: Entry) -> str:
     """Return the whole answer: the text, facts from other data, and the source."""
     _ = ctx.gettext
     parts = [entry.answer(ctx.language)]
-    if entry.fill:
+    if entry.fill in FACTS_FIRST:
+        parts.insert(0, FILLS[entry.fill](ctx))
+    elif entry.fill:
         parts.append(FILLS[entry.fill](ctx))
     if entry.demo:
         parts.append(_("Source: example data (demo)"))

@@ -19,7 +19,7 @@ DEMO = "demo"  # the source of an answer invented for the demo
 # facts added below an answer from other data (handlers/faq.py says how)
 FILLS = frozenset({"payment_schedule", "office_hours", "office_contact", "capital_limits"})
 MIN_PHRASINGS = 6
-_ID = re.compile(r"^faq:[a-z][a-z0-9_]{1,40}$")
+NAME = re.compile(r"[a-z][a-z0-9_]{1,40}")  # an id without its prefix; ASCII only
 
 
 class FaqProblem(ValueError):
@@ -63,7 +63,8 @@ def _texts(entry: dict, field: str) -> tuple[str, ...]:
 def parse_entry(entry: dict) -> Entry:
     """Check one [[faq]] table and build its entry."""
     faq_id = entry.get("id")
-    if not isinstance(faq_id, str) or not _ID.match(faq_id):
+    name = faq_id.removeprefix(PREFIX) if isinstance(faq_id, str) else ""
+    if not isinstance(faq_id, str) or not faq_id.startswith(PREFIX) or not NAME.fullmatch(name):
         raise FaqProblem(f"an entry needs an id like 'faq:office_hours': {faq_id!r}")
     answers = {}
     for language in LANGUAGES:
