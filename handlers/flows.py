@@ -11,6 +11,7 @@ from handlers import (
     complaints,
     eligibility,
     enrolments,
+    faq,
     feedback,
     health,
     laporan,
@@ -128,6 +129,7 @@ def build() -> Conversations:
         laporan.REPORT,
         survey.SURVEY,
         understanding.UNDERSTAND,
+        faq.FAQ,
     )
     return Conversations(
         flows={flow.name: flow for flow in flows},
@@ -144,6 +146,7 @@ def build() -> Conversations:
             rounds.REMIND: rounds.remind_anywhere,
             survey.INVITATION: survey.answer_invitation,
             survey.ANSWER: survey.answer_anywhere,
+            faq.FAQ_BUTTON: faq.answer_anywhere,
         },
         keywords={
             Keyword.MENU: go_home,

@@ -35,6 +35,7 @@ class FlowName(StrEnum):
     SURVEY = "survey"
     BROADCAST_PLAN = "broadcast_plan"
     UNDERSTAND = "understand"
+    FAQ = "faq"
 
 
 class StartStep(StrEnum):
@@ -242,6 +243,10 @@ class UnderstandStep(StrEnum):
     """What a typed sentence may have meant."""
 
     SUGGEST = "suggest"  # "Did you mean ...?" with the likeliest services
+class FaqStep(StrEnum):
+    """The answer to a frequent question, with buttons to the services it leads on to."""
+
+    ANSWER = "answer"
 
 
 class ReportStep(StrEnum):
@@ -257,6 +262,7 @@ CONSENT = StepRef(FlowName.START, StartStep.CONSENT)
 CHOOSE_LANGUAGE = StepRef(FlowName.LANGUAGE, LanguageStep.CHOOSE)
 PROFILE = StepRef(FlowName.PROFILE, ProfileStep.VIEW)
 ERASE = StepRef(FlowName.ERASE, EraseStep.CONFIRM)
+FAQ_ANSWER = StepRef(FlowName.FAQ, FaqStep.ANSWER)
 
 
 def registration(step: RegistrationStep) -> StepRef:
