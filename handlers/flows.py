@@ -2,6 +2,7 @@
 
 from handlers import (
     applications,
+    ask_staff,
     bansos,
     bookings,
     broadcast,
@@ -126,6 +127,7 @@ def build() -> Conversations:
         complaint_staff.COMPLAINT_STAFF,
         laporan.REPORT,
         survey.SURVEY,
+        ask_staff.ASK_STAFF,
     )
     return Conversations(
         flows={flow.name: flow for flow in flows},
