@@ -174,3 +174,35 @@ async def test_laporan_shows_misses_and_questions(engine, database, clock) -> No
     assert "Pesan yang tidak dipahami bot (seluruh kecamatan): 3" in officer.text
     assert "“Cek bnsos dong!!” (2×)" in officer.text
     assert "Pertanyaan ke petugas: 0" in officer.text
+
+
+async def test_the_gate_refuses_and_audits_another_kelurahans_question(
+    engine, database, clock
+) -> None:
+    from handlers import complaint_staff
+    from storage import audit, conversations, staff
+
+    warga, kopi = Chat(engine, "warga"), Chat(engine, "kopi")
+    await warga.run(HAPPY_EN)
+    await offer(engine, warga, "what is DTSEN?")
+    await warga.send("x")
+    await warga.tap("ask:staff")
+    assert "Number: TNY-2026-000001" in warga.text
+    (row,) = questions(database)
+    add_staff(database, clock, "kopi", kopi, kelurahan_code="31.75.07.1007")
+    await kopi.send("aduan")
+    with database.begin() as db:
+        loaded = conversations.load_for_update(
+            db=db, channel="console", external_id="kopi", message_id="x-gate"
+        )
+        ctx = Context(
+            db, loaded.profile, loaded.identity, {}, clock.now, EngineConfig(), HOME
+        )  # fmt: skip
+        member = staff.of_chat(db=db, channel="console", external_id="kopi")
+        assert complaint_staff.visible(ctx, member, row.id) is None
+        entry = audit.recent(db=db, limit=1)[0]
+    assert (entry.action, entry.target, entry.details["why"]) == (
+        "refused.complaint.handle",
+        row.ref,
+        "kelurahan",
+    )
