@@ -2,6 +2,7 @@
 question (TNY-…), answered from the staff queue into the resident's chat; misses are kept
 redacted, without who wrote them, for the retention, and staff see them in laporan."""
 
+import itertools
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from tests.test_complaints import add_staff
 from tests.test_registration import HAPPY_EN, HAPPY_ID
 
 BAMBU = "31.75.07.1002"
+OFFERS = itertools.count(1)
 NIK = "3175074508800123"
 
 
@@ -70,26 +72,28 @@ def test_misses_go_after_the_retention(database, clock) -> None:
         assert [m.text for m in misses.misses_between(db=db)] == ["new"]
 
 
-async def offer(engine, chat: Chat, text: str):
-    """Put the resident at the offer as the engine would when nothing fits."""
+async def offer(engine, chat: Chat, text: str, call=ask_staff.offer_staff):
+    """Put the resident at the offer as the engine would when nothing fits (or run another
+    public function of handlers/ask_staff.py the engine calls)."""
+    message_id = f"x-offer-{next(OFFERS)}"
     from handlers.engine import Engine  # noqa: F401 (the engine runs the offer's steps)
 
     with engine.database.begin() as db:
         from storage import conversations
 
         loaded = conversations.load_for_update(
-            db=db, channel="console", external_id=chat.external_id, message_id="x-offer"
+            db=db, channel="console", external_id=chat.external_id, message_id=message_id
         )
         ctx = Context(
             db, loaded.profile, loaded.identity, loaded.position.data, clock_now(engine),
             EngineConfig(), HOME,
         )  # fmt: skip
-        outcome = ask_staff.offer_staff(ctx, text)
+        outcome = call(ctx, text)
         conversations.record(
             db=db,
             handled=[
                 conversations.Handled(
-                    loaded.identity.id, "x-offer", loaded.profile.id, outcome.goto.flow,
+                    loaded.identity.id, message_id, loaded.profile.id, outcome.goto.flow,
                     outcome.goto.step, outcome.data, clock_now(engine),
                 )
             ],
@@ -206,3 +210,24 @@ async def test_the_gate_refuses_and_audits_another_kelurahans_question(
         row.ref,
         "kelurahan",
     )
+
+
+async def test_ask_staff_now_files_at_once_or_asks_for_the_question(engine, database) -> None:
+    warga = Chat(engine, "warga")
+    await warga.run(HAPPY_ID)
+    await offer(engine, warga, "saya mau tanya petugas: kapan KJP cair?", ask_staff.ask_staff_now)
+    (row,) = questions(database)
+    assert row.text == "kapan KJP cair?" and row.ref == "TNY-2026-000001"
+    await offer(engine, warga, "mau tanya petugas", ask_staff.ask_staff_now)
+    await warga.send("halo")  # at the question, any text is the question
+    assert len(questions(database)) == 2
+    assert "sudah kami teruskan" in warga.text and "TNY-2026-000002" in warga.text
+
+
+async def test_ask_staff_now_en(engine, database) -> None:
+    warga = Chat(engine, "warga-en")
+    await warga.run(HAPPY_EN)
+    await offer(engine, warga, "I want to ask an officer", ask_staff.ask_staff_now)
+    await warga.send("When is the kelurahan office open on Saturday?")
+    assert "passed on to the officers of Kelurahan" in warga.text
+    assert "usually answer within 3 working days" in warga.text
