@@ -1,5 +1,6 @@
-"""`export feedback | complaints | enrolments | survey ID`: the figures as a CSV or Excel file,
-for staff and above all for evaluators.
+"""`export feedback | complaints | enrolments | misses | survey ID`: the figures as a CSV or
+Excel file, for staff and above all for evaluators (`misses`: the messages the bot did not
+understand, redacted and without who wrote them, so that staff can add phrasings).
 
 What a role sees: admin and staff get the resident's name and phone (its last four digits);
 an evaluator gets no name and no phone, only kelurahan and RW. An anonymous complaint never
@@ -21,7 +22,16 @@ from zoneinfo import ZoneInfo
 from bot.accounts import staff_command
 from bot.courses import spreadsheet_cell
 from bot.settings import Settings
-from storage.figures import NOBODY, READERS, WHAT, Cell, Span, Table, no_long_numbers
+from storage.figures import (
+    ACTIONS,
+    NOBODY,
+    READERS,
+    WHAT,
+    Cell,
+    Span,
+    Table,
+    no_long_numbers,
+)
 from storage.survey_figures import survey_answers
 from storage.types import utcnow
 
@@ -43,10 +53,12 @@ def add_commands(commands, login_option) -> None:
     """Add `export` to the command line."""
     export = commands.add_parser(
         "export",
-        help="feedback, complaints, enrolments or a survey's answers as CSV or Excel",
-        description="Write ratings (feedback), complaints, course enrolments or the answers "
-        "to survey ID as a CSV or XLSX file. Admin and staff see residents' names and the last "
-        "digits of their phone; evaluators see kelurahan and RW only; anonymous complaints "
+        help="feedback, complaints, enrolments, misses or a survey's answers as CSV or Excel",
+        description="Write ratings (feedback), complaints (and questions to staff), course "
+        "enrolments, the messages the bot did not understand (misses: redacted, without who "
+        "wrote them) or the answers to survey ID as a CSV or XLSX file. Admin and staff see "
+        "residents' names and the last digits of their phone; evaluators see kelurahan and "
+        "RW only; anonymous complaints "
         "never show who sent them; survey answers name nobody. A kelurahan-limited account "
         "exports only its kelurahan.",
     )
@@ -133,7 +145,7 @@ def export(
     """Read the rows for the account, record the export in the audit log, write the file."""
     now = utcnow()
     try:
-        with staff_command(settings, login, "export") as admission:
+        with staff_command(settings, login, ACTIONS.get(what, "export")) as admission:
             db, member = admission.db, admission.member
             if survey_id is not None:
                 table = survey_answers(db, member, span, survey_id)

@@ -1,5 +1,5 @@
 """Periodic clean-up: old message ids, abandoned conversations, residents long gone, audit
-rows of status checks past the retention."""
+rows of status checks and messages the bot did not understand past the retention."""
 
 import logging
 from dataclasses import dataclass
@@ -12,6 +12,7 @@ from handlers.positions import HOME
 from handlers.steps import EXPIRED
 from storage import conversations, registry
 from storage.erasure import erase_resident
+from storage.misses import prune_misses
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class Swept:
     conversations: int
     residents: int
     status_checks: int = 0
+    misses: int = 0
 
 
 def sweep(
@@ -39,7 +41,8 @@ def sweep(
     retention: timedelta,
     time_zone: str = "Asia/Jakarta",
 ) -> Swept:
-    """Forget old message ids, end abandoned conversations, erase residents silent too long."""
+    """Forget old message ids, end abandoned conversations, erase residents silent too long,
+    delete misses past the retention."""
     with database.begin() as db:
         message_ids = conversations.prune_processed(db=db, older_than=now - KEEP_MESSAGE_IDS)
         # half-finished answers (a name typed and left) must not wait for the next message
@@ -60,7 +63,9 @@ def sweep(
         checks = registry.prune_checks(
             db=db, older_than=now - retention, actors_before=now - KEEP_CHECK_ACTORS
         )
-    swept = Swept(message_ids, ended, len(gone), checks)
-    if any((message_ids, ended, gone, checks)):
+        # what the bot did not understand is kept as long as residents' data, no longer
+        misses = prune_misses(db=db, older_than=now - retention)
+    swept = Swept(message_ids, ended, len(gone), checks, misses)
+    if any((message_ids, ended, gone, checks, misses)):
         log.info("housekeeping: %s", swept)
     return swept

@@ -1,6 +1,7 @@
 """Staff handle complaints in the chat (the `aduan` keyword): the queue, the oldest response
 time first with overdue ones marked, a page at a time; one complaint; take it, reply (queued to
-the resident in their language), close it.
+the resident in their language), close it. Questions to staff (tanya petugas, TNY-…) are in the
+same queue as their own kind, answered with the same reply.
 
     queue ─▶ item ─▶ take | reply ─▶ (text) | close ─▶ queue
 
@@ -177,6 +178,8 @@ def who_text(ctx: Context, item: Item) -> str:
     found = stored.submitter(db=ctx.db, item=item)
     if found is None:
         return _("From: a resident who has erased their data")
+    if not found.name:  # a question from someone who never registered
+        return _("From: a resident who has not registered (reply in the chat only)")
     return _("From: {name}, RW {rw}, Kelurahan {kelurahan}, phone {phone}").format(
         name=found.name or "-",
         rw=f"{found.rw or 0:03d}",
@@ -208,7 +211,10 @@ def item_text(ctx: Context, item: Item) -> str:
         lines.append(
             _("Person: {name}, RW {rw}").format(name=item.subject_name, rw=f"{item.rw or 0:03d}")
         )
-    lines.append(_("Text: {text}").format(text=item.text))
+    if item.kind == ComplaintKind.QUESTION:
+        lines.append(_("Question: {text}").format(text=item.text))
+    else:
+        lines.append(_("Text: {text}").format(text=item.text))
     if item.photo_file_id:
         lines.append(_("Photo: attached (sent when the complaint is opened)"))
     for event in item.history[1:]:
@@ -251,7 +257,8 @@ def take_item(ctx: Context, msg: Incoming, member: Member) -> Outcome:
     except ComplaintProblem:  # closed meanwhile by someone else
         return back_to_queue(ctx, Reply(_("That complaint is already closed.")))
     record(ctx, member, "complaint.close", done)
-    tell_resident(ctx.db, done, closed_text, ctx.now)
+    closed = question_closed_text if done.kind == ComplaintKind.QUESTION else closed_text
+    tell_resident(ctx.db, done, closed, ctx.now)
     return back_to_queue(ctx, Reply(_("{ref} is closed.").format(ref=done.ref)))
 
 
@@ -287,7 +294,8 @@ def take_reply(ctx: Context, msg: Incoming, member: Member) -> Outcome:
     except ComplaintProblem:
         return back_to_queue(ctx, Reply(_("That complaint is already closed.")))
     record(ctx, member, "complaint.reply", done)
-    if tell_resident(ctx.db, done, lambda ref, language: reply_text(ref, note, language), ctx.now):
+    answered = answer_text if done.kind == ComplaintKind.QUESTION else reply_text
+    if tell_resident(ctx.db, done, lambda ref, language: answered(ref, note, language), ctx.now):
         text = _("The reply to {ref} is on its way to the resident.")
     else:
         text = _("The reply to {ref} is recorded, but the resident cannot be reached in the chat.")
@@ -315,6 +323,22 @@ def reply_text(ref: str, note: str, language: str) -> str:
     return _("Reply from the kelurahan officers to your report {ref}:\n\n{note}").format(
         ref=ref, note=note
     )
+
+
+def answer_text(ref: str, note: str, language: str) -> str:
+    """Return an officer's answer to a resident's question as the resident reads it."""
+    _ = translations(language).gettext
+    return _("Answer from the kelurahan officers to your question {ref}:\n\n{note}").format(
+        ref=ref, note=note
+    )
+
+
+def question_closed_text(ref: str, language: str) -> str:
+    """Return the word that a resident's question is closed."""
+    _ = translations(language).gettext
+    return _(
+        "Your question {ref} is now closed. If you have another question, just write it here."
+    ).format(ref=ref)
 
 
 def closed_text(ref: str, language: str) -> str:

@@ -1,12 +1,13 @@
-"""Cek status aduan: a resident's own report by its tracking number, with its status and the
-officers' replies; anyone else's number gets the same "not found" as a wrong one."""
+"""Cek status aduan: a resident's own report (or question to staff, TNY-…) by its tracking
+number, with its status and the officers' replies; anyone else's number gets the same "not
+found" as a wrong one."""
 
 from handlers.complaint_words import kind_label, status_label
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME
 from handlers.steps import Context, Outcome, options_of
 from storage import complaints as stored
-from storage.complaints import ComplaintStatus, Item
+from storage.complaints import ComplaintKind, ComplaintStatus, Item
 
 STATUS_LISTED = 5  # own reports offered as buttons at the status question
 
@@ -54,7 +55,10 @@ def history_text(ctx: Context, item: Item) -> str:
         _("Status: {status}").format(status=status_label(item.status, ctx.language)),
     ]
     if item.status in (ComplaintStatus.NEW, ComplaintStatus.IN_PROGRESS):
-        lines.append(_("To be verified by: {day}").format(day=ctx.day(item.due_at)))
+        if item.kind == ComplaintKind.QUESTION:
+            lines.append(_("Answer expected by: {day}").format(day=ctx.day(item.due_at)))
+        else:
+            lines.append(_("To be verified by: {day}").format(day=ctx.day(item.due_at)))
     for event in item.history:
         if event.note:
             lines.append(

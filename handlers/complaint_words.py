@@ -1,5 +1,6 @@
-"""The words of Masukan & pengaduan shared by the residents' and the staff's side: the names of
-kinds, statuses and categories, and the refusal of a text holding a NIK."""
+"""The words of Masukan & pengaduan (and of questions to staff) shared by the residents' and the
+staff's side: the names of kinds, statuses and categories, and the refusal of a text holding a
+NIK."""
 
 from handlers.i18n import N_, translations
 from handlers.messages import Reply
@@ -13,6 +14,7 @@ KIND_LABELS = {
     ComplaintKind.PROPOSAL: N_("Recipient proposal"),
     ComplaintKind.DISPUTE: N_("Recipient dispute"),
     ComplaintKind.SUGGESTION: N_("Program suggestion"),
+    ComplaintKind.QUESTION: N_("Question"),
 }
 STATUS_LABELS = {
     ComplaintStatus.NEW: N_("received, awaiting verification"),

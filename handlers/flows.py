@@ -2,6 +2,7 @@
 
 from handlers import (
     applications,
+    ask_staff,
     bansos,
     bookings,
     broadcast,
@@ -130,6 +131,7 @@ def build() -> Conversations:
         survey.SURVEY,
         understanding.UNDERSTAND,
         faq.FAQ,
+        ask_staff.ASK_STAFF,
     )
     return Conversations(
         flows={flow.name: flow for flow in flows},

@@ -5,7 +5,9 @@ chart of the average rating per program (the `laporan`, `/laporan` or `report` k
 
 Admin, staff and evaluator accounts may; anyone else's "laporan" is plain text. The step asks
 storage.staff anew whether the chat still belongs to such an account; a kelurahan-limited
-account sees only its kelurahan. Every view is written to the audit log (`report.view`).
+account sees only its kelurahan (but the messages the bot did not understand, which say
+nothing of who or where, are of the whole kecamatan). Every view is written to the audit log
+(`report.view`).
 """
 
 from datetime import timedelta
@@ -28,6 +30,7 @@ PERIODS = (7, 30)  # days a report may cover
 DEFAULT_DAYS = 30
 LISTED = 8  # programs, kelurahan or categories named in the text; the chart has its own
 PERIOD = button("lp", days=Number(1, 366))  # the figures of the last so many days
+MISS_SHOWN = 80  # characters of a miss named in the report (the export has them whole)
 
 
 # -- who may -------------------------------------------------------------------------------------
@@ -160,6 +163,13 @@ def report_text(ctx: Context, found: Summary, days: int) -> str:
                 count=number(found.resolved, language),
             )
         )
+    lines.append(
+        _("Questions to officers: {count} ({answered} answered)").format(
+            count=number(found.questions, language),
+            answered=number(found.questions_answered, language),
+        )
+    )
+    lines += ["", *misses_lines(ctx, found)]
     if found.surveys:
         lines += ["", _("Surveys (invited in the period):")]
         lines += [
@@ -175,6 +185,29 @@ def report_text(ctx: Context, found: Summary, days: int) -> str:
         ]
     lines += ["", _("The chart shows the average rating per program. Another period?")]
     return "\n".join(lines)
+
+
+def misses_lines(ctx: Context, found: Summary) -> list[str]:
+    """List how many messages the bot did not understand, and the most frequent ones."""
+    _ = ctx.gettext
+    language = ctx.language
+    lines = [
+        _("Messages the bot did not understand (whole kecamatan): {count}").format(
+            count=number(found.misses, language)
+        )
+    ]
+    if found.frequent_misses:
+        lines.append(_("Most frequent (add them as phrasings or frequent questions):"))
+        lines += [
+            f"• “{shown(item.text)}” ({number(item.count, language)}×)"
+            for item in found.frequent_misses
+        ]
+    return lines
+
+
+def shown(text: str, limit: int = MISS_SHOWN) -> str:
+    """Cut a long miss for the report."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # -- the step ------------------------------------------------------------------------------------

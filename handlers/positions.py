@@ -36,6 +36,7 @@ class FlowName(StrEnum):
     BROADCAST_PLAN = "broadcast_plan"
     UNDERSTAND = "understand"
     FAQ = "faq"
+    ASK_STAFF = "ask_staff"
 
 
 class StartStep(StrEnum):
@@ -230,6 +231,15 @@ class ComplaintStaffStep(StrEnum):
     REPLY = "reply"
 
 
+class AskStaffStep(StrEnum):
+    """Tanya petugas: a question the bot did not understand, passed on to the officers."""
+
+    OFFER = "offer"  # "we did not understand": ask an officer, or the menu
+    QUESTION = "question"  # type the question
+    KELURAHAN = "kelurahan"  # which kelurahan's officers, for one who has none
+    CONFIRM = "confirm"  # send it, after agreeing to the privacy notice
+
+
 class SurveyStep(StrEnum):
     """An evaluator's survey: one step per kind of question."""
 
@@ -338,6 +348,11 @@ def complaint(step: ComplaintStep) -> StepRef:
 def complaint_staff(step: ComplaintStaffStep) -> StepRef:
     """Return a position in a staff member's handling of complaints."""
     return StepRef(FlowName.COMPLAINT_STAFF, step)
+
+
+def ask_staff(step: AskStaffStep) -> StepRef:
+    """Return a position in a question to the officers."""
+    return StepRef(FlowName.ASK_STAFF, step)
 
 
 def report(step: ReportStep) -> StepRef:

@@ -1,7 +1,8 @@
 """Complaints and participation: pengaduan (a complaint), usul (proposing someone in need as a
 recipient), sanggah (disputing a recipient in one's own kelurahan) and saran (an idea for a
-program), each with a tracking number (ADU-2026-000045), a response time of 3 working days,
-and a history `baru → diproses → dijawab → selesai` whose notes are the replies.
+program), and a question to staff (tanya petugas, when the bot understood nothing), each with a
+tracking number (ADU-2026-000045, TNY-2026-000001), a response time of 3 working days, and a
+history `baru → diproses → dijawab → selesai` whose notes are the replies.
 
 Anonymity: an anonymous complaint still keeps `resident_id`, so that staff replies reach the
 resident who filed it, but nothing that shows staff who it is (`submitter`) ever names them.
@@ -45,6 +46,7 @@ class ComplaintKind(StrEnum):
     PROPOSAL = "USL"  # usul penerima
     DISPUTE = "SGH"  # sanggah
     SUGGESTION = "SRN"  # saran program
+    QUESTION = "TNY"  # tanya petugas: a question the bot could not answer
 
 
 class ComplaintStatus(StrEnum):

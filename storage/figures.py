@@ -1,5 +1,6 @@
-"""The rows of the exports (`python -m bot export`): feedback, complaints and enrolments as a
-role may see them. Admin and staff get the resident's name and phone (its last four digits);
+"""The rows of the exports (`python -m bot export`): feedback, complaints (with questions to
+staff) and enrolments as a role may see them, and the messages the bot did not understand.
+Admin and staff get the resident's name and phone (its last four digits);
 an evaluator gets no name and no phone, only kelurahan and RW. An anonymous complaint never
 says who sent it, to anyone. A kelurahan-limited account gets only its kelurahan. Never a NIK:
 none is stored in these tables, and any run of 16 digits in a text is blanked all the same."""
@@ -14,6 +15,7 @@ from sqlalchemy.orm import aliased
 
 from storage.complaints import Complaint, ComplaintKind, ComplaintStatus
 from storage.health import HealthEvent, HealthSlot
+from storage.misses import misses_between
 from storage.places import Kelurahan
 from storage.ratings import Rated, Rating
 from storage.redaction import redact
@@ -29,7 +31,7 @@ from storage.training import (
     EnrolmentStatus,
 )
 
-WHAT = ("feedback", "complaints", "enrolments")
+WHAT = ("feedback", "complaints", "enrolments", "misses")
 SEES_PEOPLE = frozenset({Role.ADMIN, Role.STAFF})  # names and phones; evaluators do not
 ANONYMOUS = "anonim"
 NOBODY = "-"
@@ -48,6 +50,7 @@ KINDS = {
     ComplaintKind.PROPOSAL: "usul",
     ComplaintKind.DISPUTE: "sanggah",
     ComplaintKind.SUGGESTION: "saran",
+    ComplaintKind.QUESTION: "pertanyaan",
 }
 _RATINGS = Rating.__table__
 _RESIDENTS = Resident.__table__
@@ -341,8 +344,21 @@ def enrolments(db: Connection, member: Member, span: Span, now: datetime) -> Tab
     return Table(columns + (("resident", "phone") if people else ()), rows)
 
 
+def misses(db: Connection, member: Member, span: Span, now: datetime) -> Table:
+    """The messages the bot did not understand, oldest first: redacted when kept, and again
+    here; nothing says who wrote them, so every reader gets the same rows."""
+    rows: list[list[Cell]] = [
+        [found.created_at, found.language, found.where, no_long_numbers(found.text), found.key]
+        for found in misses_between(db=db, since=span.start, until=span.end)
+    ]
+    return Table(("created_at", "language", "where", "text", "grouped_as"), rows)
+
+
 READERS: dict[str, Callable[[Connection, Member, Span, datetime], Table]] = {
     "feedback": feedback,
     "complaints": complaints,
     "enrolments": enrolments,
+    "misses": misses,
 }
+# the gate's rule of each export; what is not named is "export"
+ACTIONS = {"misses": "misses.read"}

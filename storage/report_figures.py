@@ -1,6 +1,8 @@
 """The figures of the report evaluators and staff read in chat (`laporan`): residents registered
 and reached, enrolments and attendance, average ratings per program and per kelurahan,
-complaints by category and status with the median time to resolve them. Queries only; the
+complaints by category and status with the median time to resolve them, questions to staff
+(tanya petugas, counted apart from complaints) and the messages the bot did not understand
+(of the whole kecamatan: nothing says who or where they came from). Queries only; the
 words and the chart are in handlers/laporan.py and handlers/report_chart.py.
 
 Everything counts what happened in the period [since, now): residents who consented, messages
@@ -16,7 +18,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, case, distinct, func, select, true
 
-from storage.complaints import Complaint
+from storage.complaints import Complaint, ComplaintKind
+from storage.misses import Frequent, count_misses, frequent_misses
 from storage.outbox import Outbound, OutboundStatus
 from storage.places import Kelurahan
 from storage.ratings import Rated, Rating
@@ -89,6 +92,10 @@ class Summary:
     resolved: int  # of those, answered or closed by now
     median_resolve: timedelta | None  # filed → closed (or answered when not closed)
     surveys: tuple[SurveyFigures, ...] = ()  # those with invitations in the period, newest first
+    questions: int = 0  # questions to staff (tanya petugas) asked in the period
+    questions_answered: int = 0  # of those, answered or closed by now
+    misses: int = 0  # messages the bot did not understand in the period (whole kecamatan)
+    frequent_misses: tuple[Frequent, ...] = ()  # the most frequent of them, grouped
 
 
 def _in(column, since: datetime, until: datetime):
@@ -207,6 +214,16 @@ def summary(
             of_kelurahan(_COMPLAINTS.c.kelurahan_code),
         )
     )
+    # questions to staff are counted on their own, not as complaints
+    asked = filed.where(_COMPLAINTS.c.kind == ComplaintKind.QUESTION)
+    questions = db.execute(asked).scalar()
+    questions_answered = db.execute(
+        asked.where(
+            func.coalesce(_COMPLAINTS.c.answered_at, _COMPLAINTS.c.closed_at).is_not(None),
+            func.coalesce(_COMPLAINTS.c.answered_at, _COMPLAINTS.c.closed_at) <= now,
+        )
+    ).scalar()
+    filed = filed.where(_COMPLAINTS.c.kind != ComplaintKind.QUESTION)
     complaints = db.execute(filed).scalar()
     category = func.coalesce(_COMPLAINTS.c.category, _COMPLAINTS.c.kind)
     by_category = _counted(db, filed.with_only_columns(category, func.count()).group_by(category))
@@ -245,6 +262,10 @@ def summary(
         resolved=len(durations),
         median_resolve=statistics.median(durations) if durations else None,
         surveys=survey_figures(db, since, now, kelurahan_code),
+        questions=int(questions or 0),
+        questions_answered=int(questions_answered or 0),
+        misses=count_misses(db=db, since=since, until=now),
+        frequent_misses=tuple(frequent_misses(db=db, since=since, until=now)),
     )
 
 

@@ -9,6 +9,7 @@ from storage.complaints import Complaint, ComplaintEvent, Digest
 from storage.conversations import Conversation, ProcessedMessage
 from storage.health import HealthBooking, HealthEvent, HealthSlot
 from storage.leases import Lease
+from storage.misses import UnrecognisedMessage
 from storage.outbox import Outbound
 from storage.places import Kelurahan, RukunWarga
 from storage.ratings import Rating
@@ -61,5 +62,6 @@ __all__ = [
     "Survey",
     "SurveyAnswer",
     "SurveyResponse",
+    "UnrecognisedMessage",
     "metadata",
 ]

@@ -435,3 +435,30 @@ def test_feedback_given_at_any_time_with_its_program_and_comment(
     given = [row for row in exported(capsys) if row["subject"] == "general"]
     assert [(row["program"], row["score"]) for row in given] == [("pelatihan", "3")]
     assert given[0]["comment"] == "Tolong cek NIK saya [NIK dihapus], belum dapat."
+
+
+def test_misses_export_holds_no_nik_no_phone_and_no_author(
+    settings, world, database, capsys
+) -> None:
+    from storage import misses
+
+    with database.begin() as db:
+        misses.record_miss(
+            db=db,
+            text="nik 3175074508800123 wa 081234567890 bansos kok blm cair",
+            language="id",
+            where="menu.main",
+            now=NOW,
+        )
+    assert cli(settings, "export", "misses", "--as", "evaluator") == 0
+    (row,) = exported(capsys)
+    assert set(row) == {"created_at", "language", "where", "text", "grouped_as"}
+    assert "3175074508800123" not in str(row) and "081234567890" not in str(row)
+    assert "bansos kok blm cair" in row["text"]
+    with database.connect() as db:
+        entry = audit.recent(db=db, limit=1)[0]
+    assert (entry.actor, entry.action) == ("evaluator", "export.misses")
+    assert cli(settings, "export", "misses", "--as", "ypp") == 2  # a partner may not
+    assert "misses.read is for" in capsys.readouterr().err
+    with database.connect() as db:
+        assert audit.recent(db=db, limit=1)[0].action == "refused.misses.read"

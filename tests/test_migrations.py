@@ -116,3 +116,21 @@ def test_programs_copied_by_checks_before_0013_are_forgotten(database_url: str) 
     finally:
         clear(database)  # leave it seeded for the next test
         database.dispose()
+
+
+def test_0015_adds_and_drops_the_unrecognised_messages(database_url: str) -> None:
+    from alembic import command
+
+    from storage.database import alembic_config
+
+    database = make_engine(database_url)
+    try:
+        clear(database)
+        command.downgrade(alembic_config(database), "0014")
+        assert "unrecognised_messages" not in inspect(database).get_table_names()
+        migrate(database)
+        columns = {c["name"] for c in inspect(database).get_columns("unrecognised_messages")}
+        assert columns == {"id", "text", "key", "language", "where", "created_at"}
+        clear(database)
+    finally:
+        database.dispose()
