@@ -253,6 +253,8 @@ class UnderstandStep(StrEnum):
     """What a typed sentence may have meant."""
 
     SUGGEST = "suggest"  # "Did you mean ...?" with the likeliest services
+
+
 class FaqStep(StrEnum):
     """The answer to a frequent question, with buttons to the services it leads on to."""
 

@@ -1,11 +1,12 @@
 """Where a typed sentence leads in the conversation: the service it means, the likeliest few
 as buttons when it is not clear ("Did you mean ...?"), or, when nothing fits, a one-line
-answer that says so, with the menu and help.
+answer that says so with "Tanya petugas" (the message is kept for staff, without its author).
 
 A NIK typed at the menu is not kept: the resident is asked whether to check bansos, and types
 it again at that question.
 """
 
+from handlers import faq_data
 from handlers.buttons import Number, button
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, SUGGEST, FlowName, UnderstandStep
@@ -55,8 +56,14 @@ def suggest(ctx: Context, likely: tuple[Meaning, ...], *, nik: bool = False) -> 
 
 
 def title(ctx: Context, label: str) -> str:
-    """Name a meaning on a button."""
-    return ctx.gettext(TITLES[label]) if label in TITLES else label
+    """Name a meaning on a button (a frequent question by its first phrasing)."""
+    if label in TITLES:
+        return ctx.gettext(TITLES[label])
+    entry = faq_data.entry(label)
+    if entry is None:
+        return label
+    asked = (entry.phrasings.get(ctx.language) or entry.phrasings["id"])[0]
+    return f"{asked[:1].upper()}{asked[1:]}?"
 
 
 def suggest_options(ctx: Context) -> tuple[Option, ...]:

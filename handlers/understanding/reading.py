@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
+from handlers import faq_data
 from handlers.understanding.model import Model, Score
 from handlers.understanding.words import (
     DATA,
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 NOTHING = "none"  # the label of messages the service has no answer for
 CHATTER = "chatter"  # greetings and thanks: no service, no miss
 SURE = 0.50  # the best label's score to act on it...
-AHEAD = 0.10  # ...when this far ahead of the next one
+AHEAD = 0.08  # ...when this far ahead of the next one
 LIKELY = 0.30  # a label worth suggesting when not sure
 LIKELY_SHARE = 0.75  # ...and at least this share of the best one's score
 SUGGESTED = 3
@@ -93,11 +94,7 @@ def phrasings() -> Iterator[Phrasing]:
 
 def frequent_questions() -> Iterator[Phrasing]:
     """Yield the ways residents ask the frequent questions, labelled `faq:<id>`."""
-    try:  # TEMPORARY until the FAQ lands
-        from handlers import faq
-    except ImportError:
-        return
-    for label, language, text in faq.phrasings():
+    for label, language, text in faq_data.phrasings():
         yield Phrasing(label, language, text)
 
 

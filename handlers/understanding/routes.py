@@ -11,9 +11,12 @@ from collections.abc import Callable
 
 from handlers import (
     applications,
+    ask_staff,
     bansos,
     complaints,
     eligibility,
+    faq,
+    faq_data,
     health,
     masukan,
     profile,
@@ -79,6 +82,7 @@ FLOWS = {
     "language": {FlowName.LANGUAGE, FlowName.START},
     "erase": {FlowName.ERASE},
     "survey": {FlowName.SURVEY},
+    "ask_staff": {FlowName.ASK_STAFF},
 }
 PROFILE_FIELDS = {"phone": "profile:phone", "name": "profile:name", "address": "profile:kelurahan"}
 APPLICATIONS = {
@@ -173,16 +177,21 @@ ROUTES: dict[str, Route] = {
     "language": to_language,
     "resume": to_announcements,
     "chatter": lambda ctx, meaning, text: Outcome(),
+    "ask_staff": lambda ctx, meaning, text: ask_staff.ask_staff_now(ctx, text),
     **{label: by_keyword(keyword) for label, keyword in KEYWORDS.items()},
 }
 
 
 def leads_into(label: str, flow: str) -> bool:
     """Tell whether a label leads into a flow (so it would start it again)."""
+    if label.startswith(faq_data.PREFIX):
+        return flow == FlowName.FAQ
     return flow in FLOWS.get(label, ())
 
 
 def route(ctx: Context, meaning: Meaning, text: str) -> Understood | Outcome | None:
     """Return where a meaning leads, or None for a label without a route."""
+    if meaning.label.startswith(faq_data.PREFIX) and faq_data.entry(meaning.label):
+        return faq.answer_faq(ctx, meaning.label, text)
     found = ROUTES.get(meaning.label)
     return None if found is None else found(ctx, meaning, text)
