@@ -135,11 +135,17 @@ def take_income(ctx: Context, msg: Incoming) -> Outcome:
         text = _(
             "Rp{amount} a month seems very little. If you meant {amount} juta, please type "
             "{amount} juta."
-        ).format(amount=_TYPED_NUMBER.search(msg.text).group())  # "2,5", not a rounded 2
+        ).format(amount=typed_number(msg.text, amount))
         return Outcome([Reply(text)])
     ctx.data["income"] = amount
     ctx.data["members"] = []
     return Outcome(goto=eligibility(EligibilityStep.MEMBERS))
+
+
+def typed_number(text: str, amount: int) -> str:
+    """Return the number as typed ("2,5", not a rounded 2), or the amount for one in words."""
+    typed = _TYPED_NUMBER.search(text)
+    return typed.group() if typed else str(amount)
 
 
 def member_options(ctx: Context) -> tuple[Option, ...]:
