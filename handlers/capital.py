@@ -30,7 +30,7 @@ def type_options(ctx: Context) -> tuple[Option, ...]:
     """Return the kinds of business from the data."""
     return options_of(
         *(
-            (f"type:{kind.code}", kind.label(ctx.language), "", kind.short(ctx.language))
+            (f"type:{kind.code}", kind.label(ctx.language), kind.words, kind.short(ctx.language))
             for kind in rules().business_types
         )
     )
