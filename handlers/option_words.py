@@ -13,7 +13,7 @@ from handlers.typed_words import typed_form
 MAX_WORDS = 8  # a longer message is a sentence about something else, not an answer
 SHORT = 4  # a phrase shorter than this ('ya', 'ok') counts inside two words at most
 CLOSE = 85  # how alike (0-100) a slip and a word must be
-FUZZY_SHORTEST = 5  # shorter words are too alike to guess ('siapa' is no 'siap')
+FUZZY_SHORTEST = 6  # shorter words are too alike to guess ("siaran" is no "saran")
 # a word before a phrase that turns it round: 'bukan warung' does not pick the warung
 NEGATORS = frozenset(
     typed_form(word)

@@ -228,3 +228,9 @@ SCORES = options_of(*((str(score), "⭐" * score, score_aliases(score)) for scor
 )  # fmt: skip
 def test_scores_in_words(typed: str, score: str | None) -> None:
     assert match_option(SCORES, typed).key == score
+
+
+def test_a_short_word_is_no_slip_of_another() -> None:
+    options = options_of(("saran", "Saran program", "saran|usul"), ("other", "Lainnya"))
+    assert match_option(options, "siaran", loose=True).key is None
+    assert match_option(options, "saran progam", loose=True).key == "saran"
