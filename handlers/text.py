@@ -155,11 +155,14 @@ class Match:
 NO_MATCH = Match()
 
 
-def match_option(options: tuple[Option, ...], text: str, *, loose: bool = False) -> Match:
+def match_option(
+    options: tuple[Option, ...], text: str, *, loose: bool = False, within: bool = True
+) -> Match:
     """Find the option a typed text picks: its number, label or alias, also as typed in chat
     ('iyaaa', 'tdk', 'pdk kopi'); when loose, also the start of a label or of a word in it,
     an alias or label inside a short sentence ('saya jualan makanan'), or a close spelling
-    ('klendr'). Several options found are candidates for the resident to choose from."""
+    ('klendr'); `within=False` leaves sentences and slips to someone else (an intent reader).
+    Several options found are candidates for the resident to choose from."""
     if not options or len(text) > 200:
         return NO_MATCH
     number = _NUMBER.match(text)
@@ -184,7 +187,7 @@ def match_option(options: tuple[Option, ...], text: str, *, loose: bool = False)
         return NO_MATCH
     labels = {option.key: normalise(option.label) for option in options}
     hits = tuple(option for option in options if f" {labels[option.key]}".find(f" {wanted}") >= 0)
-    if not hits:
+    if not hits and within:
         hits = option_words.contained(options, typed) or option_words.close(options, typed)
     if len(hits) == 1:
         return Match(hits[0].key)

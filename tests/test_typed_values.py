@@ -234,3 +234,11 @@ def test_a_short_word_is_no_slip_of_another() -> None:
     options = options_of(("saran", "Saran program", "saran|usul"), ("other", "Lainnya"))
     assert match_option(options, "siaran", loose=True).key is None
     assert match_option(options, "saran progam", loose=True).key == "saran"
+
+
+def test_sentences_and_slips_can_be_left_to_an_intent_reader() -> None:
+    assert (
+        match_option(BUSINESS, "saya jualan makanan di rumah", loose=True, within=False).key
+        is None
+    )
+    assert match_option(BUSINESS, "jualan makanan", loose=True, within=False).key == "kuliner"
