@@ -5,8 +5,20 @@ from handlers.positions import RegistrationStep, registration
 from handlers.start import REGISTER, consent_then
 from handlers.steps import Context, Outcome, StepRef, options_of
 
-YES_WORDS = "ya|iya|y|yes|benar|betul|boleh|ok|oke|setuju|lanjut|jadi"
-NO_WORDS = "tidak|tdk|gak|nggak|enggak|ga|no|bukan|belum|jangan|tidak jadi"
+# what residents type for yes and for no (held letters and shortenings are read too: 'iyaaa',
+# 'okeee', 'tdk', 'blm'; see handlers/typed_words.py)
+YES_WORDS = (
+    "ya|iya|iyah|iye|iyo|y|yes|yup|yep|yeah|yess|benar|betul|bener|boleh|bisa|ok|oke|okey|okay|"
+    "okeh|sip|siap|setuju|lanjut|lanjutkan|terus|gas|gaskan|jadi|tentu|pasti|pastinya|mantap|"
+    "ya benar|ya betul|iya benar|iya betul|iya boleh|ya boleh|ok lanjut|oke lanjut|sure|correct|"
+    "right|go|go ahead|of course|yes please|ok please"
+)
+NO_WORDS = (
+    "tidak|tdk|gak|ga|gk|g|n|nggak|ngga|engga|enggak|ndak|nda|no|nope|nah|bukan|belum|blm|"
+    "jangan|jgn|tidak jadi|gak jadi|ga jadi|nggak jadi|enggak jadi|ndak jadi|tidak mau|gak mau|"
+    "ga mau|nggak mau|ogah|tidak usah|gak usah|ga usah|nggak usah|nanti saja|nanti aja|"
+    "jangan dulu|tidak dulu|gak dulu|not now|no thanks|no thank you|not yet"
+)
 
 
 def yes_no(ctx: Context, prefix: str, yes: str, no: str) -> tuple[Option, ...]:

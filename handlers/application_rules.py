@@ -20,6 +20,12 @@ class Named:
     # a shorter name for chat buttons that hold fewer characters (WhatsApp); "" when none
     id_short: str = ""
     en_short: str = ""
+    aliases: tuple[str, ...] = ()  # what residents type for it, either language
+
+    @property
+    def words(self) -> str:
+        """Return the aliases as options take them ("a|b")."""
+        return "|".join(self.aliases)
 
     def label(self, language: str) -> str:
         """Return the name in a language, Indonesian when there is no other."""
@@ -87,13 +93,18 @@ class RulesProblem(Exception):
     """The rules file is wrong; the message says where."""
 
 
+def _listed(entry: dict) -> dict:
+    """Return a data entry with its aliases as a tuple (a frozen, hashable value)."""
+    return {**entry, "aliases": tuple(str(alias) for alias in entry.get("aliases", ()))}
+
+
 def parse(data: dict) -> Rules:
     """Check and build the rules from the parsed TOML."""
     try:
         scholarship, capital = data["scholarship"], data["capital"]
-        levels = tuple(Level(**level) for level in scholarship["levels"])
-        documents = tuple(Named(**document) for document in scholarship["documents"])
-        types = tuple(Named(**kind) for kind in capital["business_types"])
+        levels = tuple(Level(**_listed(level)) for level in scholarship["levels"])
+        documents = tuple(Named(**_listed(document)) for document in scholarship["documents"])
+        types = tuple(Named(**_listed(kind)) for kind in capital["business_types"])
         routes = tuple(Route(**route) for route in capital.get("routes", ()))
         rules = Rules(
             levels=levels,

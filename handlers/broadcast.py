@@ -18,6 +18,7 @@ from handlers.formatting import format_count as number
 from handlers.i18n import N_
 from handlers.messages import Incoming, Option, Reply
 from handlers.moments import parse_moment
+from handlers.places_typed import rw_number
 from handlers.positions import (
     HOME,
     BroadcastPlanStep,
@@ -26,7 +27,6 @@ from handlers.positions import (
     broadcast,
     broadcast_plan,
 )
-from handlers.registration import rw_number
 from handlers.staff_steps import StaffGate
 from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
 from handlers.text import normalise

@@ -10,6 +10,7 @@ from handlers.answers import register_first, yes_no
 from handlers.application_rules import Check, rules, screen
 from handlers.applications import submitted_text
 from handlers.complaint_words import holds_nik, nik_refused
+from handlers.durations import parse_months
 from handlers.messages import Incoming, Option, Reply
 from handlers.numbers import parse_amount
 from handlers.positions import HOME, CapitalStep, FlowName, capital
@@ -22,33 +23,14 @@ from storage.residents import ProfileIncomplete
 MAX_MONTHS = 600  # fifty years; more is a typing slip
 MAX_MONEY = 10_000_000_000  # a month's revenue or costs above this is a slip
 PURPOSE_MIN, PURPOSE_MAX = 5, 300
-_MONTHS = re.compile(
-    r"^\s*([0-9]{1,3}(?:[.,][0-9])?)\s*(bulan|bln|bl|months?|mo|tahun|thn|th|years?|yr)?\s*\.?\s*$",
-    re.IGNORECASE,
-)
-_YEARS = ("tahun", "thn", "th", "year", "years", "yr")
 _NEGATIVE = re.compile(r"^\s*(?:rp\.?\s*)?(?:-|−|minus\b)", re.IGNORECASE)
-NEW_WORDS = frozenset({"baru", "baru mulai", "belum", "belum mulai", "new", "just started"})
-
-
-def read_months(text: str) -> int | None:
-    """Read how long a business has run: '8', '8 bulan', '2 tahun', '1,5 tahun'."""
-    cleaned = text.strip().lower()
-    if cleaned in NEW_WORDS:
-        return 0
-    match = _MONTHS.match(cleaned)
-    if not match:
-        return None
-    number = float(match.group(1).replace(",", "."))
-    unit = (match.group(2) or "").lower()
-    return round(number * 12) if unit in _YEARS else round(number)
 
 
 def type_options(ctx: Context) -> tuple[Option, ...]:
     """Return the kinds of business from the data."""
     return options_of(
         *(
-            (f"type:{kind.code}", kind.label(ctx.language), "", kind.short(ctx.language))
+            (f"type:{kind.code}", kind.label(ctx.language), kind.words, kind.short(ctx.language))
             for kind in rules().business_types
         )
     )
@@ -79,7 +61,7 @@ def ask_months(ctx: Context) -> Reply:
 def take_months(ctx: Context, msg: Incoming) -> Outcome:
     """Keeps the months and asks for the revenue."""
     _ = ctx.gettext
-    months = read_months(msg.text[:50])
+    months = parse_months(msg.text[:50])
     if months is None or months > MAX_MONTHS:
         text = _("Please type a number of months or years, for example 8 bulan or 2 tahun.")
         return Outcome([Reply(text)])

@@ -3,8 +3,9 @@ kelurahan and an RW; never a NIK."""
 
 from handlers.complaint_words import holds_nik, kind_of, nik_refused
 from handlers.messages import Incoming, Option, Reply
+from handlers.places_typed import rw_number
 from handlers.positions import ComplaintStep, complaint
-from handlers.registration import clean_name, rw_number
+from handlers.registration import clean_name
 from handlers.steps import Context, Outcome, options_of
 from storage import places
 from storage.complaints import ComplaintKind

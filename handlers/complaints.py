@@ -14,6 +14,7 @@ need the privacy consent only. No one's NIK is asked for, and a text holding one
 from handlers import masukan
 from handlers.answers import NO_WORDS, YES_WORDS, resume_after, yes_no
 from handlers.buttons import NAME, button
+from handlers.choice_words import choice_words
 from handlers.complaint_status import ask_status, status_options, take_status
 from handlers.complaint_subjects import (
     ask_kelurahan,
@@ -147,7 +148,7 @@ def category_options(ctx: Context) -> tuple[Option, ...]:
             (
                 CATEGORY.encode(name=found.code),
                 found.label(ctx.language),
-                "",
+                choice_words("complaint", found.code),
                 found.short(ctx.language),
             )
             for found in stored.categories()

@@ -9,6 +9,7 @@ import re
 from functools import cache
 
 from handlers import bansos
+from handlers.answers import NO_WORDS, YES_WORDS
 from handlers.eligibility_reasons import explain
 from handlers.eligibility_rules import (
     DTSEN,
@@ -50,21 +51,60 @@ MEMBER_ALIASES = {
     "pregnant": "hamil|ibu hamil|pregnant",
 }
 WORK_LABELS = {
-    "formal": (N_("Regular wage job"), "karyawan|pegawai|gaji tetap|buruh pabrik"),
-    "informal": (N_("Daily or casual work"), "harian|serabutan|ojek|buruh harian|casual"),
-    "business": (N_("Own small business"), "usaha|dagang|jualan|warung|wiraswasta"),
-    "unemployed": (N_("Not working"), "tidak bekerja|nganggur|menganggur|pengangguran"),
+    "formal": (
+        N_("Regular wage job"),
+        "karyawan|pegawai|gaji tetap|buruh pabrik|karyawan swasta|pegawai negeri|pns|asn|guru|"
+        "satpam|kerja kantor|kantoran|honorer|tni|polri|polisi|digaji bulanan|employee|salary|"
+        "office job|regular job|wage job",
+    ),
+    "informal": (
+        N_("Daily or casual work"),
+        "harian|serabutan|ojek|ojol|ojek online|buruh harian|buruh lepas|kuli|kuli bangunan|"
+        "tukang|tukang bangunan|pemulung|sopir|supir|driver|asisten rumah tangga|pembantu|"
+        "kerja harian|kerja serabutan|casual|daily|odd jobs|day labourer",
+    ),
+    "business": (
+        N_("Own small business"),
+        "usaha|dagang|jualan|warung|wiraswasta|pedagang|usaha sendiri|buka usaha|jualan online|"
+        "punya warung|jual makanan|jualan makanan|self employed|own business|trader|seller",
+    ),
+    "unemployed": (
+        N_("Not working"),
+        "tidak bekerja|nganggur|menganggur|pengangguran|tidak kerja|gak kerja|ga kerja|"
+        "belum kerja|belum bekerja|tidak ada kerja|gak ada kerjaan|kena phk|phk|pensiun|"
+        "pensiunan|unemployed|not working|no job|jobless|retired",
+    ),
 }
 HOUSING_LABELS = {
-    "own": (N_("Own home"), "milik sendiri|rumah sendiri|own"),
-    "rent": (N_("Rented"), "sewa|kontrak|kos|ngontrak|rent"),
-    "family": (N_("Living with family"), "numpang|menumpang|ikut keluarga|family"),
-    "none": (N_("No fixed home"), "tidak tetap|tidak punya rumah|homeless"),
+    "own": (
+        N_("Own home"),
+        "milik sendiri|rumah sendiri|punya sendiri|rumah pribadi|rumah milik sendiri|warisan|"
+        "own|own home|my own house|owned",
+    ),
+    "rent": (
+        N_("Rented"),
+        "sewa|kontrak|kos|kost|ngekos|ngontrak|kontrakan|rumah kontrakan|sewa rumah|"
+        "kamar kos|rent|renting|rented|boarding",
+    ),
+    "family": (
+        N_("Living with family"),
+        "numpang|menumpang|ikut keluarga|ikut orang tua|rumah orang tua|ikut mertua|"
+        "rumah mertua|rumah saudara|tinggal dengan keluarga|family|with family|with parents",
+    ),
+    "none": (
+        N_("No fixed home"),
+        "tidak tetap|tidak punya rumah|gak punya rumah|ga punya rumah|pindah pindah|"
+        "tidak ada rumah|homeless|no home|no fixed home",
+    ),
 }
 DTSEN_LABELS = {
-    "yes": (N_("Yes"), "ya|iya|sudah|pernah|y"),
-    "no": (N_("No"), "tidak|belum|tdk|gak|n"),
-    "unknown": (N_("Don't know"), "tidak tahu|gak tau|ga tau|ndak tahu|entah|unknown"),
+    "yes": (N_("Yes"), f"{YES_WORDS}|sudah|pernah|terdaftar|sudah terdaftar|sudah masuk|kks"),
+    "no": (N_("No"), f"{NO_WORDS}|belum terdaftar|tidak terdaftar|belum masuk|belum pernah"),
+    "unknown": (
+        N_("Don't know"),
+        "tidak tahu|gak tau|ga tau|ndak tahu|nggak tahu|tidak tau|kurang tahu|entah|lupa|"
+        "tidak yakin|ragu|unknown|don t know|dont know|not sure|no idea",
+    ),
 }
 _NUMBERS = re.compile(r"[0-9]+")
 _NUMBER_LIST = re.compile(
@@ -135,11 +175,17 @@ def take_income(ctx: Context, msg: Incoming) -> Outcome:
         text = _(
             "Rp{amount} a month seems very little. If you meant {amount} juta, please type "
             "{amount} juta."
-        ).format(amount=_TYPED_NUMBER.search(msg.text).group())  # "2,5", not a rounded 2
+        ).format(amount=typed_number(msg.text, amount))
         return Outcome([Reply(text)])
     ctx.data["income"] = amount
     ctx.data["members"] = []
     return Outcome(goto=eligibility(EligibilityStep.MEMBERS))
+
+
+def typed_number(text: str, amount: int) -> str:
+    """Return the number as typed ("2,5", not a rounded 2), or the amount for one in words."""
+    typed = _TYPED_NUMBER.search(text)
+    return typed.group() if typed else str(amount)
 
 
 def member_options(ctx: Context) -> tuple[Option, ...]:

@@ -12,6 +12,7 @@ from handlers.buttons import ID, Number, button
 from handlers.formatting import format_day
 from handlers.i18n import translations
 from handlers.messages import Incoming, Option, Reply
+from handlers.numbers import score_aliases
 from handlers.positions import HOME, FeedbackStep, FlowName, feedback
 from handlers.steps import Context, Expect, Flow, Outcome, Step, options_of
 from handlers.text import normalise
@@ -105,7 +106,13 @@ def open_rating(ctx: Context) -> Outcome | None:
 
 def rate_options(ctx: Context) -> tuple[Option, ...]:
     """Return a button per score for the rating in the conversation."""
-    return options_of(*score_choices(ctx.data.get("rating", 0)))
+    choices = score_choices(ctx.data.get("rating", 0))
+    return options_of(
+        *(
+            (key, label, score_aliases(score))
+            for score, (key, label) in zip(SCORES, choices, strict=True)
+        )
+    )
 
 
 def ask_rate(ctx: Context) -> Reply:

@@ -44,8 +44,19 @@ def kind_options(ctx: Context) -> tuple[Option, ...]:
     """Return talks, checks, my bookings and the menu."""
     _ = ctx.gettext
     return options_of(
-        ("kind:talk", _("Health talks"), "penyuluhan|talks|talk"),
-        ("kind:check", _("Free health checks"), "cek|cek kesehatan|check|checks|periksa"),
+        (
+            "kind:talk",
+            _("Health talks"),
+            "penyuluhan|penyuluhan kesehatan|seminar|edukasi|sosialisasi|ceramah|kelas|"
+            "kelas kesehatan|talks|talk|health talk|seminar",
+        ),
+        (
+            "kind:check",
+            _("Free health checks"),
+            "cek|cek kesehatan|check|checks|periksa|periksa kesehatan|pemeriksaan|cek gratis|"
+            "cek gula|cek gula darah|cek darah|cek tensi|tensi|cek kolesterol|cek mata|"
+            "posyandu|posyandu lansia|skrining|screening|check up|checkup|medical check",
+        ),
         *way_out(ctx),
     )
 

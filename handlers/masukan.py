@@ -12,6 +12,7 @@ from handlers.buttons import Number, button
 from handlers.complaint_words import holds_nik, nik_refused
 from handlers.i18n import N_
 from handlers.messages import Incoming, Option, Reply
+from handlers.numbers import score_aliases
 from handlers.positions import HOME, FlowName, MasukanStep, masukan
 from handlers.registration import SKIP_WORDS
 from handlers.start import consent_then
@@ -120,7 +121,9 @@ def take_program(ctx: Context, msg: Incoming) -> Outcome:
 
 def score_options(ctx: Context) -> tuple[Option, ...]:
     """Return a button per score, 1 to 5."""
-    return options_of(*((SCORE.encode(score=score), "⭐" * score) for score in SCORES))
+    return options_of(
+        *((SCORE.encode(score=score), "⭐" * score, score_aliases(score)) for score in SCORES)
+    )
 
 
 def ask_score(ctx: Context) -> Reply:

@@ -4,6 +4,7 @@ import re
 import unicodedata
 
 from handlers.messages import Incoming, Kind, Option, Reply, Request
+from handlers.places_typed import rw_number
 from handlers.positions import HOME, PROFILE, FlowName, RegistrationStep, registration
 from handlers.start import REGISTER
 from handlers.steps import Context, Expect, Flow, Outcome, Step, StepRef, no_options, options_of
@@ -16,8 +17,6 @@ SKIP_WORDS = (
     "i don t have one|later"
 )
 _SPACES = re.compile(r"\s+")
-_RW_ALONE = re.compile(r"^\s*0*([0-9]{1,3})\s*$")
-_RW_NAMED = re.compile(r"\brw\W*0*([0-9]{1,3})\b", re.IGNORECASE)  # "RW 05", "rt 3 rw 5"
 _PHONE_NOISE = re.compile(r"[\s\-.()]")
 _MOBILE = re.compile(r"^8[0-9]{8,11}$")  # after the country code or the leading 0
 
@@ -135,12 +134,6 @@ def ask_rw(ctx: Context) -> Reply:
             example=numbers[min(4, len(numbers) - 1)],
         )
     )
-
-
-def rw_number(text: str) -> int | None:
-    """Read an RW number from '5', '005', 'RW 05' or 'RT 3 RW 5'."""
-    match = _RW_ALONE.match(text) or _RW_NAMED.search(text[:100])
-    return int(match.group(1)) if match else None
 
 
 def take_rw(ctx: Context, msg: Incoming) -> Outcome:

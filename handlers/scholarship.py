@@ -10,6 +10,7 @@ from handlers.application_rules import rules
 from handlers.applications import in_progress, submitted_text
 from handlers.complaint_words import holds_nik, nik_refused
 from handlers.messages import Incoming, Option, Reply
+from handlers.numbers import MAX_TYPED, parse_number, whole
 from handlers.positions import HOME, ApplyStep, FlowName, ScholarshipStep, apply, scholarship
 from handlers.registration import clean_name
 from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
@@ -63,7 +64,7 @@ def level_options(ctx: Context) -> tuple[Option, ...]:
             (
                 f"level:{level.code}",
                 level.label(ctx.language),
-                level.code.lower(),
+                "|".join((level.code.lower(), *level.aliases)),
                 level.short(ctx.language),
             )
             for level in rules().levels
@@ -109,14 +110,16 @@ def take_school(ctx: Context, msg: Incoming) -> Outcome:
 
 
 def read_grade(text: str) -> int | None:
-    """Read a grade: '8', 'kelas 8', 'VIII', 'semester 3'."""
-    cleaned = text.strip().lower()
-    for word in ("kelas", "semester", "grade", "class"):
-        cleaned = cleaned.removeprefix(word).strip()
+    """Read a grade: '8', 'kelas 8', 'VIII', 'semester 3', 'kelas lima', 'dua belas'."""
+    cleaned = text.strip().lower()[:MAX_TYPED]
+    for word in ("kelas", "kls", "semester", "smt", "grade", "class", "year"):
+        cleaned = cleaned.removeprefix(word).strip(" .")
     if cleaned in ROMAN:
         return ROMAN[cleaned]
     match = _GRADE.match(cleaned)
-    return int(match.group(1)) if match else None
+    if match:
+        return int(match.group(1))
+    return whole(parse_number(cleaned)) if cleaned and cleaned[0].isalpha() else None
 
 
 def ask_grade(ctx: Context) -> Reply:

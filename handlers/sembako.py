@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 from handlers.buttons import ID, button
 from handlers.formatting import format_distance, format_window
 from handlers.messages import Incoming, Kind, Option, Reply, Request
+from handlers.places_typed import rw_number
 from handlers.positions import HOME, FlowName, SembakoStep, sembako
-from handlers.registration import rw_number
 from handlers.start import consent_then
 from handlers.steps import Context, Expect, Flow, Outcome, Step, no_options, options_of
 from storage import places, registry, reminders, schedules

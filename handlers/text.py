@@ -3,10 +3,11 @@
 import re
 import unicodedata
 from dataclasses import dataclass
-from difflib import get_close_matches
 from enum import StrEnum
 
+from handlers import option_words
 from handlers.messages import Option
+from handlers.typed_words import emoji_word, typed_form
 
 
 class Keyword(StrEnum):
@@ -154,16 +155,21 @@ class Match:
 NO_MATCH = Match()
 
 
-def match_option(options: tuple[Option, ...], text: str, *, loose: bool = False) -> Match:
-    """Find the option a typed text picks: its number, label or alias; when loose, also
-    the start of a label or of a word in it, or a close spelling ('klendr')."""
+def match_option(
+    options: tuple[Option, ...], text: str, *, loose: bool = False, within: bool = True
+) -> Match:
+    """Find the option a typed text picks: its number, label or alias, also as typed in chat
+    ('iyaaa', 'tdk', 'pdk kopi'); when loose, also the start of a label or of a word in it,
+    an alias or label inside a short sentence ('saya jualan makanan'), or a close spelling
+    ('klendr'); `within=False` leaves sentences and slips to someone else (an intent reader).
+    Several options found are candidates for the resident to choose from."""
     if not options or len(text) > 200:
         return NO_MATCH
     number = _NUMBER.match(text)
     if number:
         index = int(number.group(1))
         return Match(options[index - 1].key) if 1 <= index <= len(options) else NO_MATCH
-    wanted = normalise(text)
+    wanted = normalise(text) or normalise(emoji_word(text))
     if not wanted:
         return NO_MATCH
     for option in options:
@@ -171,13 +177,18 @@ def match_option(options: tuple[Option, ...], text: str, *, loose: bool = False)
             return Match(option.key)
         if option.short and wanted == normalise(option.short):  # as a narrow platform shows it
             return Match(option.key)
+    typed = typed_form(wanted)
+    found = option_words.exact(options, typed)
+    if len(found) == 1:
+        return Match(found[0].key)
+    if found:
+        return Match(candidates=found)
     if not loose or len(wanted) < 3:
         return NO_MATCH
     labels = {option.key: normalise(option.label) for option in options}
     hits = tuple(option for option in options if f" {labels[option.key]}".find(f" {wanted}") >= 0)
-    if not hits and len(wanted) >= 4:
-        close = set(get_close_matches(wanted, list(labels.values()), n=3, cutoff=0.8))
-        hits = tuple(option for option in options if labels[option.key] in close)
+    if not hits and within:
+        hits = option_words.contained(options, typed) or option_words.close(options, typed)
     if len(hits) == 1:
         return Match(hits[0].key)
     return Match(candidates=hits)

@@ -12,6 +12,7 @@ flowchart LR
 
 from handlers.answers import page_of, profile_first, register_first, yes_no
 from handlers.buttons import ID, NAME, button
+from handlers.choice_words import choice_words
 from handlers.enrolments import (
     CANCEL,
     ask_cancel,
@@ -59,7 +60,12 @@ def category_options(ctx: Context) -> tuple[Option, ...]:
     """Return the categories with open batches, then my enrolments and the menu."""
     found = courses.categories(db=ctx.db, now=ctx.now)
     choices = [
-        (CATEGORY.encode(name=category.name), category.label(ctx.language)) for category in found
+        (
+            CATEGORY.encode(name=category.name),
+            category.label(ctx.language),
+            choice_words("training", category.name),
+        )
+        for category in found
     ]
     choices = choices[:LISTED]
     return options_of(*choices, *way_out(ctx))

@@ -64,7 +64,8 @@ async def test_a_well_off_household_is_told_kindly(chat: Chat) -> None:
         (1, "banyak", "Mohon ketik jumlah orang, dari 1 sampai 30"),
         (1, "0", "dari 1 sampai 30"),
         (1, "45", "dari 1 sampai 30"),
-        (2, "tiga juta", "Mohon ketik jumlahnya dengan angka"),
+        (2, "lima ratus ribu juta", "Mohon ketik jumlahnya dengan angka"),  # nonsense
+        (2, "sejuta lima", "Mohon ketik jumlahnya dengan angka"),  # 1,5 juta or 1.000.005?
         (2, "-500000", "Mohon ketik jumlahnya dengan angka"),
         (2, "3", "Bila maksud Bapak/Ibu 3 juta"),
         (2, "2,5", "Bila maksud Bapak/Ibu 2,5 juta"),

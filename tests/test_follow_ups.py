@@ -162,7 +162,7 @@ async def test_after_a_pickup_those_reminded_are_asked_and_a_typed_score_counts(
         "Bagaimana pengambilan sembako pada Sabtu, 19 Desember 2026 di Kantor Kelurahan "
         "Klender? Ketik angka 1 (sangat buruk) sampai 5 (sangat baik)" in chat.text
     )
-    for wrong in ("6", "bagus"):
+    for wrong in ("6", "lumayanlah ya"):
         await chat.send(wrong)
         assert "Mohon jawab dengan angka 1 sampai 5" in chat.text
     assert all_ratings(database)[0].score is None

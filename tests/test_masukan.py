@@ -83,7 +83,7 @@ async def test_a_wrong_score_gets_a_kind_hint(chat: Chat, database) -> None:
     await chat.send("xyz program")
     assert "Mohon pilih salah satu pilihan, atau ketik nama program." in chat.text
     await chat.send("Layanan chatbot ini")
-    for wrong in ("6", "bagus", "0"):
+    for wrong in ("6", "enam bintang", "0"):
         await chat.send(wrong)
         assert "Mohon jawab dengan angka 1 sampai 5" in chat.text
     assert all_ratings(database) == []

@@ -148,7 +148,10 @@ async def test_bad_names_are_explained(chat: Chat, answer: str, hint: str) -> No
     assert "Siapa nama lengkap" in chat.text  # the question again
 
 
-@pytest.mark.parametrize(("answer", "number"), [("0", "000"), ("16", "016"), ("RW 99", "099")])
+@pytest.mark.parametrize(
+    ("answer", "number"),
+    [("0", "000"), ("16", "016"), ("RW 99", "099"), ("rw enam belas", "016")],
+)
 async def test_rw_not_in_the_kelurahan(chat: Chat, answer: str, number: str) -> None:
     await chat.run(HAPPY_ID[:5])
     await chat.send(answer)
@@ -157,7 +160,7 @@ async def test_rw_not_in_the_kelurahan(chat: Chat, answer: str, number: str) -> 
     )
 
 
-@pytest.mark.parametrize("answer", ["RW lima", "-3", "5.5", "dekat masjid"])
+@pytest.mark.parametrize("answer", ["RW setengah", "-3", "5.5", "dekat masjid", "RT 3", "👍"])
 async def test_rw_that_is_no_number(chat: Chat, answer: str) -> None:
     await chat.run(HAPPY_ID[:5])
     await chat.send(answer)
