@@ -3,7 +3,7 @@ sentence opens the service it means, as deep as its words say; when unsure the b
 a NIK at the menu is asked about and kept nowhere; guesses never do anything irreversible."""
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from handlers.positions import HOME, SUGGEST, FlowName
 from storage import complaints as stored
@@ -153,7 +153,7 @@ async def test_a_nik_at_the_menu_is_asked_about_and_kept_nowhere(chat: Chat, dat
 async def test_nothing_fits_says_so_in_one_line_and_shows_the_menu(chat: Chat) -> None:
     await chat.run(HAPPY_ID)
     await chat.send("qwerty zxcv")
-    assert "Maaf, saya belum mengerti" in chat.text
+    assert "Maaf, kami belum memahami pesan Bapak/Ibu." in chat.text
     assert "ketik nomor 1 sampai" not in chat.text
 
 
@@ -186,3 +186,26 @@ async def test_greetings_at_the_menu_show_the_menu_again(chat: Chat, database) -
 def test_the_suggestion_step_is_a_position_of_its_own() -> None:
     assert SUGGEST.flow == FlowName.UNDERSTAND
     assert HOME != SUGGEST
+
+
+async def test_a_frequent_question_gets_its_answer_and_the_way_on(chat: Chat) -> None:
+    await chat.run(HAPPY_ID)
+    await chat.send("min syarat KJP apa aja ya?")
+    assert "KJP" in chat.text
+    assert "Menu utama" in chat.labels
+    assert "Apakah maksud" not in chat.text
+
+
+async def test_what_nothing_fits_goes_to_an_officer_and_is_kept_without_its_author(
+    chat: Chat, database
+) -> None:
+    await chat.run(HAPPY_ID)
+    await chat.send(f"qwerty zxcv asdf poiu {NIK}")
+    assert "Tanya petugas" in chat.labels
+    with database.connect() as db:
+        kept = db.execute(text("SELECT * FROM unrecognised_messages")).mappings().all()
+    assert len(kept) == 1
+    assert NIK not in repr(dict(kept[0]))
+    assert "resident_id" not in kept[0]
+    await chat.tap(chat.keys[chat.labels.index("Tanya petugas")])
+    assert "TNY-2026-" in chat.text

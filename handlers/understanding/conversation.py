@@ -7,12 +7,14 @@ it again at that question.
 """
 
 from handlers import faq_data
+from handlers.ask_staff import offer_staff
 from handlers.buttons import Number, button
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, SUGGEST, FlowName, UnderstandStep
 from handlers.steps import Context, Flow, Outcome, Step, Understood, options_of
 from handlers.understanding.reading import CHATTER, NOTHING, Meaning, read
 from handlers.understanding.routes import TITLES, leads_into, route
+from storage import misses
 
 MEANT = button("meant", choice=Number(0, 9))  # the number of a suggestion at the step
 
@@ -43,10 +45,11 @@ def understand(ctx: Context, text: str, at_home: bool) -> Understood | Outcome |
 
 
 def not_understood(ctx: Context, text: str) -> Outcome:
-    """Say in one line that the message was not understood, and show the menu again."""
-    _ = ctx.gettext
-    reply = _("Sorry, I did not understand that. Please choose a service below, or type bantuan.")
-    return Outcome([Reply(reply)])
+    """Keep the message, without who wrote it, for staff to learn from; say in one line that
+    it was not understood and offer to pass it to an officer."""
+    where = f"{ctx.position.flow}.{ctx.position.step}"
+    misses.record_miss(db=ctx.db, text=text, language=ctx.language, where=where, now=ctx.now)
+    return offer_staff(ctx, text)
 
 
 def suggest(ctx: Context, likely: tuple[Meaning, ...], *, nik: bool = False) -> Outcome:

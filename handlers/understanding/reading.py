@@ -154,6 +154,8 @@ class Reader:
         stems = self.stems(text)
         if _NIK.search(folded) and len([word for word in stems if word != NUMBER]) <= 2:
             return Reading(nik=True)
+        if all(word == NUMBER for word in stems):  # a number alone means nothing here
+            return Reading()
         scores = self.model.scores(stems)
         if not scores:
             return Reading()
