@@ -19,6 +19,7 @@ from handlers.complaint_words import holds_nik, nik_refused
 from handlers.formatting import format_count, format_day
 from handlers.i18n import translations
 from handlers.messages import Incoming, Option, Reply
+from handlers.numbers import COUNT_FILLER, parse_number, tokens, whole
 from handlers.positions import HOME, FlowName, SurveyStep, survey
 from handlers.steps import Context, Expect, Flow, Outcome, Step, options_of
 from handlers.text import normalise
@@ -388,11 +389,13 @@ def skip_words(ctx: Context) -> frozenset[str]:
 
 
 def whole_number(text: str) -> int | None:
-    """Read a whole number as people type it ("3", "3 orang", "1.500"); None when there is
-    none or more than one."""
-    found = _WHOLE.match(text[:MAX_TYPED])
-    if found is None:
+    """Read a whole number as people type it ("3", "3 orang", "1.500", "lima", "dua belas
+    orang"); None when there is none or more than one."""
+    if tokens(text[:MAX_TYPED]) is None:  # a digit that is not ASCII ('１２', '²')
         return None
+    found = _WHOLE.match(text[:MAX_TYPED])
+    if found is None:  # 'lima', 'dua belas orang'
+        return whole(parse_number(COUNT_FILLER.sub(" ", text[:MAX_TYPED].lower())))
     digits = found.group(1).replace(".", "").replace(",", "")
     return int(digits) if len(digits) <= MAX_DIGITS else None  # ten pages of nines: no answer
 

@@ -11,6 +11,7 @@ from handlers.numbers import parse_amount, parse_count, parse_number, score_alia
 from handlers.places_typed import rw_number
 from handlers.scholarship import read_grade
 from handlers.steps import options_of
+from handlers.survey import whole_number
 from handlers.text import match_option
 
 
@@ -242,3 +243,11 @@ def test_sentences_and_slips_can_be_left_to_an_intent_reader() -> None:
         is None
     )
     assert match_option(BUSINESS, "jualan makanan", loose=True, within=False).key == "kuliner"
+
+
+@pytest.mark.parametrize(
+    ("typed", "number"),
+    [("lima", 5), ("dua belas orang", 12), ("3 orang", 3), ("１２", None), ("banyak", None)],
+)
+def test_survey_numbers_in_words(typed: str, number: int | None) -> None:
+    assert whole_number(typed) == number
