@@ -272,6 +272,8 @@ async def test_siaran_from_anyone_else_is_plain_text(
     said = await resident.send("siaran")
     assert "Siaran baru" not in "\n".join(reply.text for reply in said)  # plain text
     for word in ("siaran", "/siaran", "broadcast"):
+        await other.send("menu")
+        await resident.send("menu")
         assert await other.send(word) == await resident.send(word)
     assert "Siaran baru" not in other.text
     # a brand-new chat gets the welcome, as for any first message

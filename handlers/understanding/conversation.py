@@ -15,6 +15,7 @@ from handlers.steps import Context, Flow, Outcome, Step, Understood, options_of
 from handlers.understanding.reading import CHATTER, NOTHING, Meaning, read
 from handlers.understanding.routes import TITLES, leads_into, route
 from storage import misses
+from storage.redaction import holds_nik
 
 MEANT = button("meant", choice=Number(0, 9))  # the number of a suggestion at the step
 
@@ -22,7 +23,8 @@ MEANT = button("meant", choice=Number(0, 9))  # the number of a suggestion at th
 def understand(ctx: Context, text: str, at_home: bool) -> Understood | Outcome | None:
     """Return where a typed text leads. At the menu it always leads somewhere; at another
     question only when it clearly means a service (else the question's own hint stays)."""
-    _ = ctx.gettext
+    if not at_home and holds_nik(text):
+        return None  # the question's own answer to a NIK (refused, or taken) stays
     reading = read(text)
     if reading.nik:
         if not at_home:

@@ -126,7 +126,7 @@ class Reader:
         vocabulary |= {stem(word) for word in vocabulary}
         self.speller = Speller(vocabulary)
         examples = [
-            (phrasing.label, [stem(word) for word in self.speller.mend(found)])
+            (phrasing.label, [stem(word) for word in self.speller.mend(found) if word != NUMBER])
             for phrasing, found in zip(learned, words, strict=True)
         ]
         self.model = Model(examples)
@@ -156,7 +156,8 @@ class Reader:
             return Reading(nik=True)
         if all(word == NUMBER for word in stems):  # a number alone means nothing here
             return Reading()
-        scores = self.model.scores(stems)
+        # numbers are read above (a NIK, a tracking number); to the model they say nothing
+        scores = self.model.scores([word for word in stems if word != NUMBER])
         if not scores:
             return Reading()
         best = scores[0]
