@@ -209,3 +209,15 @@ async def test_what_nothing_fits_goes_to_an_officer_and_is_kept_without_its_auth
     assert "resident_id" not in kept[0]
     await chat.tap(chat.keys[chat.labels.index("Tanya petugas")])
     assert "TNY-2026-" in chat.text
+
+
+def test_every_label_learned_or_labelled_leads_somewhere() -> None:
+    from handlers import faq_data
+    from handlers.understanding import reading, routes
+
+    intents = {intent["label"] for intent in reading.intents_data()["intent"]}
+    assert intents <= set(routes.ROUTES), intents - set(routes.ROUTES)
+    known = intents | set(faq_data.labels()) | {reading.NOTHING}
+    for part in ("train", "test"):
+        labels = {row.label for row in reading.labelled(part)}
+        assert labels <= known, labels - known
