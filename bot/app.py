@@ -1,6 +1,7 @@
 """Putting the program together from its settings: database, conversations, channels."""
 
 import logging
+import threading
 
 from sqlalchemy import Engine as Database
 
@@ -39,5 +40,6 @@ def conversation_engine(settings: Settings, database: Database) -> Engine:
         status_checks_per_hour_all=settings.status_checks_per_hour_all,
         status_checks_per_day_all=settings.status_checks_per_day_all,
     )
-    reader()  # learn the phrasings now, not at the first resident's sentence
+    # learn the phrasings beside the start, not at the first resident's sentence
+    threading.Thread(target=reader, name="understanding", daemon=True).start()
     return Engine(database, flows.build(), config)

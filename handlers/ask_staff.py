@@ -78,11 +78,12 @@ def offer_staff(ctx: Context, text: str) -> Outcome:
 
 
 def ask_staff_now(ctx: Context, text: str) -> Outcome:
-    """Pass the question in the text on to the officers, or ask for it when there is none."""
+    """Offer to pass the question in the text on to the officers (a guess sends nothing
+    before the resident says so), or ask for it when there is none."""
     question = kept(question_of(text))
     if not question:
         return Outcome(goto=ask_staff(AskStaffStep.QUESTION), data={})
-    return proceed(ctx, question)
+    return proceed(ctx, question, confirm=True)
 
 
 # -- offer ---------------------------------------------------------------------------------------
@@ -154,8 +155,9 @@ def take_question(ctx: Context, msg: Incoming) -> Outcome:
 # -- where it goes -------------------------------------------------------------------------------
 
 
-def proceed(ctx: Context, text: str) -> Outcome:
-    """File the question, after consent and the kelurahan where they are missing."""
+def proceed(ctx: Context, text: str, *, confirm: bool = False) -> Outcome:
+    """File the question, after consent and the kelurahan where they are missing (and after
+    the resident's yes when `confirm`)."""
     data = {"text": text}
     without_place = ctx.resident.kelurahan_code is None
     if ctx.resident.consent_at is None:
@@ -168,6 +170,8 @@ def proceed(ctx: Context, text: str) -> Outcome:
         return consent_then(ctx, why, then, data)
     if without_place:
         return Outcome(goto=ask_staff(AskStaffStep.KELURAHAN), data=data)
+    if confirm:
+        return Outcome(goto=ask_staff(AskStaffStep.CONFIRM), data=data)
     return file_question(ctx, text, ctx.resident.kelurahan_code)
 
 

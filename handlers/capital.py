@@ -76,9 +76,7 @@ def read_money(ctx: Context, text: str) -> int | str:
         return _("The amount cannot be negative. If there is none, type 0.")
     amount = parse_amount(text[:60])
     if amount is None:
-        return _(
-            "Please type an amount in Rupiah with numbers, for example 3 juta, 750rb or 3000000."
-        )
+        return _("Please type an amount in Rupiah, for example 3 juta, 750rb or tiga juta.")
     if amount > MAX_MONEY:
         return _("That amount looks too large. Please check it and type it again.")
     return amount

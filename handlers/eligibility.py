@@ -169,7 +169,7 @@ def take_income(ctx: Context, msg: Incoming) -> Outcome:
     _ = ctx.gettext
     amount = parse_amount(msg.text[:50])
     if amount is None or amount > MAX_INCOME:
-        text = _("Please type the amount in numbers, for example 2500000 or 2,5 juta.")
+        text = _("Please type the amount, for example 2500000, 2,5 juta or dua setengah juta.")
         return Outcome([Reply(text)])
     if 0 < amount < 1000:  # "3" for three million: ask for the whole amount
         text = _(

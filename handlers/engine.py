@@ -279,7 +279,7 @@ class Engine:
                 return again()  # "halo", "ok": no answer, so just ask again
             elif step.expects == Expect.CHOICE:
                 # no option fits: a sentence may say what the resident wants instead
-                meant = self._understand(ctx, message.text, position == home)
+                meant = self._understand(ctx, message.text, position == home, choice=True)
                 if meant is not None:
                     replies, position = self._apply(ctx, position, meant)
                     return [*notice, *replies], position
@@ -308,10 +308,13 @@ class Engine:
         replies, position = self._apply(ctx, position, outcome)
         return [*notice, *replies], position
 
-    def _understand(self, ctx: Context, text: str, at_home: bool) -> Understood | Outcome | None:
-        """Return what a typed text means where it answers nothing, if that is clear."""
+    def _understand(
+        self, ctx: Context, text: str, at_home: bool, *, choice: bool = False
+    ) -> Understood | Outcome | None:
+        """Return what a typed text means where it answers nothing, if that is clear (`choice`:
+        it was typed where buttons were offered, so it holds no answer of the resident's)."""
         understand = self.conversations.understand
-        return None if understand is None else understand(ctx, text, at_home)
+        return None if understand is None else understand(ctx, text, at_home, choice)
 
     def _options(self, ctx: Context, step: Step) -> tuple[Option, ...]:
         """Return the options of a step, without asking its whole question where it can."""

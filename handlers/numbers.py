@@ -45,7 +45,7 @@ MULTIPLIERS = {
     "m": 1_000_000, "mio": 1_000_000, "miliar": 10**9, "milyar": 10**9, "billion": 10**9,
 }  # fmt: skip
 # 'seratus' is 'satu ratus': the words that take the prefix 'se-'
-_SE_WORDS = ("ratus", "ribu", "juta", "puluh", "belas", "miliar", "milyar")
+SE_WORDS = ("ratus", "ribu", "juta", "puluh", "belas", "miliar", "milyar")
 
 _TOKENS = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+", re.UNICODE)
 _RANGE = re.compile(
@@ -78,7 +78,7 @@ def tokens(text: str) -> list[str] | None:
         for suffix in ("an",):  # 'jutaan', 'ribuan', '2jtan': about that much
             if token.endswith(suffix) and token[: -len(suffix)] in MULTIPLIERS:
                 token = token[: -len(suffix)]
-        if token.startswith("se") and token[2:] in _SE_WORDS:
+        if token.startswith("se") and token[2:] in SE_WORDS:
             words += ["satu", token[2:]]
         else:
             words.append(token)

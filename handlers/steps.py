@@ -175,7 +175,7 @@ class Conversations:
     staff_keywords: Mapping[Keyword, Callable[[Context], bool]] = field(default_factory=dict)
     # what a typed text means where it answers nothing: (ctx, text, at home) -> where to go,
     # or None when it is not clear enough to leave the question (at home it always answers)
-    understand: Callable[[Context, str, bool], "Understood | Outcome | None"] | None = None
+    understand: Callable[[Context, str, bool, bool], "Understood | Outcome | None"] | None = None
 
 
 NO_ALIASES: frozenset[str] = frozenset()

@@ -316,7 +316,9 @@ def take_answer(ctx: Context, msg: Incoming) -> Outcome:
     elif question.kind == QuestionKind.NUMBER:
         number = whole_number(typed)
         if number is None:
-            return Outcome([Reply(_("Please write the answer in digits, for example 3."))])
+            return Outcome(
+                [Reply(_("Please write the answer as a number, for example 3 or tiga."))]
+            )
         if not question.minimum <= number <= question.maximum:
             text = _("{number} is outside what this question allows.").format(
                 number=format_count(number, ctx.language)

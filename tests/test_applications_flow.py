@@ -140,7 +140,7 @@ async def test_capital_bad_numbers(chat: Chat, database) -> None:
     await chat.send("-500rb")
     assert "The amount cannot be negative. If there is none, type 0." in chat.text
     await chat.send("banyak")
-    assert "Please type an amount in Rupiah with numbers" in chat.text
+    assert "Please type an amount in Rupiah, for example 3 juta" in chat.text
     await chat.send("4 juta")
     await chat.send("abc")
     assert "Please type an amount in Rupiah" in chat.text

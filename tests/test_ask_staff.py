@@ -212,10 +212,15 @@ async def test_the_gate_refuses_and_audits_another_kelurahans_question(
     )
 
 
-async def test_ask_staff_now_files_at_once_or_asks_for_the_question(engine, database) -> None:
+async def test_ask_staff_now_confirms_the_question_or_asks_for_it(engine, database) -> None:
     warga = Chat(engine, "warga")
     await warga.run(HAPPY_ID)
     await offer(engine, warga, "saya mau tanya petugas: kapan KJP cair?", ask_staff.ask_staff_now)
+    assert questions(database) == []  # a guess sends nothing before a yes
+    await warga.send("batal")
+    assert questions(database) == []
+    await offer(engine, warga, "saya mau tanya petugas: kapan KJP cair?", ask_staff.ask_staff_now)
+    await warga.send("1")  # "Kirim"
     (row,) = questions(database)
     assert row.text == "kapan KJP cair?" and row.ref == "TNY-2026-000001"
     await offer(engine, warga, "mau tanya petugas", ask_staff.ask_staff_now)
@@ -228,6 +233,6 @@ async def test_ask_staff_now_en(engine, database) -> None:
     warga = Chat(engine, "warga-en")
     await warga.run(HAPPY_EN)
     await offer(engine, warga, "I want to ask an officer", ask_staff.ask_staff_now)
-    await warga.send("When is the kelurahan office open on Saturday?")
+    await warga.send("When is the kelurahan office open on Saturday?")  # asked: sent at once
     assert "passed on to the officers of Kelurahan" in warga.text
     assert "usually answer within 3 working days" in warga.text

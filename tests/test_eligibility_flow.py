@@ -64,12 +64,12 @@ async def test_a_well_off_household_is_told_kindly(chat: Chat) -> None:
         (1, "banyak", "Mohon ketik jumlah orang, dari 1 sampai 30"),
         (1, "0", "dari 1 sampai 30"),
         (1, "45", "dari 1 sampai 30"),
-        (2, "lima ratus ribu juta", "Mohon ketik jumlahnya dengan angka"),  # nonsense
-        (2, "sejuta lima", "Mohon ketik jumlahnya dengan angka"),  # 1,5 juta or 1.000.005?
-        (2, "-500000", "Mohon ketik jumlahnya dengan angka"),
+        (2, "lima ratus ribu juta", "Mohon ketik jumlahnya, contoh"),  # nonsense
+        (2, "sejuta lima", "Mohon ketik jumlahnya, contoh"),  # 1,5 juta or 1.000.005?
+        (2, "-500000", "Mohon ketik jumlahnya, contoh"),
         (2, "3", "Bila maksud Bapak/Ibu 3 juta"),
         (2, "2,5", "Bila maksud Bapak/Ibu 2,5 juta"),
-        (2, "99999999999", "Mohon ketik jumlahnya dengan angka"),
+        (2, "99999999999", "Mohon ketik jumlahnya, contoh"),
         (3, "1 99", "Mohon pilih dari daftar"),
         (3, "2,5 juta", "Mohon pilih dari daftar"),  # an amount, not options 2 and 5
     ],

@@ -1,4 +1,5 @@
-"""The labelled set of resident messages (handlers/data/understanding/labelled.tsv) is well formed.
+"""The labelled set of resident messages (handlers/data/understanding/labelled.tsv) and the
+examples written to learn from (examples.tsv) are well formed, and apart.
 
 The set trains and evaluates the free-text understanding, so a broken row, a label the bot does
 not know, or a message in both parts would silently spoil the benchmark. The checks are plain
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-LABELLED = Path(__file__).resolve().parents[1] / "handlers/data/understanding/labelled.tsv"
+DATA = Path(__file__).resolve().parents[1] / "handlers/data/understanding"
+LABELLED = DATA / "labelled.tsv"
+EXAMPLES = DATA / "examples.tsv"
 HEADER = ["split", "language", "label", "text"]
 HEADER_LINE = "\t".join(HEADER)
 SPLITS = {"train", "test"}
@@ -57,6 +60,8 @@ LABELS = {
     "faq:lost_card",
     "faq:fees",
     "faq:privacy",
+    "faq:pangan",
+    "faq:sktm",
 }
 DETAILS = {
     "training": {"menjahit", "tata-boga", "teknologi-informasi", "kecantikan", "kewirausahaan"},
@@ -190,3 +195,76 @@ def test_too_few_rows_are_found() -> None:
 def test_a_label_in_one_split_only_is_found() -> None:
     found = problems(GOOD + "\ntrain\tid\tmenu\tmenu utama")
     assert "label 'menu' only in ['train']" in found
+
+
+# examples.tsv: written to learn from, so never a labelled message or a near-copy of one
+EXAMPLES_HEADER = ["language", "label", "text"]
+NEAR = 90  # rapidfuzz ratio of two messages' words from which one is a near-copy of the other
+
+
+def words_of(text: str) -> str:
+    """Return a message's words, folded, as one string."""
+    return " ".join("".join(c if c.isalnum() else " " for c in text.casefold()).split())
+
+
+def example_problems(content: str, labelled: str) -> list[str]:
+    """Return every defect of the examples' content, given the labelled set's."""
+    from rapidfuzz import fuzz, process
+
+    lines = content.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    found = []
+    if not lines or lines[0].split("\t") != EXAMPLES_HEADER:
+        found.append(f"line 1: header must be {EXAMPLES_HEADER!r}")
+    labelled_rows = [line.split("\t") for line in labelled.splitlines()[1:]]
+    labelled_texts = {words_of(row[3]) for row in labelled_rows}
+    # near-copies of train rows too: they would flatter the cross-validation of --tune
+    labelled_list = sorted(labelled_texts)
+    seen: dict[str, int] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if len(fields) != 3:
+            found.append(f"line {number}: {len(fields)} fields instead of 3")
+            continue
+        language, label, text = fields
+        if language not in LANGUAGES:
+            found.append(f"line {number}: language {language!r}")
+        if why := label_problem(label):
+            found.append(f"line {number}: {why}")
+        key = words_of(text)
+        if not key:
+            found.append(f"line {number}: no words")
+            continue
+        if key in seen:
+            found.append(f"line {number}: {text!r} already on line {seen[key]}")
+        seen[key] = number
+        if key in labelled_texts:
+            found.append(f"line {number}: {text!r} is in the labelled set")
+        elif process.extractOne(key, labelled_list, scorer=fuzz.ratio, score_cutoff=NEAR):
+            found.append(f"line {number}: {text!r} is a near-copy of a labelled message")
+    return found
+
+
+def test_the_examples_are_well_formed_and_apart_from_the_test_part() -> None:
+    content = EXAMPLES.read_text(encoding="utf-8")
+    assert example_problems(content, LABELLED.read_text(encoding="utf-8")) == []
+    assert len(content.splitlines()) > 1000
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        ("id\tbansos", "fields instead of 3"),
+        ("id\tbansoss\tcek bansos dong", "unknown label"),
+        ("jv\tbansos\tcek bansos dong", "language"),
+        ("id\tbansos\t!!!", "no words"),
+        ("id\tbansos\tCek bansos, nomor 3!", "is in the labelled set"),
+        ("en\tbansos\tcheck my aid numbr 7", "near-copy of a labelled message"),
+        ("id\tbansos\tcek bansos nomer 3", "near-copy of a labelled message"),
+        ("id\tmenu\tmenu utama\nid\tmenu\tMENU UTAMA!", "already on line"),
+    ],
+)
+def test_a_bad_example_is_found(bad: str, expected: str) -> None:
+    found = example_problems("language\tlabel\ttext\n" + bad, GOOD)
+    assert any(expected in problem for problem in found), found

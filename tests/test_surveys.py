@@ -367,7 +367,7 @@ async def test_a_survey_answered_question_by_question_with_bad_input_on_the_way(
     assert "Mohon ketik angka bulat dari 1 sampai 20." in siti.text
     for wrong in ("banyak", "2 atau 3"):
         await siti.send(wrong)
-        assert siti.text.startswith("Mohon tulis jawabannya dengan angka, misalnya 3."), wrong
+        assert siti.text.startswith("Mohon tulis jawabannya sebagai angka, misalnya 3"), wrong
         assert "Pertanyaan 3 dari 4" in siti.text
     for wrong in ("25", "0", "1.500"):
         await siti.send(wrong)

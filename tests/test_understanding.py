@@ -211,6 +211,30 @@ async def test_what_nothing_fits_goes_to_an_officer_and_is_kept_without_its_auth
     assert "TNY-2026-" in chat.text
 
 
+async def test_what_means_nothing_is_kept_where_buttons_were_offered_not_at_free_text(
+    chat: Chat, database, services
+) -> None:
+    def kept() -> list[dict]:
+        with database.connect() as db:
+            rows = db.execute(text("SELECT * FROM unrecognised_messages")).mappings().all()
+        return [dict(row) for row in rows]
+
+    await chat.run(HAPPY_ID)
+    await chat.send("Cek status bansos")
+    await chat.send("qwerty zxcv asdf")  # at the NIK question: the resident's own answer
+    assert "NIK" in chat.text
+    assert kept() == []
+    await chat.send("menu")
+    await chat.send("mau ikut pelatihan")
+    asked = chat.text
+    await chat.send("qwerty zxcv asdf")  # where buttons were offered
+    assert "Tanya petugas" not in chat.labels  # the question stays, with its hint
+    assert chat.text.endswith(asked)  # the question again, after its hint
+    [miss] = kept()
+    assert miss["text"] == "qwerty zxcv asdf"
+    assert miss["where"].startswith(f"{FlowName.TRAINING}.")
+
+
 def test_every_label_learned_or_labelled_leads_somewhere() -> None:
     from handlers import faq_data
     from handlers.understanding import reading, routes
@@ -221,3 +245,5 @@ def test_every_label_learned_or_labelled_leads_somewhere() -> None:
     for part in ("train", "test"):
         labels = {row.label for row in reading.labelled(part)}
         assert labels <= known, labels - known
+    written = {row.label for row in reading.examples()}
+    assert written <= known, written - known

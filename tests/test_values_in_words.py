@@ -87,7 +87,7 @@ async def test_what_cannot_be_read_keeps_the_friendly_hint(chat: Chat) -> None:
             ("banyak sekali", "Mohon ketik jumlah orang, dari 1 sampai 30"),
             ("4-5 orang", "Mohon ketik jumlah orang"),
             ("lima", "penghasilan"),
-            ("dua juta lima", "Mohon ketik jumlahnya dengan angka"),  # 2,5 juta or 2.000.005?
+            ("dua juta lima", "Mohon ketik jumlahnya, contoh"),  # 2,5 juta or 2.000.005?
             ("tiga", "Bila maksud Bapak/Ibu 3 juta"),
             ("tiga juta", "Siapa saja"),
         ]

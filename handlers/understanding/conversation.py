@@ -20,12 +20,18 @@ from storage.redaction import holds_nik
 MEANT = button("meant", choice=Number(0, 9))  # the number of a suggestion at the step
 
 
-def understand(ctx: Context, text: str, at_home: bool) -> Understood | Outcome | None:
+def understand(
+    ctx: Context, text: str, at_home: bool, choice: bool = False
+) -> Understood | Outcome | None:
     """Return where a typed text leads. At the menu it always leads somewhere; at another
-    question only when it clearly means a service (else the question's own hint stays)."""
+    question only when it clearly means a service (else the question's own hint stays).
+    Text that means nothing is kept for staff where buttons were offered (`choice`), never
+    at a free-text question, whose answers are the resident's own."""
     if not at_home and holds_nik(text):
         return None  # the question's own answer to a NIK (refused, or taken) stays
     reading = read(text)
+    if not at_home and reading.value:
+        return None  # 'rw 20', '4-5 orang': a value for this question, however it fits
     if reading.nik:
         if not at_home:
             return None
@@ -40,6 +46,8 @@ def understand(ctx: Context, text: str, at_home: bool) -> Understood | Outcome |
         if routed is not None:
             return routed
     if not at_home:
+        if choice and not reading.likely and (meaning is None or meaning.label == NOTHING):
+            keep_miss(ctx, text)
         return None
     if reading.likely:
         return suggest(ctx, reading.likely)
@@ -49,9 +57,14 @@ def understand(ctx: Context, text: str, at_home: bool) -> Understood | Outcome |
 def not_understood(ctx: Context, text: str) -> Outcome:
     """Keep the message, without who wrote it, for staff to learn from; say in one line that
     it was not understood and offer to pass it to an officer."""
+    keep_miss(ctx, text)
+    return offer_staff(ctx, text)
+
+
+def keep_miss(ctx: Context, text: str) -> None:
+    """Keep a message the bot did not understand, with where it was typed."""
     where = f"{ctx.position.flow}.{ctx.position.step}"
     misses.record_miss(db=ctx.db, text=text, language=ctx.language, where=where, now=ctx.now)
-    return offer_staff(ctx, text)
 
 
 def suggest(ctx: Context, likely: tuple[Meaning, ...], *, nik: bool = False) -> Outcome:

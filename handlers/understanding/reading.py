@@ -10,11 +10,12 @@ because asking is better than opening the wrong service.
 import csv
 import logging
 import re
+import threading
 import time
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, replace
+from functools import cache, lru_cache
 
 from handlers import faq_data
 from handlers.understanding.model import Model, Score
@@ -31,10 +32,8 @@ log = logging.getLogger(__name__)
 
 NOTHING = "none"  # the label of messages the service has no answer for
 CHATTER = "chatter"  # greetings and thanks: no service, no miss
-SURE = 0.50  # the best label's score to act on it...
-AHEAD = 0.08  # ...when this far ahead of the next one
-LIKELY = 0.30  # a label worth suggesting when not sure
-LIKELY_SHARE = 0.75  # ...and at least this share of the best one's score
+SURE = 0.60  # the best label's probability to act on it (bench/understanding.py --tune)
+LIKELY = 0.10  # a label worth suggesting when not sure
 SUGGESTED = 3
 LONGEST = 1000  # characters read of a message; a longer one is read from its start
 
@@ -59,6 +58,7 @@ class Reading:
     meaning: Meaning | None = None
     likely: tuple[Meaning, ...] = ()
     nik: bool = False
+    value: bool = False  # numbers and at most one word ('rw 20', '4-5 orang'): a value typed
 
     @property
     def understood(self) -> bool:
@@ -82,20 +82,34 @@ def intents_data() -> dict:
 
 
 def phrasings() -> Iterator[Phrasing]:
-    """Yield every phrasing learned from: the intents, the frequent questions, and the train
-    part of the labelled set (its test part is for the benchmark only)."""
+    """Yield every phrasing learned from: the written ones, and the train part of the
+    labelled set (its test part is for the benchmark only)."""
+    yield from written()
+    yield from labelled("train")
+
+
+def written() -> Iterator[Phrasing]:
+    """Yield the phrasings written to learn from: the intents, the frequent questions, and
+    the examples."""
     for intent in intents_data()["intent"]:
         for language in ("id", "en"):
             for text in intent.get(language, ()):
                 yield Phrasing(intent["label"], language, text)
     yield from frequent_questions()
-    yield from labelled("train")
+    yield from examples()
 
 
 def frequent_questions() -> Iterator[Phrasing]:
     """Yield the ways residents ask the frequent questions, labelled `faq:<id>`."""
     for label, language, text in faq_data.phrasings():
         yield Phrasing(label, language, text)
+
+
+def examples() -> Iterator[Phrasing]:
+    """Yield the messages written for learning (examples.tsv), without their detail."""
+    with (DATA / "examples.tsv").open(encoding="utf-8", newline="") as file:
+        for row in csv.DictReader(file, delimiter="\t", quoting=csv.QUOTE_NONE):
+            yield Phrasing(row["label"].split("/")[0], row["language"], row["text"])
 
 
 def labelled(split: str) -> Iterator[Phrasing]:
@@ -130,6 +144,13 @@ class Reader:
             for phrasing, found in zip(learned, words, strict=True)
         ]
         self.model = Model(examples)
+        # a message that is, word for word, a phrasing of one label only means that label
+        labels_of: dict[tuple[str, ...], set[str]] = {}
+        for label, stems in examples:
+            labels_of.setdefault(tuple(stems), set()).add(label)
+        self.exact = {
+            stems: labels.pop() for stems, labels in labels_of.items() if len(labels) == 1
+        }
         self.details = {
             kind: [
                 (value, tuple(stem(word) for word in meant_words(name)))
@@ -157,19 +178,25 @@ class Reader:
         if all(word == NUMBER for word in stems):  # a number alone means nothing here
             return Reading()
         # numbers are read above (a NIK, a tracking number); to the model they say nothing
-        scores = self.model.scores([word for word in stems if word != NUMBER])
+        words = [word for word in stems if word != NUMBER]
+        found = self._judge(words, stems)
+        return replace(found, value=True) if len(words) <= 1 < len(stems) else found
+
+    def _judge(self, words: list[str], stems: list[str]) -> Reading:
+        """Read a message's words with the model (`stems` with its numbers, for details)."""
+        exact = self.exact.get(tuple(words))
+        if exact is not None and exact != NOTHING:
+            return Reading(self._meaning(Score(exact, 1.0), stems))
+        scores = self.model.scores(words)
         if not scores:
             return Reading()
         best = scores[0]
-        runner_up = scores[1].score if len(scores) > 1 else 0.0
-        if best.score >= SURE and best.score - runner_up >= AHEAD:
+        if best.score >= SURE:
             return Reading(self._meaning(best, stems))
         likely = tuple(
             self._meaning(score, stems)
             for score in scores[:SUGGESTED]
-            if score.score >= LIKELY
-            and score.score >= LIKELY_SHARE * best.score
-            and score.label not in (NOTHING, CHATTER)
+            if score.score >= LIKELY and score.label not in (NOTHING, CHATTER)
         )
         if best.label == NOTHING or (best.label == CHATTER and not likely):
             return Reading(Meaning(best.label, score=best.score))
@@ -190,9 +217,17 @@ class Reader:
         return ""
 
 
-@cache
+_LEARNING = threading.Lock()  # one learns; a sentence that comes meanwhile waits for it
+
+
 def reader() -> Reader:
     """Return the reader, learned from the data the first time it is needed."""
+    with _LEARNING:
+        return _learned()
+
+
+@cache
+def _learned() -> Reader:
     started = time.perf_counter()
     built = Reader(list(phrasings()), intents_data().get("details", {}))
     log.info(
@@ -203,6 +238,8 @@ def reader() -> Reader:
     return built
 
 
+@lru_cache(maxsize=4096)
 def read(text: str) -> Reading:
-    """Read a message with the reader learned from the data."""
+    """Read a message with the reader learned from the data (the same short messages come
+    again and again, "halo", "ok", "makasih": each is read once)."""
     return reader().read(text)

@@ -19,11 +19,24 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
+from handlers.numbers import HALF_WORDS, MULTIPLIERS, SE_WORDS, TENS_EN, UNITS
+
 DATA = Path(__file__).resolve().parent.parent / "data" / "understanding"
 NUMBER = "#"  # what any run of digits becomes: the model learns that a number was there
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 _REPEATS = re.compile(r"(\w)\1{2,}")  # three or more of one letter
 _DOUBLES = re.compile(r"(\w)\1")
+# the prefixes and suffixes Sastrawi takes off; a word with none of them is its own stem
+_AFFIXED = re.compile(r"^(?:di|ke|se|te|be|me|pe)|(?:i|an|kan|nya|lah|kah|tah|pun|ku|mu)$")
+# numbers in words are numbers too ('delapan belas', 'dua juta'), not words the stemmer
+# mangles ('delapan' -> 'depan'); the letters alone ('k', 'm', 'rb') stay words
+NUMBER_WORDS = (
+    frozenset(
+        word for word in (*UNITS, *TENS_EN, *MULTIPLIERS, *HALF_WORDS, *SE_WORDS) if len(word) > 2
+    )
+    | {f"se{word}" for word in SE_WORDS}
+    | {"seratus", "sepuluh", "sebelas", "hundred", "dozen"}
+)
 SHORTEST_FIXED = 4  # shorter words are too often right already to be "corrected"
 
 
@@ -78,7 +91,11 @@ def expand(words: Iterable[str]) -> list[str]:
             if single in found.abbreviations:  # 'gakk', 'yaa'
                 word = single
         word = found.abbreviations.get(word, word)
-        meant.extend(part for part in word.split() if part not in found.fillers)
+        meant.extend(
+            NUMBER if part in NUMBER_WORDS else part
+            for part in word.split()
+            if part not in found.fillers
+        )
     return meant
 
 
@@ -90,8 +107,8 @@ def _stemmer():
 @lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
     """Take Indonesian affixes off a word ('pendaftaran' -> 'daftar'); others stay."""
-    if len(word) <= 3 or not word.isalpha():
-        return word
+    if len(word) <= 3 or not word.isalpha() or not _AFFIXED.search(word):
+        return word  # Sastrawi would only try (slowly) infixes, and mangle: 'lemot' -> 'lot'
     return _stemmer().stem(word) or word
 
 
@@ -100,7 +117,11 @@ class Speller:
     apart, and misspellings close to one known word."""
 
     def __init__(self, vocabulary: Iterable[str]) -> None:
-        self.vocabulary = frozenset(vocabulary)
+        given = set(vocabulary)
+        # a held letter learned as typed ('tolongg' from 'tolonggg') is the word itself
+        self.vocabulary = frozenset(
+            word for word in given if not (_DOUBLES.search(word) and _single(word) in given)
+        )
         self._choices = sorted(word for word in self.vocabulary if len(word) >= 3)
         self._cache: dict[str, tuple[str, ...]] = {}
 
@@ -141,7 +162,7 @@ class Speller:
         return self._cache[word]
 
     def _mend(self, word: str) -> tuple[str, ...]:
-        single = _DOUBLES.sub(r"\1", word)
+        single = _single(word)
         if self.known(single):  # 'haloo', 'tolongg'
             return (single,)
         if stem(word) in self.vocabulary:
@@ -166,6 +187,11 @@ class Speller:
         if not splits:
             return ()
         return max(splits, key=lambda parts: min(len(parts[0]), len(parts[1])))
+
+
+def _single(word: str) -> str:
+    """Return a word with each doubled letter once ('haloo' -> 'halo')."""
+    return _DOUBLES.sub(r"\1", word)
 
 
 def meant_words(text: str) -> list[str]:
