@@ -211,6 +211,23 @@ async def test_what_nothing_fits_goes_to_an_officer_and_is_kept_without_its_auth
     assert "TNY-2026-" in chat.text
 
 
+async def test_a_question_for_an_officer_is_sent_only_after_a_yes(chat: Chat, database) -> None:
+    def asked() -> int:
+        with database.connect() as db:
+            found = select(stored.Complaint).where(stored.Complaint.kind == ComplaintKind.QUESTION)
+            return len(db.execute(found).all())
+
+    await chat.run(HAPPY_ID)
+    await chat.send("sy mau tanya ke petugas: kapan kjp cair?")
+    if "Tanya petugas" in chat.labels:  # suggested among others: the resident picks it
+        await chat.tap(chat.keys[chat.labels.index("Tanya petugas")])
+    assert "“kapan kjp cair?”" in chat.text and "Kelurahan Klender" in chat.text
+    assert asked() == 0
+    await chat.tap(chat.keys[0])  # Kirim
+    assert "TNY-2026-000001" in chat.text
+    assert asked() == 1
+
+
 async def test_what_means_nothing_is_kept_where_buttons_were_offered_not_at_free_text(
     chat: Chat, database, services
 ) -> None:
@@ -247,3 +264,6 @@ def test_every_label_learned_or_labelled_leads_somewhere() -> None:
         assert labels <= known, labels - known
     written = {row.label for row in reading.examples()}
     assert written <= known, written - known
+    # every label that may be suggested has a button title (a frequent question: its phrasing)
+    suggested = intents - {reading.CHATTER}
+    assert suggested <= set(routes.TITLES), suggested - set(routes.TITLES)

@@ -7,12 +7,12 @@ it again at that question.
 """
 
 from handlers import faq_data
-from handlers.ask_staff import offer_staff
+from handlers.ask_staff import kept, offer_staff
 from handlers.buttons import Number, button
 from handlers.messages import Incoming, Option, Reply
 from handlers.positions import HOME, SUGGEST, FlowName, UnderstandStep
 from handlers.steps import Context, Flow, Outcome, Step, Understood, options_of
-from handlers.understanding.reading import CHATTER, NOTHING, Meaning, read
+from handlers.understanding.reading import CHATTER, NOTHING, SURE_AT_A_QUESTION, Meaning, read
 from handlers.understanding.routes import TITLES, leads_into, route
 from storage import misses
 from storage.redaction import holds_nik
@@ -39,7 +39,9 @@ def understand(
     meaning = reading.meaning
     if meaning is not None and meaning.label != NOTHING:
         if not at_home and (
-            meaning.label == CHATTER or leads_into(meaning.label, ctx.position.flow)
+            meaning.label == CHATTER
+            or meaning.score < SURE_AT_A_QUESTION
+            or leads_into(meaning.label, ctx.position.flow)
         ):
             return None  # an answer that did not fit this service's question: its hint stays
         routed = route(ctx, meaning, text)
@@ -50,7 +52,7 @@ def understand(
             keep_miss(ctx, text)
         return None
     if reading.likely:
-        return suggest(ctx, reading.likely)
+        return suggest(ctx, reading.likely, text=text)
     return not_understood(ctx, text)
 
 
@@ -67,10 +69,14 @@ def keep_miss(ctx: Context, text: str) -> None:
     misses.record_miss(db=ctx.db, text=text, language=ctx.language, where=where, now=ctx.now)
 
 
-def suggest(ctx: Context, likely: tuple[Meaning, ...], *, nik: bool = False) -> Outcome:
-    """Offer the likeliest meanings as buttons (after a NIK: only the bansos check)."""
+def suggest(
+    ctx: Context, likely: tuple[Meaning, ...], *, nik: bool = False, text: str = ""
+) -> Outcome:
+    """Offer the likeliest meanings as buttons (after a NIK: only the bansos check, and the
+    text is not kept). The text, redacted, goes on with the one chosen ("Tanya petugas")."""
     chosen = [[meaning.label, meaning.detail] for meaning in likely]
-    return Outcome(goto=SUGGEST, data={"likely": chosen, "nik": nik})
+    data = {"likely": chosen, "nik": nik, "text": "" if nik else kept(text)}
+    return Outcome(goto=SUGGEST, data=data)
 
 
 def title(ctx: Context, label: str) -> str:
@@ -112,7 +118,8 @@ def take_suggest(ctx: Context, msg: Incoming) -> Understood | Outcome:
     if chosen is None or chosen["choice"] >= len(likely):
         return Outcome(goto=HOME, data={})
     label, detail = likely[int(chosen["choice"])]
-    return route(ctx, Meaning(label, detail), "") or Outcome(goto=HOME, data={})
+    text = ctx.data.get("text", "")
+    return route(ctx, Meaning(label, detail), text) or Outcome(goto=HOME, data={})
 
 
 UNDERSTAND = Flow(

@@ -84,6 +84,7 @@ class Model:
         label_number = {label: number for number, label in enumerate(self.labels)}
         self.example_labels = np.array([label_number[label] for label, _found in labelled])
         self.examples = self._matrix([found for _label, found in labelled])
+        self.by_feature = self.examples.T.tocsr()  # each feature's phrasings
         membership = sparse.csr_matrix(
             (np.ones(total), (self.example_labels, np.arange(total))),
             shape=(len(self.labels), total),
@@ -127,6 +128,16 @@ class Model:
         norms = np.sqrt(vectors.multiply(vectors).sum(axis=1)).A.ravel()
         return (sparse.diags(1 / norms) @ vectors).tocsr()
 
+    def _similarities(self, columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Return the cosine of a message with every phrasing, from the phrasings that hold
+        its features only (about twice as fast as multiplying with all of them)."""
+        starts = self.by_feature.indptr[columns]
+        lengths = self.by_feature.indptr[columns + 1] - starts
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        held = offsets + np.arange(lengths.sum())
+        products = self.by_feature.data[held] * np.repeat(weights, lengths)
+        return np.bincount(self.by_feature.indices[held], products, self.examples.shape[0])
+
     def scores(self, words: Sequence[str]) -> list[Score]:
         """Return every label's probability for a message, likeliest first (empty: none of
         its words or their parts was ever seen)."""
@@ -134,9 +145,7 @@ class Model:
         if not columns.size:
             return []
         bayes = _softmax(self.log_prior + weights @ self.log_shares[columns])
-        dense = np.zeros(len(self.index))
-        dense[columns] = weights
-        similar = self.examples @ dense  # the cosine with every phrasing
+        similar = self._similarities(columns, weights)
         nearest = np.zeros(len(self.labels))
         np.maximum.at(nearest, self.example_labels, similar)
         whole = np.bincount(self.example_labels, similar, len(self.labels)) / self.centroid_norms

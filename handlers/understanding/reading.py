@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 NOTHING = "none"  # the label of messages the service has no answer for
 CHATTER = "chatter"  # greetings and thanks: no service, no miss
 SURE = 0.60  # the best label's probability to act on it (bench/understanding.py --tune)
+# at another service's question the text was most likely meant as its answer: leave the
+# question only when the sentence clearly says something else
+SURE_AT_A_QUESTION = 0.80
 LIKELY = 0.10  # a label worth suggesting when not sure
 SUGGESTED = 3
 LONGEST = 1000  # characters read of a message; a longer one is read from its start
@@ -185,7 +188,7 @@ class Reader:
     def _judge(self, words: list[str], stems: list[str]) -> Reading:
         """Read a message's words with the model (`stems` with its numbers, for details)."""
         exact = self.exact.get(tuple(words))
-        if exact is not None and exact != NOTHING:
+        if exact is not None:
             return Reading(self._meaning(Score(exact, 1.0), stems))
         scores = self.model.scores(words)
         if not scores:

@@ -60,6 +60,7 @@ TITLES = {
     "survey": N_("Answer a survey"),
     "menu": N_("Main menu"),
     "cancel": N_("Cancel"),
+    "ask_staff": N_("Ask an officer"),
 }
 # the flows a label leads into: a sentence at one of their own questions is an answer that
 # did not fit, not a wish to start again (and lose the answers given)

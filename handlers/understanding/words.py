@@ -8,6 +8,7 @@ known one (rapidfuzz: 'jadwl sembko'); and affixes are taken off by the Sastrawi
 'pendaftaran', 'mendaftar' and 'daftar' are one word.
 """
 
+import math
 import re
 import tomllib
 import unicodedata
@@ -122,7 +123,12 @@ class Speller:
         self.vocabulary = frozenset(
             word for word in given if not (_DOUBLES.search(word) and _single(word) in given)
         )
-        self._choices = sorted(word for word in self.vocabulary if len(word) >= 3)
+        # the known words by length: a word this close to another is of about its length
+        self._by_length: dict[int, list[str]] = {}
+        for word in sorted(self.vocabulary):
+            if len(word) >= 3:
+                self._by_length.setdefault(len(word), []).append(word)
+        self._lengths: dict[int, list[str]] = {}
         self._cache: dict[str, tuple[str, ...]] = {}
 
     def known(self, word: str) -> bool:
@@ -172,9 +178,25 @@ class Speller:
             return split
         if len(word) < SHORTEST_FIXED:
             return (word,)
-        cutoff = 80 if len(word) >= 6 else 85
-        best = process.extractOne(word, self._choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+        cutoff = _cutoff(len(word))
+        best = process.extractOne(
+            word, self._near_length(len(word)), scorer=fuzz.ratio, score_cutoff=cutoff
+        )
         return (best[0],) if best else (word,)
+
+    def _near_length(self, size: int) -> list[str]:
+        """Return the known words whose length allows the cutoff for a word of this size."""
+        if size not in self._lengths:
+            cutoff = _cutoff(size)
+            # a ratio of `cutoff` % is only reached by lengths within these bounds
+            shortest = math.ceil(size * cutoff / (200 - cutoff))
+            longest = math.floor(size * (200 - cutoff) / cutoff)
+            self._lengths[size] = [
+                known
+                for length in range(shortest, longest + 1)
+                for known in self._by_length.get(length, ())
+            ]
+        return self._lengths[size]
 
     def _split(self, word: str) -> tuple[str, ...]:
         """Split words run together into two known ones, the longer parts first
@@ -187,6 +209,11 @@ class Speller:
         if not splits:
             return ()
         return max(splits, key=lambda parts: min(len(parts[0]), len(parts[1])))
+
+
+def _cutoff(size: int) -> int:
+    """Return how close (rapidfuzz ratio) a known word must be to mend a word of this size."""
+    return 80 if size >= 6 else 85
 
 
 def _single(word: str) -> str:
