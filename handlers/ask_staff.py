@@ -45,6 +45,20 @@ _ASKING = re.compile(
     [\s:;,.!?\-–—]*""",
     re.IGNORECASE | re.VERBOSE,
 )
+# "min sy mau nanya aja", "can I ask something": asking, without the question itself
+_ONLY_ASKING = re.compile(
+    r"""^[\W_]*
+    (?:(?:halo|hai|hi|hello|permisi|pagi|siang|sore|malam|min|kak|pak|bu|admin)[\W_]+)*
+    (?:(?:saya|sy|sya|aku|aq|gue|gw|i)\s+)?
+    (?:(?:mau|mo|mw|ingin|pengen|pingin|pgn|bisa|boleh|perlu|want|wanna|would\s+like|need)
+       (?:\s+to)?\s+)?
+    (?:(?:can|could|may)\s+i\s+)?
+    (?:tanya|nanya|bertanya|ask|a\s+question)
+    (?:\s+(?:aja|saja|dong|ya|dulu|sih|boleh|bisa|sesuatu|something|a\s+question|question|
+         please|pls|min|kak|pak|bu))*
+    [\W_]*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
 _LETTERS = re.compile(r"[^\W\d_]")
 ENOUGH_LETTERS = 3  # fewer letters than this after the request is no question
 
@@ -57,6 +71,8 @@ def kept(text: str) -> str:
 def question_of(text: str) -> str:
     """Return the question in "saya mau tanya petugas: kapan KJP cair?", or "" when the text
     only asks for an officer."""
+    if _ONLY_ASKING.match(text or ""):
+        return ""
     found = _ASKING.match(text or "")
     rest = (text or "")[found.end() :] if found else (text or "")
     rest = rest.strip()

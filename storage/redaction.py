@@ -29,13 +29,18 @@ _LANDLINE = re.compile(
 )
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def normalised(text: str) -> str:
     """Return text with other digits as ASCII ones (full-width, Arabic-Indic, ①, ²) and the
-    invisible characters between them removed, as the patterns read it."""
+    invisible characters between them removed, as the patterns read it; control characters
+    (NUL, which PostgreSQL refuses in text, and the like) go too, line breaks stay."""
     text = "".join(
         character
         for character in unicodedata.normalize("NFKC", text)
         if unicodedata.category(character) != "Cf"
+        and (unicodedata.category(character) != "Cc" or character in "\t\n\r")
     )
     return "".join(
         str(unicodedata.digit(character))
@@ -70,13 +75,14 @@ def holds_phone(text: str) -> bool:
 
 def redact(text: str | None) -> str | None:
     """Return a free text with every NIK and phone number in it replaced by a marker. A text
-    that holds neither comes back as it was typed."""
+    that holds neither comes back as it was typed, without control characters (a NUL, which
+    PostgreSQL refuses in text)."""
     if not text:
         return text
     plain = normalised(text)
     found = _niks(plain)
     if not found and not (_MOBILE.search(plain) or _LANDLINE.search(plain)):
-        return text
+        return _CONTROL.sub("", text)
     for match in reversed(found):
         plain = plain[: match.start()] + NIK_REMOVED + plain[match.end() :]
     plain = _MOBILE.sub(PHONE_REMOVED, plain)

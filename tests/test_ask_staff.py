@@ -37,6 +37,10 @@ def test_question_of_strips_the_request() -> None:
     assert ask_staff.question_of("can I ask a person: where is the office?") == (
         "where is the office?"
     )
+    # asking to ask, without the question: it is asked for
+    assert ask_staff.question_of("min sy mau nanya aja") == ""
+    assert ask_staff.question_of("Can I ask something?") == ""
+    assert ask_staff.question_of("mau tanya kapan kjp cair") == "mau tanya kapan kjp cair"
 
 
 def test_record_miss_redacts_and_names_nobody(database, clock) -> None:
@@ -50,8 +54,13 @@ def test_record_miss_redacts_and_names_nobody(database, clock) -> None:
         )
         assert kept
         assert not misses.record_miss(db=db, text="  ", language="id", where="x", now=clock.now)
+        # a NUL, which PostgreSQL refuses in text, and other control characters are dropped
+        assert misses.record_miss(
+            db=db, text="0\x00ab\x07c", language="id", where="x", now=clock.now
+        )
     with database.connect() as db:
-        (row,) = db.execute(select(UnrecognisedMessage.__table__)).all()
+        row, control = db.execute(select(UnrecognisedMessage.__table__)).all()
+    assert control.text == "0abc"
     assert NIK not in row.text and "3456" not in row.text
     assert "[NIK dihapus]" in row.text and "[nomor telepon dihapus]" in row.text
     assert set(row._asdict()) == {"id", "text", "key", "language", "where", "created_at"}

@@ -160,3 +160,9 @@ def test_storage_redacts_whatever_a_flow_let_through(database, clock) -> None:
         )
         [comment] = db.execute(select(Rating.comment)).scalars().all()
     assert comment == f"wa {PHONE_REMOVED}"
+
+
+def test_control_characters_go_and_cannot_hide_a_nik() -> None:
+    assert redact("halo\x00 min\x1b") == "halo min"
+    assert redact("baris satu\nbaris dua") == "baris satu\nbaris dua"
+    assert NIK_REMOVED in redact("3175\x00076512880003")

@@ -64,6 +64,8 @@ def lexicon() -> Lexicon:
 
 def fold(text: str) -> str:
     """Fold case, width and accents away (the letters stay, the rest is for `raw_words`)."""
+    if text.isascii():  # most messages: nothing to fold but case
+        return text.casefold()
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
     return "".join(char for char in folded if not unicodedata.combining(char))
 
@@ -80,24 +82,26 @@ def squeeze(word: str) -> str:
 
 def expand(words: Iterable[str]) -> list[str]:
     """Replace abbreviations by the words meant; drop fillers; digits become NUMBER."""
+    return [meant for word in words for meant in _expanded(word)]
+
+
+@lru_cache(maxsize=50_000)
+def _expanded(word: str) -> tuple[str, ...]:
+    """Return the words one typed word stands for (none for a filler)."""
+    if word.isdigit():
+        return (NUMBER,)
     found = lexicon()
-    meant: list[str] = []
-    for word in words:
-        if word.isdigit():
-            meant.append(NUMBER)
-            continue
-        word = squeeze(word)
-        if word not in found.abbreviations and _DOUBLES.search(word):
-            single = _DOUBLES.sub(r"\1", word)
-            if single in found.abbreviations:  # 'gakk', 'yaa'
-                word = single
-        word = found.abbreviations.get(word, word)
-        meant.extend(
-            NUMBER if part in NUMBER_WORDS else part
-            for part in word.split()
-            if part not in found.fillers
-        )
-    return meant
+    word = squeeze(word)
+    if word not in found.abbreviations and _DOUBLES.search(word):
+        single = _DOUBLES.sub(r"\1", word)
+        if single in found.abbreviations:  # 'gakk', 'yaa'
+            word = single
+    word = found.abbreviations.get(word, word)
+    return tuple(
+        NUMBER if part in NUMBER_WORDS else part
+        for part in word.split()
+        if part not in found.fillers
+    )
 
 
 @cache
