@@ -28,15 +28,17 @@ from storage.complaints import ComplaintKind, Item
 from storage.redaction import redact
 
 RETURN = "_return"  # in the offer's data: where the resident was, for "Back"
-# the words of one who asks for an officer, before the question itself
-_ASKING = re.compile(
-    r"""^[\W_]*
+# how one starts asking: greetings and address words, "saya", "mau", "can I"
+_REQUEST = r"""^[\W_]*
     (?:(?:halo|hai|hi|hello|permisi|pagi|siang|sore|malam|min|kak|pak|bu|admin)[\W_]+)*
     (?:(?:saya|sy|sya|aku|aq|gue|gw|i)\s+)?
     (?:(?:mau|mo|mw|ingin|pengen|pingin|pgn|bisa|boleh|perlu|want|wanna|would\s+like|need)
        (?:\s+to)?\s+)?
-    (?:(?:can|could|may)\s+i\s+)?
-    (?:tanya|nanya|bertanya|tny|ask|talk|speak|chat)
+    (?:(?:can|could|may)\s+i\s+)?"""
+# the words of one who asks for an officer, before the question itself
+_ASKING = re.compile(
+    _REQUEST
+    + r"""(?:tanya|nanya|bertanya|tny|ask|talk|speak|chat)
     (?:\s+(?:ke|kepada|pada|sama|sm|dengan|dgn|dg|to|with))?
     (?:\s+(?:a|an|the|seorang|langsung|dong|aja))*
     \s+(?:petugas|admin|staf|staff|orang|manusia|operator|pegawai|cs|officer|officers|
@@ -47,13 +49,8 @@ _ASKING = re.compile(
 )
 # "min sy mau nanya aja", "can I ask something": asking, without the question itself
 _ONLY_ASKING = re.compile(
-    r"""^[\W_]*
-    (?:(?:halo|hai|hi|hello|permisi|pagi|siang|sore|malam|min|kak|pak|bu|admin)[\W_]+)*
-    (?:(?:saya|sy|sya|aku|aq|gue|gw|i)\s+)?
-    (?:(?:mau|mo|mw|ingin|pengen|pingin|pgn|bisa|boleh|perlu|want|wanna|would\s+like|need)
-       (?:\s+to)?\s+)?
-    (?:(?:can|could|may)\s+i\s+)?
-    (?:tanya|nanya|bertanya|ask|a\s+question)
+    _REQUEST
+    + r"""(?:tanya|nanya|bertanya|ask|a\s+question)
     (?:\s+(?:aja|saja|dong|ya|dulu|sih|boleh|bisa|sesuatu|something|a\s+question|question|
          please|pls|min|kak|pak|bu))*
     [\W_]*$""",

@@ -38,9 +38,8 @@ def normalised(text: str) -> str:
     (NUL, which PostgreSQL refuses in text, and the like) go too, line breaks stay."""
     text = "".join(
         character
-        for character in unicodedata.normalize("NFKC", text)
+        for character in unicodedata.normalize("NFKC", _CONTROL.sub("", text))
         if unicodedata.category(character) != "Cf"
-        and (unicodedata.category(character) != "Cc" or character in "\t\n\r")
     )
     return "".join(
         str(unicodedata.digit(character))

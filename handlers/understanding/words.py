@@ -36,7 +36,7 @@ NUMBER_WORDS = (
         word for word in (*UNITS, *TENS_EN, *MULTIPLIERS, *HALF_WORDS, *SE_WORDS) if len(word) > 2
     )
     | {f"se{word}" for word in SE_WORDS}
-    | {"seratus", "sepuluh", "sebelas", "hundred", "dozen"}
+    | {"hundred", "dozen"}
 )
 SHORTEST_FIXED = 4  # shorter words are too often right already to be "corrected"
 
@@ -92,10 +92,8 @@ def _expanded(word: str) -> tuple[str, ...]:
         return (NUMBER,)
     found = lexicon()
     word = squeeze(word)
-    if word not in found.abbreviations and _DOUBLES.search(word):
-        single = _DOUBLES.sub(r"\1", word)
-        if single in found.abbreviations:  # 'gakk', 'yaa'
-            word = single
+    if word not in found.abbreviations and _single(word) in found.abbreviations:
+        word = _single(word)  # 'gakk', 'yaa'
     word = found.abbreviations.get(word, word)
     return tuple(
         NUMBER if part in NUMBER_WORDS else part
