@@ -93,11 +93,14 @@ class Sender(Protocol):
         kind: str = "",
         last_inbound_at: datetime | None = None,
         language: str = "id",
+        reply: dict | None = None,
     ) -> str | None:
         """Send the text (with its options, each a key and a label, as the channel shows
         them) of an outbound `kind` to an account that last wrote at `last_inbound_at` and
         reads `language`, and return the platform's id of the message if it has one; or
-        raise RetryLater, Unreachable, SendFailed or Held."""
+        raise RetryLater, Unreachable, SendFailed or Held. A direct reply comes in full as
+        `reply` (handlers.messages.Reply as data, see bot/replies.py), rendered as the
+        channel renders its answers."""
 
 
 @dataclass(frozen=True)
@@ -291,6 +294,7 @@ class Drainer:
                     kind=row.kind,
                     last_inbound_at=row.last_inbound_at,
                     language=row.language,
+                    reply=row.reply,
                 )
             except RetryLater as error:
                 until = self.clock() + timedelta(seconds=error.seconds)
@@ -451,6 +455,7 @@ class Beat:
                 self.tick(now)
             except Exception:
                 log.exception("the reminders' tick failed")
+        held = bool(held)
         for drainer in self.drainers:
             try:
                 mine = self._hold(DRAIN_LEASE.format(channel=drainer.channel), now)
@@ -462,7 +467,7 @@ class Beat:
                 drainer.wake()
         return held
 
-    def _hold(self, name: str, now: datetime) -> bool:
+    def _hold(self, name: str, now: datetime) -> int | None:
         with self.database.begin() as db:
             return leases.hold(db=db, name=name, holder=self.holder, now=now, term=self.term)
 

@@ -5,7 +5,7 @@ it over."""
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, select, update
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -19,29 +19,54 @@ class Lease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=40)
     holder: str = Field(max_length=80)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+    # the fencing token: grows each time the lease changes hands, so a holder that lost it
+    # (a frozen process waking) is told apart from the one holding it now
+    token: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 _LEASES = Lease.__table__
 
 
-def hold(*, db: Connection, name: str, holder: str, now: datetime, term: timedelta) -> bool:
-    """Take or renew a lease for `term`; return whether `holder` holds it now."""
+def hold(*, db: Connection, name: str, holder: str, now: datetime, term: timedelta) -> int | None:
+    """Take or renew a lease for `term`; return its fencing token when `holder` holds it now
+    (the same while it keeps it, greater each time it changes hands), else None."""
     until = now + term
+    columns = (_LEASES.c.token,)
     renewed = db.execute(
         update(_LEASES)
-        .where(
+        .where(_LEASES.c.name == name, _LEASES.c.holder == holder, _LEASES.c.expires_at > now)
+        .values(expires_at=until)
+        .returning(*columns)
+    ).first()
+    if renewed is not None:
+        return renewed.token
+    taken = db.execute(
+        update(_LEASES)
+        .where(_LEASES.c.name == name, _LEASES.c.expires_at <= now)
+        .values(holder=holder, expires_at=until, token=_LEASES.c.token + 1)
+        .returning(*columns)
+    ).first()
+    if taken is not None:
+        return taken.token
+    current = db.execute(select(_LEASES.c.holder).where(_LEASES.c.name == name)).first()
+    if current is not None:
+        return None
+    db.execute(_LEASES.insert().values(name=name, holder=holder, expires_at=until, token=1))
+    return 1
+
+
+def holds(*, db: Connection, name: str, holder: str, token: int, now: datetime) -> bool:
+    """Tell whether `holder` still holds the lease under `token` (the fence a drain checks
+    before it marks rows as being sent)."""
+    found = db.execute(
+        select(_LEASES.c.name).where(
             _LEASES.c.name == name,
-            or_(_LEASES.c.holder == holder, _LEASES.c.expires_at <= now),
+            _LEASES.c.holder == holder,
+            _LEASES.c.token == token,
+            _LEASES.c.expires_at > now,
         )
-        .values(holder=holder, expires_at=until)
-    )
-    if renewed.rowcount == 1:
-        return True
-    exists = db.execute(select(_LEASES.c.name).where(_LEASES.c.name == name)).first()
-    if exists is not None:
-        return False
-    db.execute(_LEASES.insert().values(name=name, holder=holder, expires_at=until))
-    return True
+    ).first()
+    return found is not None
 
 
 def release(*, db: Connection, name: str, holder: str) -> None:

@@ -99,6 +99,16 @@ class Outbound(SQLModel, table=True):
     delivery: str | None = Field(default=None, max_length=12)
     delivery_error: str | None = Field(default=None, max_length=200)
     delivery_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # lower goes first: a direct reply (REPLY_PRIORITY) before anything the bot sends alone
+    priority: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # who holds a `sending` row: the drain's lease and its fencing token, or a process's fast
+    # path; an outcome is recorded only by the claim that sent it
+    claim: str | None = Field(default=None, max_length=120)
+    # a direct reply in full (its picture, place, request button…), for the channel to render
+    reply: dict | None = Field(default=None, sa_type=JSON)
+    # sends of it whose outcome was unknown (no answer, the sender gone) and which went again:
+    # it may have arrived that many times more
+    doubts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -217,6 +227,9 @@ class Due:
     options: list | None = None  # [{"key", "label"}]: buttons to send with the text
     last_inbound_at: datetime | None = None  # when the resident last wrote on this chat
     language: str = "id"  # the resident's, for a platform template in their language
+    reply: dict | None = None  # a direct reply in full (handlers.messages.Reply, as data)
+    claim: str | None = None  # who holds it while it is being sent
+    doubts: int = 0  # earlier sends of it whose outcome was unknown
 
 
 def claim(
@@ -239,6 +252,8 @@ def claim(
             _OUTBOUND.c.options,
             _IDENTITIES.c.last_inbound_at,
             _RESIDENTS.c.language,
+            _OUTBOUND.c.reply,
+            _OUTBOUND.c.doubts,
         )
         .join(_IDENTITIES, _IDENTITIES.c.id == _OUTBOUND.c.identity_id)
         .join(_RESIDENTS, _RESIDENTS.c.id == _OUTBOUND.c.resident_id)
@@ -248,7 +263,7 @@ def claim(
             _OUTBOUND.c.not_before <= now,
             _IDENTITIES.c.unreachable_at.is_(None),
         )
-        .order_by(_OUTBOUND.c.not_before, _OUTBOUND.c.id)
+        .order_by(_OUTBOUND.c.priority, _OUTBOUND.c.not_before, _OUTBOUND.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=_OUTBOUND)
     )
@@ -290,12 +305,21 @@ def claim(
 
 
 def mark_sent(
-    *, db: Connection, outbound_id: int, now: datetime, platform_id: str | None = None
+    *,
+    db: Connection,
+    outbound_id: int,
+    now: datetime,
+    platform_id: str | None = None,
+    claim: str | None = None,
 ) -> None:
-    """Record that a message was handed over, with the platform's id for it if it gave one."""
+    """Record that a message was handed over, with the platform's id for it if it gave one;
+    given a `claim`, only while that claim holds it."""
+    where = [_OUTBOUND.c.id == outbound_id, _OUTBOUND.c.status == OutboundStatus.SENDING]
+    if claim is not None:
+        where.append(_OUTBOUND.c.claim == claim)
     db.execute(
         update(_OUTBOUND)
-        .where(_OUTBOUND.c.id == outbound_id, _OUTBOUND.c.status == OutboundStatus.SENDING)
+        .where(*where)
         .values(
             status=OutboundStatus.SENT,
             sent_at=now,

@@ -8,6 +8,7 @@ from storage.broadcasts import Broadcast
 from storage.complaints import Complaint, ComplaintEvent, Digest
 from storage.conversations import Conversation, ProcessedMessage
 from storage.health import HealthBooking, HealthEvent, HealthSlot
+from storage.inbox import InboxEntry
 from storage.leases import Lease
 from storage.misses import UnrecognisedMessage
 from storage.outbox import Outbound
@@ -21,6 +22,7 @@ from storage.schedules import Distribution, DistributionRw
 from storage.staff import Partner, StaffMember
 from storage.surveys import Survey, SurveyAnswer, SurveyResponse
 from storage.training import Attendance, BatchSession, Course, CourseBatch, Enrolment
+from storage.write_check import WriteCheck
 
 metadata = SQLModel.metadata
 
@@ -46,6 +48,7 @@ __all__ = [
     "HealthBooking",
     "HealthEvent",
     "HealthSlot",
+    "InboxEntry",
     "Kelurahan",
     "Lease",
     "Outbound",
@@ -63,5 +66,6 @@ __all__ = [
     "SurveyAnswer",
     "SurveyResponse",
     "UnrecognisedMessage",
+    "WriteCheck",
     "metadata",
 ]

@@ -488,6 +488,7 @@ class TelegramChannel:
         kind: str = "",
         last_inbound_at: datetime | None = None,
         language: str = "",
+        reply: dict | None = None,
     ) -> str | None:
         """Send one message of the outbound queue, its options as buttons; Telegram's errors
         become the queue's."""

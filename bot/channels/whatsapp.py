@@ -366,6 +366,7 @@ class WhatsAppChannel:
         kind: str = "",
         last_inbound_at: datetime | None = None,
         language: str = "id",
+        reply: dict | None = None,
     ) -> str | None:
         """Send one message of the outbound queue: free-form inside the window, else as the
         template for its kind; WhatsApp's errors become the queue's. Return its message id."""
