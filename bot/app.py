@@ -1,7 +1,11 @@
 """Putting the program together from its settings: database, conversations, channels."""
 
 import logging
+import os
+import secrets
+import socket
 import threading
+from functools import cache
 
 from sqlalchemy import Engine as Database
 
@@ -13,6 +17,12 @@ from handlers.understanding.reading import reader
 from storage.database import make_engine, migrate
 
 log = logging.getLogger(__name__)
+
+
+@cache
+def process_name() -> str:
+    """Name this process for the leases and its claims: host, process id and a random part."""
+    return f"{socket.gethostname()[:50]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def workers_for(database: Database) -> int:
@@ -39,6 +49,9 @@ def conversation_engine(settings: Settings, database: Database) -> Engine:
         status_checks_per_day=settings.status_checks_per_day,
         status_checks_per_hour_all=settings.status_checks_per_hour_all,
         status_checks_per_day_all=settings.status_checks_per_day_all,
+        # on the chat platforms a step's replies are rows of the outbound queue
+        queued_replies=frozenset(settings.channels),
+        reply_claim=f"reply:{process_name()}",
     )
     # learn the phrasings beside the start, not at the first resident's sentence
     threading.Thread(target=reader, name="understanding", daemon=True).start()

@@ -63,9 +63,11 @@ def build_app(
             return PlainTextResponse("not an update", status_code=400)
         if not telegram.application.running:  # shutting down: Telegram will send it again
             return PlainTextResponse("unavailable", status_code=503)
-        # handled in the background; Telegram gets its 200 at once, also for an update the
-        # library cannot read (skipped with a warning: sent again, it would fail again)
-        await telegram.feed(data)
+        # stored, then handled in the background: Telegram gets its 200 once it is stored,
+        # also for an update the library cannot read (skipped with a warning: sent again, it
+        # would fail again), and 503 when it could not be stored (it sends it again)
+        if not await telegram.feed(data):
+            return PlainTextResponse("unavailable", status_code=503)
         return PlainTextResponse("ok")
 
     async def whatsapp_verify(request: Request) -> Response:
@@ -81,7 +83,7 @@ def build_app(
         # the signature is over the raw bytes, checked before anything is read from them; a
         # body larger than any of Meta's is refused while it comes in (BodyLimit)
         body = await request.body()
-        status = whatsapp.receive(body, request.headers.get(SIGNATURE_HEADER))
+        status = await whatsapp.receive(body, request.headers.get(SIGNATURE_HEADER))
         return PlainTextResponse(WEBHOOK_ANSWERS.get(status, "ok"), status_code=status)
 
     routes = [Route("/healthz", healthz, methods=["GET"])]

@@ -2,10 +2,8 @@
 
 import asyncio
 import logging
-import os
 import secrets
 import signal
-import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,6 +14,7 @@ from sqlalchemy import Engine as Database
 from telegram.error import TelegramError
 
 from bot import broadcasting, complaint_digest, reminding
+from bot.app import process_name
 from bot.channels import console, telegram, whatsapp
 from bot.channels.media import Media
 from bot.channels.whatsapp_payloads import TemplatesProblem, load_templates
@@ -100,11 +99,6 @@ def housekeeping(settings: Settings, database: Database) -> None:
         log.exception("housekeeping failed")
 
 
-def holder_name() -> str:
-    """Name this process for the leases: host, process id and a random part."""
-    return f"{socket.gethostname()[:50]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
 def quiet_hours(settings: Settings) -> QuietHours:
     """Return the quiet hours from the settings."""
     return QuietHours(settings.quiet_hours_start, settings.quiet_hours_end, settings.tz_name)
@@ -154,7 +148,7 @@ async def running_clock(
         database,
         drainers,
         tick=lambda now: tick_reminders(settings, database, now),
-        holder=holder_name(),
+        holder=process_name(),
         term=settings.clock_lease,
     )
     tasks = [asyncio.create_task(drainer.run()) for drainer in drainers]
@@ -247,9 +241,13 @@ async def serve_channels(
     """Serve every configured chat platform until SIGINT/SIGTERM (or `stop` is set)."""
     tg = wa = None
     if "telegram" in settings.channels:
-        tg = telegram.TelegramChannel(telegram_settings(settings), engine, database)
+        tg = telegram.TelegramChannel(
+            telegram_settings(settings), engine, database, reply_claim=engine.config.reply_claim
+        )
     if "whatsapp" in settings.channels:
-        wa = whatsapp.WhatsAppChannel(whatsapp_settings(settings), engine, database)
+        wa = whatsapp.WhatsAppChannel(
+            whatsapp_settings(settings), engine, database, reply_claim=engine.config.reply_claim
+        )
     share_photos(tg, wa)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

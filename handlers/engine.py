@@ -20,6 +20,7 @@ from handlers import hints
 from handlers.i18n import normalise_language, translations
 from handlers.locks import KeyedLocks
 from handlers.messages import MEDIA_KINDS, Incoming, Kind, Option, Reply, is_place
+from handlers.reply_data import reply_data, reply_of
 from handlers.steps import (
     BACK,
     EXPIRED,
@@ -34,7 +35,7 @@ from handlers.steps import (
 )
 from handlers.text import is_chatter, keyword_of, match_option, normalise
 from handlers.workers import Workers
-from storage import conversations, outbox, residents
+from storage import conversations, inbox, outbox, residents
 from storage.conversations import IdentityRef
 from storage.types import utcnow
 
@@ -78,7 +79,7 @@ class Engine:
             try:
                 record = Record()
                 results = [self._update(db, message, record) for message in messages]
-                conversations.record(db=db, handled=record.handled)
+                self._record(db, record)
                 transaction.commit()
                 return results
             except Exception:
@@ -93,12 +94,13 @@ class Engine:
             transaction = db.begin()
             try:
                 replies = self._update(db, message, record)
-                conversations.record(db=db, handled=record.handled)
+                self._record(db, record)
                 transaction.commit()
                 return replies
             except IntegrityError:
                 rollback(transaction)
                 record.handled.clear()
+                record.inbox.clear()
                 if attempt == 2:
                     log.exception("update failed twice in channel %s", message.channel)
                 # else another process created the same identity at the same moment: again
@@ -106,12 +108,23 @@ class Engine:
                 rollback(transaction)
                 log.exception("update failed in channel %s", message.channel)
                 break
+        if message.inbox_id is not None:  # the resident hears of it; it is not tried again
+            forget_failed(db, message.inbox_id)
         language = record.language or self.config.default_language
         return [Reply(hints.error_hint(translations(language).gettext))]
+
+    @staticmethod
+    def _record(db: Connection, record: "Record") -> None:
+        """Write what the updates left to write: which messages were handled, and that their
+        stored deliveries are done with."""
+        conversations.record(db=db, handled=record.handled)
+        inbox.forget(db=db, ids=record.inbox)
 
     def _update(self, db: Connection, message: Incoming, record: "Record") -> list[Reply]:
         """Run one update inside the caller's transaction; note in `record` what to write."""
         now = self.clock()
+        if message.inbox_id is not None:
+            record.inbox.append(message.inbox_id)
         loaded = conversations.load_for_update(
             db=db,
             channel=message.channel,
@@ -173,7 +186,34 @@ class Engine:
                     now,
                 )
             )
-        return merge_texts(replies)
+        replies = merge_texts(replies)
+        if message.channel in self.config.queued_replies and not ctx.erased:
+            return self._queue(db, loaded.identity, resident.id, replies, now)
+        return replies
+
+    def _queue(
+        self, db: Connection, identity: IdentityRef, resident_id: int, replies: list[Reply], now
+    ) -> list[Reply]:
+        """Write the replies to the outbound queue with the step, claimed for this process to
+        send at once; return them (after any of the chat's earlier ones still unsent), each
+        with its row."""
+        queued = outbox.queue_replies(
+            db=db,
+            resident_id=resident_id,
+            identity_id=identity.id,
+            channel=identity.channel,
+            replies=[reply_data(reply) for reply in replies],
+            now=now,
+            claim=self.config.reply_claim,
+        )
+        earlier = queued[: len(queued) - len(replies)]
+        return [
+            *(replace(reply_of(row.reply), queued=row.id) for row in earlier),
+            *(
+                replace(reply, queued=row.id)
+                for reply, row in zip(replies, queued[len(earlier) :], strict=True)
+            ),
+        ]
 
     def _create_resident(
         self, db: Connection, message: Incoming, now: datetime
@@ -425,6 +465,7 @@ class Record:
     """What updates leave to be written at commit, and the language to apologise in."""
 
     handled: list[conversations.Handled] = field(default_factory=list)
+    inbox: list[int] = field(default_factory=list)  # stored deliveries handled
     language: str | None = None
 
 
@@ -435,6 +476,16 @@ def rollback(transaction: Transaction) -> None:
             transaction.rollback()
     except Exception:  # the connection is gone; the database rolls back by itself
         log.warning("rollback failed", exc_info=True)
+
+
+def forget_failed(db: Connection, inbox_id: int) -> None:
+    """Drop the stored delivery of an update that failed and was apologised for; when the
+    database cannot even do that, it stays and is handled again later."""
+    try:
+        with db.begin():
+            inbox.forget(db=db, ids=[inbox_id])
+    except Exception:
+        log.warning("a failed update's delivery stays stored", exc_info=True)
 
 
 def merge_texts(replies: list[Reply]) -> list[Reply]:

@@ -49,6 +49,8 @@ class Incoming:
     # the platform's id of a sent photo (Telegram: the largest size's file_id; WhatsApp: the
     # image's media id), kept to show staff the evidence of a complaint
     media_id: str | None = None
+    # the row of the stored delivery (storage/inbox.py) it came from, dropped when handled
+    inbox_id: int | None = None
 
 
 def is_place(latitude: float | None, longitude: float | None) -> bool:
@@ -111,6 +113,9 @@ class Reply:
     # a channel fetches one from another platform through bot/channels/media.py
     photo: str | None = None
     # a channel that shows a special keyboard for a request removes it with the next reply
+    # the outbound row that holds it (the engine writes a channel's replies to the queue in
+    # the step's transaction); None for a reply that is not queued
+    queued: int | None = field(default=None, compare=False)
 
     def numbered(self) -> str:
         """Render the text with numbered options, as plain-text channels show it."""

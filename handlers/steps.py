@@ -154,6 +154,10 @@ class EngineConfig:
     status_checks_per_day: int = 5  # registry lookups a resident may make in 24 hours
     status_checks_per_hour_all: int = 300  # registry lookups of all residents in an hour
     status_checks_per_day_all: int = 2000  # registry lookups of all residents in 24 hours
+    # channels whose replies are written to the outbound queue with their step, and the claim
+    # under which this process sends them at once (its fast path)
+    queued_replies: frozenset[str] = frozenset()
+    reply_claim: str = "reply:local"
 
 
 @dataclass(frozen=True)

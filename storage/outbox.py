@@ -9,7 +9,7 @@ arrive twice; a row recorded as sent is never sent again.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import JSON, Connection, Text, or_, select, update
@@ -29,6 +29,7 @@ class OutboundKind(StrEnum):
     ANNOUNCEMENT = "announcement"
     SURVEY = "survey"
     FEEDBACK = "feedback"  # the invitation to rate a pickup, a course or a health check
+    REPLY = "reply"  # a direct answer to what the resident wrote, written with its step
 
 
 # what quiet hours hold back, and what a resident who said "berhenti" does not get; everything
@@ -39,6 +40,8 @@ UNASKED = frozenset({OutboundKind.ANNOUNCEMENT, OutboundKind.SURVEY, OutboundKin
 OPTED_OUT = "opted out: the resident said berhenti"  # last_error of what they no longer get
 TOO_LATE = "too late: its event has begun, or it is no longer current"
 SURVEY_CLOSED = "cancelled: the survey was closed"  # its invitations not sent by then
+REPLY_PRIORITY = 0  # a direct reply goes before everything else of the queue
+REPLY_LIFE = timedelta(hours=24)  # an answer not out a day later is no answer any more
 
 
 class OutboundStatus(StrEnum):
@@ -170,6 +173,109 @@ def enqueue(
         )
     )
     return created.inserted_primary_key[0]
+
+
+@dataclass(frozen=True)
+class QueuedReply:
+    """A direct reply written to the queue, claimed for the fast path of its process."""
+
+    id: int
+    reply: dict
+
+
+def queue_replies(
+    *,
+    db: Connection,
+    resident_id: int,
+    identity_id: int,
+    channel: str,
+    replies: list[dict],
+    now: datetime,
+    claim: str,
+) -> list[QueuedReply]:
+    """Write the replies of a step (as data, handlers/reply_data.py) in its transaction,
+    claimed as `sending` by `claim` so that this process sends them at once; replies of the
+    chat still waiting from before (their fast path failed) are claimed with them and come
+    first, so a chat gets its answers in order. Should the process die before they are out,
+    the queue sends them once their claim is abandoned (storage/outbox.py's sweep)."""
+    earlier = db.execute(
+        update(_OUTBOUND)
+        .where(
+            _OUTBOUND.c.resident_id == resident_id,
+            _OUTBOUND.c.identity_id == identity_id,
+            _OUTBOUND.c.kind == OutboundKind.REPLY,
+            _OUTBOUND.c.status == OutboundStatus.PENDING,
+        )
+        .values(status=OutboundStatus.SENDING, claim=claim, sending_at=now)
+        .returning(_OUTBOUND.c.id, _OUTBOUND.c.reply)
+    ).all()
+    queued = sorted((QueuedReply(row.id, row.reply) for row in earlier), key=lambda q: q.id)
+    if not replies:
+        return queued
+    rows = [
+        {
+            "resident_id": resident_id,
+            "identity_id": identity_id,
+            "channel": channel,
+            "kind": OutboundKind.REPLY,
+            "text": reply.get("text", ""),
+            "options": reply.get("options"),
+            "reply": reply,
+            "not_before": now,
+            "expires_at": now + REPLY_LIFE,
+            "status": OutboundStatus.SENDING,
+            "claim": claim,
+            "sending_at": now,
+            "priority": REPLY_PRIORITY,
+            "attempts": 0,
+            "doubts": 0,
+            "created_at": now,
+        }
+        for reply in replies
+    ]
+    created = db.execute(
+        _OUTBOUND.insert().returning(_OUTBOUND.c.id, sort_by_parameter_order=True), rows
+    ).all()
+    fresh = zip(created, replies, strict=True)
+    return queued + [QueuedReply(row.id, reply) for row, reply in fresh]
+
+
+def hand_to_queue(*, db: Connection, ids: list[int], claim: str, at: datetime, reason: str) -> int:
+    """Give claimed replies the fast path could not send to the queue (from `at`), without
+    counting a try; only those `claim` still holds. Return how many."""
+    if not ids:
+        return 0
+    done = db.execute(
+        update(_OUTBOUND)
+        .where(
+            _OUTBOUND.c.id.in_(ids),
+            _OUTBOUND.c.status == OutboundStatus.SENDING,
+            _OUTBOUND.c.claim == claim,
+        )
+        .values(status=OutboundStatus.PENDING, not_before=at, last_error=reason[:200])
+    )
+    return done.rowcount
+
+
+def give_up(*, db: Connection, ids: list[int], claim: str, reason: str) -> int:
+    """Fail claimed replies that cannot go (refused for good, the account unreachable); only
+    those `claim` still holds. Return how many."""
+    if not ids:
+        return 0
+    done = db.execute(
+        update(_OUTBOUND)
+        .where(
+            _OUTBOUND.c.id.in_(ids),
+            _OUTBOUND.c.status == OutboundStatus.SENDING,
+            _OUTBOUND.c.claim == claim,
+        )
+        .values(
+            status=OutboundStatus.FAILED,
+            last_error=reason[:200],
+            attempts=_OUTBOUND.c.attempts + 1,
+        )
+    )
+    return done.rowcount
 
 
 def withdraw(
@@ -468,7 +574,11 @@ def resume_in_flight(*, db: Connection, channel: str) -> int:
     only ones that may arrive twice)."""
     done = db.execute(
         update(_OUTBOUND)
-        .where(_OUTBOUND.c.channel == channel, _OUTBOUND.c.status == OutboundStatus.SENDING)
+        .where(
+            _OUTBOUND.c.channel == channel,
+            _OUTBOUND.c.status == OutboundStatus.SENDING,
+            _OUTBOUND.c.kind != OutboundKind.REPLY,  # a fast path may be at it
+        )
         .values(status=OutboundStatus.PENDING)
     )
     return done.rowcount

@@ -59,7 +59,9 @@ def clock() -> Clock:
 @pytest.fixture
 def engine(database: Database, clock: Clock) -> Iterator[Engine]:
     """The conversation engine with every flow, on the test database and clock."""
-    engine = Engine(database, flows.build(), EngineConfig(nik_key=TEST_KEY), clock=clock)
+    # on the chat platforms replies are rows of the outbound queue, as in the program
+    config = EngineConfig(nik_key=TEST_KEY, queued_replies=frozenset({"telegram", "whatsapp"}))
+    engine = Engine(database, flows.build(), config, clock=clock)
     yield engine
     engine.close()
 

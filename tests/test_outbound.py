@@ -192,13 +192,14 @@ async def test_quiet_hours_hold_back_what_nobody_asked_for(queue: Queue) -> None
     for number, kind in enumerate(kinds):
         resident = queue.resident(2000 + number)  # one chat each: no per-chat waiting
         ids[kind] = queue.put(resident, f"{kind} malam", kind)
-    assert await queue.drainer.drain_once() == 4
+    assert await queue.drainer.drain_once() == 5
     sent = {kind for kind, i in ids.items() if queue.row(i).status == OutboundStatus.SENT}
     assert sent == {
         OutboundKind.REMINDER,
         OutboundKind.STATUS,
         OutboundKind.PROMOTION,
         OutboundKind.CALLED_OFF,
+        OutboundKind.REPLY,  # an answer to what the resident wrote at night
     }
     queue.clock.now = datetime.fromisoformat("2026-11-29T05:59:00+07:00")
     assert await queue.drainer.drain_once() == 0

@@ -214,7 +214,7 @@ async def test_a_redelivered_message_is_answered_once_even_after_a_restart(
     other = WhatsAppChannel(channel_settings(whatsapp.fake), engine, database, clock=clock)
     await other.start()
     try:
-        assert other.receive(body, headers["X-Hub-Signature-256"]) == 200
+        assert await other.receive(body, headers["X-Hub-Signature-256"]) == 200
         await asyncio.gather(*list(other._jobs))
     finally:
         await other.stop()

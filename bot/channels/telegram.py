@@ -5,10 +5,12 @@ updates in (bot/http.py). Nothing here knows what a step or a service is.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -30,6 +32,7 @@ from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -41,13 +44,17 @@ from telegram.request import HTTPXRequest
 from bot.channels.media import MAX_PHOTO_BYTES, Media, split_ref
 from bot.channels.parts import split_text
 from bot.channels.telegram_reading import ReadableUpdatesRequest, read_update
+from bot.inbox import Inbox
 from bot.outbound import RetryLater, SendFailed, Unreachable
+from bot.replying import FastPath
 from handlers import hints
 from handlers.engine import Engine
 from handlers.i18n import LANGUAGES, normalise_language, translations
 from handlers.locks import KeyedLocks
 from handlers.messages import Incoming, Kind, Option, Reply, Request
+from handlers.reply_data import reply_of
 from storage import residents
+from storage.inbox import Stored
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -64,6 +71,10 @@ SEND_ATTEMPTS = 3  # tries of one request on a network error; 429s are the rate 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 CONNECTIONS = 32  # HTTP connections to the Bot API for sending
 CONCURRENT_UPDATES = 1024  # updates in hand at once, across all chats
+POLL_TIMEOUT = timedelta(seconds=10)  # how long one getUpdates waits for news
+POLL_BACKOFF_CAP = 30.0  # seconds between getUpdates tries while Telegram cannot be reached
+# API calls of the reply being sent that succeeded: after the first, a retry would repeat it
+PARTS_SENT: ContextVar[int] = ContextVar("parts_sent", default=0)
 OUTBOUND_CONNECTIONS = 32  # HTTP connections for the queue's sends (OUTBOUND_IN_FLIGHT at most)
 # what Telegram says of an account that is gone for good (it never gets a message again)
 GONE = ("chat not found", "user is deactivated", "user not found")
@@ -176,7 +187,14 @@ class TelegramChannel:
 
     channel = CHANNEL
 
-    def __init__(self, settings: Settings, engine: Engine, database: Database) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        database: Database,
+        *,
+        reply_claim: str = "reply:local",
+    ) -> None:
         self.settings = settings
         self.engine = engine
         self.database = database
@@ -184,6 +202,10 @@ class TelegramChannel:
         self._chats = KeyedLocks()  # one update of a chat at a time, replies in order
         self._told_groups: set[int] = set()  # groups already asked to write privately
         self._side_jobs: set[asyncio.Task] = set()
+        self.inbox = Inbox(database, CHANNEL, self._take_stored)
+        self._stored: dict[int, int] = {}  # update_id → its row in the inbox, while in hand
+        self._polling: asyncio.Task | None = None
+        self._offset: int | None = None  # the next getUpdates confirms everything below it
         builder = (
             Application.builder()
             .token(settings.token)
@@ -204,8 +226,9 @@ class TelegramChannel:
             builder = builder.base_url(settings.base_url)
         if file_url:
             builder = builder.base_file_url(file_url)
-        if settings.webhook_url:
-            builder = builder.updater(None)  # updates come from our own HTTP server
+        # no python-telegram-bot Updater: it confirms updates to Telegram (the next
+        # getUpdates) before they are handled; here each is stored first (bot/inbox.py)
+        builder = builder.updater(None)
         self.application = builder.build()
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
@@ -227,6 +250,7 @@ class TelegramChannel:
             request=HTTPXRequest(connection_pool_size=OUTBOUND_CONNECTIONS, pool_timeout=30),
             **where,
         )
+        self.replies = FastPath(database, reply_claim)
 
     @property
     def bot(self):
@@ -246,17 +270,22 @@ class TelegramChannel:
             )
         else:
             await self.bot.delete_webhook()
-            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         await self.application.start()
+        await self.inbox.start()  # what an earlier process stored and did not handle
+        if not self.settings.webhook_url:
+            self._polling = asyncio.create_task(self._poll())
         log.info(
             "Telegram channel started (%s)", "webhook" if self.settings.webhook_url else "polling"
         )
 
     async def stop(self) -> None:
         """Stop taking updates, finish those in hand, and close."""
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        if self._polling is not None:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+            await self._confirm()
+        await self.inbox.stop()
         if self.application.running:
             await self.application.stop()
         if self._side_jobs:  # buttons being answered
@@ -275,27 +304,90 @@ class TelegramChannel:
             except TelegramError as error:  # a convenience: the bot works without it
                 log.warning("could not register the commands: %s", error)
 
-    async def feed(self, data: dict) -> None:
-        """Queue one update that came by webhook; one the library cannot read is skipped."""
-        update = read_update(data, self.bot)
-        if update is not None:
-            await self.application.update_queue.put(update)
+    async def feed(self, data: dict) -> bool:
+        """Store one update that came by webhook and hand it over; return False when it could
+        not be stored (Telegram is answered 503 and sends it again)."""
+        try:
+            stored = await self.inbox.keep([(str(data["update_id"]), data)])
+        except Exception:
+            log.warning("a Telegram update could not be stored; Telegram sends it again")
+            return False
+        for entry in stored:  # none when it is stored already, and in hand
+            self._take_stored(entry)
+        return True
+
+    async def _poll(self) -> None:
+        """Long-poll getUpdates: store each batch, then ask for the next one, which is what
+        tells Telegram the batch arrived; a batch that cannot be stored is fetched again."""
+        failures = 0
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=self._offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+                )
+                stored = await self.inbox.keep(
+                    [(str(update.update_id), update.to_dict()) for update in updates]
+                )
+            except asyncio.CancelledError:
+                raise
+            except InvalidToken:
+                log.error("Telegram refuses the token; no more updates are fetched")
+                return
+            except Exception as error:  # Telegram or the database away: the same batch again
+                failures += 1
+                log.warning("fetching Telegram updates failed (%s)", type(error).__name__)
+                await asyncio.sleep(min(POLL_BACKOFF_CAP, 0.5 * 2**failures))
+                continue
+            failures = 0
+            if updates:
+                self._offset = updates[-1].update_id + 1
+            for entry in stored:
+                self._take_stored(entry)
+
+    async def _confirm(self) -> None:
+        """Tell Telegram, at a stop, that the updates fetched so far arrived (all are stored)."""
+        if self._offset is None:
+            return
+        try:
+            await self.bot.get_updates(offset=self._offset, timeout=timedelta(0), limit=1)
+        except TelegramError as error:  # they come again after the start, and are ignored
+            log.info("could not confirm the last Telegram updates: %s", type(error).__name__)
+
+    def _take_stored(self, stored: Stored) -> None:
+        """Hand a stored update to the application; one the library cannot read is dropped."""
+        update = read_update(stored.payload, self.bot)
+        if update is None:
+            self._spawn(self.inbox.done(stored.id))
+            return
+        self._stored[update.update_id] = stored.id
+        self.application.update_queue.put_nowait(update)
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        stored = self._stored.pop(update.update_id, None)
+        taken = False  # whether the engine drops the stored update with its step
+        try:
+            taken = await self._on_stored(update, stored)
+        finally:
+            if stored is not None and not taken:
+                await self.inbox.done(stored)
+
+    async def _on_stored(self, update: Update, stored: int | None) -> bool:
+        """Handle one update; return whether the engine took its stored row over."""
         chat = update.effective_chat
         if chat is None or update.effective_user is None:
-            return
+            return False
         if update.callback_query is not None:  # stop the spinner now, not after earlier work
             self._spawn(self._answer_callback(update))
         # taken before anything is awaited: updates of a chat are handled, and their replies
         # sent, in the order they arrived (an apology too)
         async with self._chats.hold(chat.id):
             try:
-                await self._handle(update, chat.id, chat.type)
+                return await self._handle(update, chat.id, chat.type, stored)
             except Exception as error:
                 log.error("Telegram update failed: %s", type(error).__name__, exc_info=error)
                 if chat.type == ChatType.PRIVATE:
                     await self._apologise(update)
+                return False
 
     def _spawn(self, coroutine) -> None:
         """Run a small side job (answering a button) without waiting for it."""
@@ -303,21 +395,25 @@ class TelegramChannel:
         self._side_jobs.add(task)
         task.add_done_callback(self._side_jobs.discard)
 
-    async def _handle(self, update: Update, chat_id: int, chat_type: str) -> None:
+    async def _handle(
+        self, update: Update, chat_id: int, chat_type: str, stored: int | None
+    ) -> bool:
+        """Handle an update of a chat; return whether the engine took its stored row."""
         if update.my_chat_member is not None:
             if chat_type == ChatType.PRIVATE:
                 await self._membership_changed(update)
-            return
+            return False
         if chat_type != ChatType.PRIVATE:
             if update.message is not None and chat_id not in self._told_groups:
                 self._told_groups.add(chat_id)  # say it once, then stay quiet in the group
                 await self._tell_group(update, chat_id)
-            return
+            return False
         message = to_incoming(update)
         if message is None:
-            return
-        replies = await self.engine.handle(message)
+            return False
+        replies = await self.engine.handle(replace(message, inbox_id=stored))
         await self.send(chat_id, str(update.effective_user.id), replies)
+        return True
 
     async def _membership_changed(self, update: Update) -> None:
         """Mark a resident unreachable the moment they block the bot, reachable on unblocking."""
@@ -366,13 +462,35 @@ class TelegramChannel:
         return code or self.settings.default_language
 
     async def send(self, chat_id: int, external_id: str, replies: list[Reply]) -> None:
-        """Send the replies in order; stop when Telegram says the resident cannot be reached."""
+        """Send the replies in order (those queued with their step under this process's
+        claim, recorded as sent; one that cannot go now is left to the queue); stop when
+        Telegram says the resident cannot be reached."""
+
+        async def send_one(reply: Reply) -> None:
+            try:
+                await self._send_whole(chat_id, reply)
+            except Unreachable:
+                log.info("a Telegram resident blocked the bot or left; marked unreachable")
+                await asyncio.to_thread(self._mark_unreachable, external_id)
+                raise
+
+        await self.replies.send(replies, send_one)
+
+    async def _send_whole(self, chat_id: int, reply: Reply) -> None:
+        """Send one reply, its parts in order; Telegram's errors become the queue's (after
+        the first part, a failure is final: sending the reply again would repeat it)."""
+        parts = PARTS_SENT.set(0)
         try:
-            for reply in replies:
-                await self._send_reply(chat_id, reply)
-        except Forbidden:
-            log.info("a Telegram resident blocked the bot or left; marked unreachable")
-            await asyncio.to_thread(self._mark_unreachable, external_id)
+            await self._send_reply(chat_id, reply)
+        except TelegramError as error:
+            failure = queue_error(error)
+            done = PARTS_SENT.get()
+            if done and not isinstance(failure, Unreachable):
+                reason = f"{done} parts sent; then {error.message}"
+                raise SendFailed(reason[:200], transient=False) from error
+            raise failure from error
+        finally:
+            PARTS_SENT.reset(parts)
 
     def _mark_unreachable(self, external_id: str) -> None:
         with self.database.begin() as db:
@@ -469,7 +587,9 @@ class TelegramChannel:
         (an edit or an answer may always be repeated; a new message only if it never left)."""
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
-                return await method(*args, **kwargs)
+                answer = await method(*args, **kwargs)
+                PARTS_SENT.set(PARTS_SENT.get() + 1)
+                return answer
             except (Forbidden, BadRequest, RetryAfter):
                 raise
             except NetworkError as error:
@@ -490,9 +610,13 @@ class TelegramChannel:
         language: str = "",
         reply: dict | None = None,
     ) -> str | None:
-        """Send one message of the outbound queue, its options as buttons; Telegram's errors
-        become the queue's."""
+        """Send one message of the outbound queue, its options as buttons (a direct reply
+        left to the queue as the reply it is); Telegram's errors become the queue's."""
         chat_id = int(external_id)  # a resident's private chat has their user id
+        if reply is not None:
+            async with self._chats.hold(chat_id):
+                await self._send_whole(chat_id, reply_of(reply))
+            return None
         reply = Reply(text, tuple(Option(o["key"], o["label"]) for o in options or ()))
         inline = inline_keyboard(reply)
         chunks = split_text(

@@ -35,14 +35,18 @@ from bot.channels.whatsapp_payloads import (
     text_body,
 )
 from bot.channels.whatsapp_shapes import misshapen
+from bot.inbox import Inbox
 from bot.json_bodies import read_json
 from bot.outbound import Held, RetryLater, SendFailed, Unreachable
+from bot.replying import FastPath
 from handlers import hints
 from handlers.engine import Engine
 from handlers.i18n import translations
 from handlers.locks import KeyedLocks
 from handlers.messages import Incoming, Option, Reply
+from handlers.reply_data import incoming_data, incoming_of, reply_of
 from storage import outbox, residents
+from storage.inbox import Stored
 from storage.outbox import Delivery as Reported
 from storage.types import utcnow
 
@@ -97,7 +101,13 @@ class WhatsAppChannel:
     channel = CHANNEL
 
     def __init__(
-        self, settings: Settings, engine: Engine, database: Database, *, clock=utcnow
+        self,
+        settings: Settings,
+        engine: Engine,
+        database: Database,
+        *,
+        clock=utcnow,
+        reply_claim: str = "reply:local",
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -109,6 +119,8 @@ class WhatsAppChannel:
         self._told_groups: set[str] = set()  # groups already asked to write privately
         self._client: httpx.AsyncClient | None = None
         self.accepting = False
+        self.inbox = Inbox(database, CHANNEL, self._take_stored, clock=clock)
+        self.replies = FastPath(database, reply_claim, clock)
         # photos sent on another platform, for staff who work here (bot/channels/media.py)
         self.media: Media | None = None
 
@@ -123,11 +135,13 @@ class WhatsAppChannel:
             limits=httpx.Limits(max_connections=32),
         )
         self.accepting = True
+        await self.inbox.start()  # what an earlier process stored and did not handle
         log.info("WhatsApp channel started (webhook)")
 
     async def stop(self) -> None:
         """Refuse new deliveries (Meta sends them again), finish those in hand, and close."""
         self.accepting = False
+        await self.inbox.stop()
         if self._jobs:
             await asyncio.gather(*list(self._jobs), return_exceptions=True)
         if self._client is not None:
@@ -142,9 +156,10 @@ class WhatsAppChannel:
             return None
         return challenge if hmac.compare_digest(token.encode(), expected.encode()) else None
 
-    def receive(self, body: bytes, signature: str | None) -> int:
-        """Take one webhook delivery: check its signature, then handle it in the background.
-        Return the HTTP status to answer at once."""
+    async def receive(self, body: bytes, signature: str | None) -> int:
+        """Take one webhook delivery: check its signature, store its messages, then handle
+        them in the background. Return the HTTP status to answer: 200 once the messages are
+        stored, 503 when they could not be (Meta delivers them again)."""
         if not signature:
             return 401
         if not signature_ok(body, signature, self.settings.app_secret):
@@ -164,8 +179,20 @@ class WhatsAppChannel:
             log.warning("a WhatsApp delivery could not be read (%s)", type(error).__name__)
             return 400
         aliases = dict(delivery.aliases)
-        for message in delivery.messages:  # started in arrival order: answered in it too
-            self._spawn(self._handle(message, aliases.get(message.external_id)))
+        entries = [
+            (
+                message.message_id,
+                {"message": incoming_data(message), "alias": aliases.get(message.external_id)},
+            )
+            for message in delivery.messages
+        ]
+        try:
+            stored = await self.inbox.keep(entries)
+        except Exception:
+            log.warning("a WhatsApp delivery could not be stored; Meta delivers it again")
+            return 503
+        for entry in stored:  # started in arrival order: answered in it too
+            self._take_stored(entry)
         for report in delivery.statuses:
             self._spawn(self._report(report))
         for group in dict.fromkeys(delivery.groups):
@@ -181,6 +208,11 @@ class WhatsAppChannel:
             await self._post(group, text_body(hints.private_chat_hint(_)))
         except (GraphError, httpx.HTTPError) as error:
             log.info("could not answer a WhatsApp group: %s", type(error).__name__)
+
+    def _take_stored(self, stored: Stored) -> None:
+        """Handle a stored message in the background; the engine drops it with its step."""
+        message = incoming_of(stored.payload["message"], stored.id)
+        self._spawn(self._handle(message, stored.payload.get("alias")))
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
@@ -287,16 +319,34 @@ class WhatsAppChannel:
 
     async def send(self, wa_id: str, replies: list[Reply], language: str) -> None:
         """Send a resident the answers to what they wrote, in order (they just wrote, so the
-        window is open); stop when WhatsApp says they cannot be reached."""
-        try:
-            for reply in replies:
-                for body in await self._bodies(reply, language):
-                    await self._answer(wa_id, body)
-        except GraphError as error:
-            if error.code in UNDELIVERABLE:
+        window is open; those queued with their step are recorded as sent, and one that
+        cannot go now is left to the queue); stop when WhatsApp says they cannot be
+        reached."""
+
+        async def send_one(reply: Reply) -> None:
+            try:
+                await self._send_whole(wa_id, reply, language)
+            except Unreachable:
                 await asyncio.to_thread(self._mark_unreachable, wa_id)
-                return
-            raise
+                raise
+
+        await self.replies.send(replies, send_one)
+
+    async def _send_whole(self, wa_id: str, reply: Reply, language: str) -> None:
+        """Send one reply, its parts in order; WhatsApp's errors become the queue's (after
+        the first part, a failure is final: sending the reply again would repeat it)."""
+        bodies = await self._bodies(reply, language)
+        for number, body in enumerate(bodies, 1):
+            try:
+                await self._answer(wa_id, body)
+            except (GraphError, httpx.HTTPError) as error:
+                failure = (
+                    queue_error(error) if isinstance(error, GraphError) else network_error(error)
+                )
+                if number == 1 or isinstance(failure, Unreachable):
+                    raise failure from error
+                reason = f"parts 1-{number - 1} of {len(bodies)} sent; then {error}"
+                raise SendFailed(reason[:200], transient=False) from error
 
     async def _bodies(self, reply: Reply, language: str) -> list[dict]:
         """Render a reply; a picture (a chart, or a resident's photo shown to staff) goes
@@ -369,9 +419,13 @@ class WhatsAppChannel:
         reply: dict | None = None,
     ) -> str | None:
         """Send one message of the outbound queue: free-form inside the window, else as the
-        template for its kind; WhatsApp's errors become the queue's. Return its message id."""
+        template for its kind (a direct reply left to the queue as the reply it is, inside
+        the window); WhatsApp's errors become the queue's. Return its message id."""
         # after the resident's message in hand and its answers, never in the middle of them
         async with self._chats.hold(external_id):
+            if reply is not None and self.window_open(last_inbound_at):
+                await self._send_whole(external_id, reply_of(reply), language)
+                return None
             return await self._deliver(external_id, text, options, kind, last_inbound_at, language)
 
     async def _deliver(

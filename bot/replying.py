@@ -1,0 +1,113 @@
+"""The fast path of direct replies: a step's replies are rows of the outbound queue, written
+with the step (handlers/engine.py) and claimed for the process that ran it; that process sends
+them at once, in order, and records them as sent. The rows are the truth: a reply not out when
+the process dies goes out through the queue once its claim is abandoned, and one the platform
+cannot take now (an outage, a 429) is handed to the queue, which keeps the channel's pace."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Engine as Database
+
+from bot.outbound import RetryLater, SendFailed, Unreachable
+from handlers.messages import Reply
+from storage import outbox
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+# a reply not handed over this long after its step (the process froze, or waited that long)
+# is left to the queue: the queue may be sending it already
+FENCE = timedelta(seconds=30)
+
+
+class FastPath:
+    """Send a step's replies at once under this process's claim, and record the outcome."""
+
+    def __init__(self, database: Database, claim: str, clock=utcnow) -> None:
+        self.database = database
+        self.claim = claim
+        self.clock = clock
+
+    async def send(self, replies: list[Reply], send_one: Callable[[Reply], Awaitable[None]]):
+        """Send the replies in order with `send_one`, which raises the queue's errors
+        (RetryLater, Unreachable, SendFailed and the like); record the queued ones as sent,
+        give up one refused for good, and give the rest to the queue when one cannot go now
+        (after what the platform asked to wait)."""
+        started = time.monotonic()
+        outcome = Outcome()
+        for index, reply in enumerate(replies):
+            if time.monotonic() - started > FENCE.total_seconds():
+                outcome.hand_over(replies[index:], "not sent at once: late")
+                break
+            try:
+                await send_one(reply)
+            except RetryLater as error:
+                outcome.hand_over(replies[index:], str(error), error.seconds)
+                break
+            except Unreachable as error:
+                outcome.give_up(replies[index:], error.reason)
+                break
+            except SendFailed as error:
+                if error.transient:
+                    outcome.hand_over(replies[index:], error.reason)
+                    break
+                outcome.give_up([reply], error.reason)  # refused for good: the rest go on
+            except Exception as error:  # an outage, no answer, a bug: the queue goes on
+                outcome.hand_over(replies[index:], getattr(error, "reason", type(error).__name__))
+                break
+            else:
+                if reply.queued is not None:
+                    outcome.sent.append(reply.queued)
+        if outcome:
+            try:
+                await asyncio.to_thread(self._write, outcome)
+            except Exception:  # the rows stay claimed; the queue takes them once abandoned
+                log.warning("the outcome of direct replies could not be recorded", exc_info=True)
+
+    def _write(self, outcome: "Outcome") -> None:
+        now = self.clock()
+        with self.database.begin() as db:
+            for outbound_id in outcome.sent:
+                outbox.mark_sent(db=db, outbound_id=outbound_id, now=now, claim=self.claim)
+            for ids, reason in outcome.given_up:
+                outbox.give_up(db=db, ids=ids, claim=self.claim, reason=reason)
+            if outcome.left:
+                at = now + timedelta(seconds=outcome.wait)
+                outbox.hand_to_queue(
+                    db=db, ids=outcome.left, claim=self.claim, at=at, reason=outcome.reason
+                )
+
+
+@dataclass
+class Outcome:
+    """What became of a step's queued replies on the fast path."""
+
+    sent: list[int] = field(default_factory=list)
+    given_up: list[tuple[list[int], str]] = field(default_factory=list)
+    left: list[int] = field(default_factory=list)  # for the queue
+    reason: str = ""
+    wait: float = 0.0  # seconds before the queue may send what is left
+
+    def __bool__(self) -> bool:
+        return bool(self.sent or self.given_up or self.left)
+
+    def hand_over(self, replies: list[Reply], reason: str, wait: float = 0.0) -> None:
+        """Leave these replies to the queue."""
+        self.left = queued_ids(replies)
+        self.reason, self.wait = reason, wait
+
+    def give_up(self, replies: list[Reply], reason: str) -> None:
+        """Give these replies up, with the reason."""
+        ids = queued_ids(replies)
+        if ids:
+            self.given_up.append((ids, reason))
+
+
+def queued_ids(replies: list[Reply]) -> list[int]:
+    """Return the outbound rows of the replies that have one."""
+    return [reply.queued for reply in replies if reply.queued is not None]
