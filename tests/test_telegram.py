@@ -53,10 +53,15 @@ def inline_data(markup: dict) -> list[str]:
     return [button["callback_data"] for row in markup.get("inline_keyboard", []) for button in row]
 
 
-async def start_channel(fake: FakeBotAPI, engine: Engine, database, **settings) -> TelegramChannel:
-    """Start a Telegram channel on the fake server."""
+async def start_channel(
+    fake: FakeBotAPI, engine: Engine, database, clock=None, **settings
+) -> TelegramChannel:
+    """Start a Telegram channel on the fake server (on the test's clock, if given)."""
     channel = TelegramChannel(
-        Settings(token=fake.token, base_url=fake.base_url, **settings), engine, database
+        Settings(token=fake.token, base_url=fake.base_url, **settings),
+        engine,
+        database,
+        **({"clock": clock} if clock else {}),
     )
     await channel.start()
     return channel

@@ -194,6 +194,7 @@ class TelegramChannel:
         database: Database,
         *,
         reply_claim: str = "reply:local",
+        clock=utcnow,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -202,7 +203,7 @@ class TelegramChannel:
         self._chats = KeyedLocks()  # one update of a chat at a time, replies in order
         self._told_groups: set[int] = set()  # groups already asked to write privately
         self._side_jobs: set[asyncio.Task] = set()
-        self.inbox = Inbox(database, CHANNEL, self._take_stored)
+        self.inbox = Inbox(database, CHANNEL, self._take_stored, clock=clock)
         self._stored: dict[int, int] = {}  # update_id → its row in the inbox, while in hand
         self._polling: asyncio.Task | None = None
         self._offset: int | None = None  # the next getUpdates confirms everything below it
@@ -250,7 +251,7 @@ class TelegramChannel:
             request=HTTPXRequest(connection_pool_size=OUTBOUND_CONNECTIONS, pool_timeout=30),
             **where,
         )
-        self.replies = FastPath(database, reply_claim)
+        self.replies = FastPath(database, reply_claim, clock)
 
     @property
     def bot(self):
