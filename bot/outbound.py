@@ -489,8 +489,14 @@ class Drainer:
 
     def _recover(self, now: datetime, claim: str) -> int:
         with self.database.begin() as db:
+            # back after one more term: a sender that merely froze may still record it
             return outbox.recover_abandoned(
-                db=db, channel=self.channel, now=now, older_than=self.term, keep=claim
+                db=db,
+                channel=self.channel,
+                now=now,
+                older_than=self.term,
+                keep=claim,
+                wait=self.term,
             )
 
     def _put_back_orphans(self, orphans: dict[int, tuple[str, bool]], now: datetime) -> None:
@@ -526,12 +532,11 @@ class Drainer:
     def _defer(self, waiting: list[tuple[Due, datetime]]) -> None:
         with self.database.begin() as db:
             for row, turn in waiting:
-                outbox.retry_later(
+                outbox.hand_back(
                     db=db,
                     outbound_id=row.id,
                     at=turn,
                     error="waiting for its chat's turn",
-                    counts=False,
                     claim=row.claim,
                 )
 
@@ -552,36 +557,33 @@ class Drainer:
 
     def _hand_back(self, row: Due, at: datetime) -> None:
         with self.database.begin() as db:
-            outbox.retry_later(
+            outbox.hand_back(
                 db=db,
                 outbound_id=row.id,
                 at=at,
                 error="not sent yet: the queue paused",
-                counts=False,
                 claim=row.claim,
             )
 
     def _slow_down(self, row: Due, until: datetime, seconds: float) -> None:
         """Honour retry_after: the row waits that long, and it does not count as a try."""
         with self.database.begin() as db:
-            outbox.retry_later(
+            outbox.hand_back(
                 db=db,
                 outbound_id=row.id,
                 at=until,
                 error=f"rate limited: retry after {seconds:g} s",
-                counts=False,
                 claim=row.claim,
             )
 
     def _wait_for_platform(self, row: Due, until: datetime, reason: str) -> None:
         """The platform is out of reach: the row waits for the outage's end, keeping its tries."""
         with self.database.begin() as db:
-            outbox.retry_later(
+            outbox.hand_back(
                 db=db,
                 outbound_id=row.id,
                 at=until,
                 error=f"not sent, the platform out of reach: {reason}",
-                counts=False,
                 claim=row.claim,
             )
 

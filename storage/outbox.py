@@ -498,6 +498,26 @@ def retry_later(
     return done.rowcount == 1
 
 
+def hand_back(*, db: Connection, outbound_id: int, at: datetime, error: str, claim: str) -> None:
+    """Put back a message claimed under `claim` and never handed to the platform (the queue
+    paused, its chat's turn, the platform out of reach) until `at`, keeping its tries. One swept
+    back meanwhile as abandoned under that claim loses the doubt the sweep gave it: it did not
+    leave."""
+    if retry_later(db=db, outbound_id=outbound_id, at=at, error=error, counts=False, claim=claim):
+        return
+    db.execute(
+        update(_OUTBOUND)
+        .where(
+            _OUTBOUND.c.id == outbound_id,
+            _OUTBOUND.c.claim == claim,
+            _OUTBOUND.c.status == OutboundStatus.PENDING,
+            _OUTBOUND.c.last_error == ABANDONED,
+            _OUTBOUND.c.doubts > 0,
+        )
+        .values(doubts=_OUTBOUND.c.doubts - 1, last_error=error[:200])
+    )
+
+
 def mark_failed(*, db: Connection, outbound_id: int, error: str, claim: str | None = None) -> None:
     """Give a message up, with the reason (given a `claim`, only while it holds the row)."""
     db.execute(
@@ -531,12 +551,13 @@ def recover_abandoned(
     now: datetime,
     older_than: timedelta,
     keep: str | None = None,
+    wait: timedelta = timedelta(0),
 ) -> int:
-    """Put back in the queue the messages of a channel left `sending` for longer than
-    `older_than` (a lease term) by a claim other than `keep` (the drain's own): their sender
-    died or froze while it had them in hand. Each gets one more doubt, as it may have arrived,
-    and keeps its old claim, under which it may still be recorded as sent until it is claimed
-    again. Return how many."""
+    """Put back in the queue, due `wait` from now, the messages of a channel left `sending`
+    for longer than `older_than` (a lease term) by a claim other than `keep` (the drain's
+    own): their sender died or froze while it had them in hand. Each gets one more doubt, as it
+    may have arrived, and keeps its old claim, under which it may still be recorded as sent
+    until it is claimed again (a frozen sender that wakes within `wait`). Return how many."""
     others = _OUTBOUND.c.claim.is_(None)
     if keep is not None:
         others = or_(others, _OUTBOUND.c.claim != keep)
@@ -550,7 +571,7 @@ def recover_abandoned(
         )
         .values(
             status=OutboundStatus.PENDING,
-            not_before=now,
+            not_before=now + wait,
             doubts=_OUTBOUND.c.doubts + 1,
             last_error=ABANDONED,
         )
