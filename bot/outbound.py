@@ -298,15 +298,14 @@ class Drainer:
         if self._orphans:
             await self._in_thread(self._put_back_orphans, dict(self._orphans), now)
             self._orphans.clear()
-        await self._sweep(now, claim)
         self._unrecorded = False
         quiet = self.quiet.covers(now)
         limit = 1 if self.in_outage() else self.limits.batch
+        if not await self._sweep(now, fence, claim):
+            return self._lost()
         due = await self._in_thread(self._claim, now, quiet, limit, fence, claim)
         if due is None:
-            log.warning("the %s queue's lease was taken over: this drain stops", self.channel)
-            self._permit_until = None
-            return 0
+            return self._lost()
         if not due:
             return 0
         ready, waiting = self._take_turns(due, now)
@@ -323,13 +322,23 @@ class Drainer:
             raise errors[0]
         return len(due)
 
-    async def _sweep(self, now: datetime, claim: str) -> None:
-        """Put back what another sender abandoned, at a new lease and every SWEEP_EVERY."""
+    def _lost(self) -> int:
+        """The lease is held under another token now: send nothing more under this one;
+        return 0 (nothing claimed)."""
+        log.warning("the %s queue's lease was taken over: this drain stops", self.channel)
+        self._permit_until = None
+        return 0
+
+    async def _sweep(self, now: datetime, fence: tuple[str, int] | None, claim: str) -> bool:
+        """Put back what another sender abandoned, at a new lease and every SWEEP_EVERY;
+        return False when the lease turns out to be lost."""
         if self._swept is not None:
             lease, at = self._swept
             if lease == self._lease and now - at < SWEEP_EVERY:
-                return
-        recovered = await self._in_thread(self._recover, now, claim)
+                return True
+        recovered = await self._in_thread(self._recover, now, fence, claim)
+        if recovered is None:
+            return False
         if recovered:
             log.info(
                 "%d %s messages abandoned by a stopped sender go again (they may have arrived)",
@@ -337,6 +346,7 @@ class Drainer:
                 self.channel,
             )
         self._swept = (self._lease, now)
+        return True
 
     def _paused(self, now: datetime) -> bool:
         return self._paused_until is not None and now < self._paused_until
@@ -487,8 +497,20 @@ class Drainer:
 
     # --- the database side, each one transaction in the drain's thread --------------------
 
-    def _recover(self, now: datetime, claim: str) -> int:
+    def _holds(self, db, now: datetime, fence: tuple[str, int] | None) -> bool:
+        """Tell whether the drain still holds its lease under its fencing token (a drain
+        without a lease always may)."""
+        if fence is None:
+            return True
+        holder, token = fence
+        return leases.holds(db=db, name=self.lease_name, holder=holder, token=token, now=now)
+
+    def _recover(self, now: datetime, fence: tuple[str, int] | None, claim: str) -> int | None:
+        """Put back the rows abandoned by other claims; return how many, or None when the
+        lease is no longer held under the fence's token."""
         with self.database.begin() as db:
+            if not self._holds(db, now, fence):
+                return None
             # back after one more term: a sender that merely froze may still record it
             return outbox.recover_abandoned(
                 db=db,
@@ -519,12 +541,8 @@ class Drainer:
         """Claim due rows under `claim`; None when the lease is no longer held under the
         fence's token (checked in the same transaction, which is committed before sending)."""
         with self.database.begin() as db:
-            if fence is not None:
-                holder, token = fence
-                if not leases.holds(
-                    db=db, name=self.lease_name, holder=holder, token=token, now=now
-                ):
-                    return None
+            if not self._holds(db, now, fence):
+                return None
             return outbox.claim(
                 db=db, channel=self.channel, now=now, quiet=quiet, limit=limit, claim=claim
             )
