@@ -560,13 +560,15 @@ class Drainer:
 
     def _sent(self, row: Due, platform_id: str | None = None) -> None:
         with self.database.begin() as db:
-            outbox.mark_sent(
+            recorded = outbox.mark_sent(
                 db=db,
                 outbound_id=row.id,
                 now=self.clock(),
                 platform_id=platform_id,
                 claim=row.claim,
             )
+        if not recorded:  # another sender claimed it again meanwhile (this one was frozen)
+            log.warning("a %s message sent after another took it over: maybe twice", self.channel)
 
     def _held(self, row: Due, reason: str) -> None:
         with self.database.begin() as db:
