@@ -35,7 +35,7 @@ from bot.outbound import (
     Unknown,
 )
 from handlers.broadcast_reports import report_text
-from storage import broadcasts
+from storage import broadcasts, leases, outbox
 from storage.broadcasts import Segment, SegmentKind
 from storage.outbox import Outbound, OutboundKind, OutboundStatus
 from tests.fake_telegram import FakeBotAPI
@@ -496,3 +496,53 @@ def test_whatsapp_errors_become_what_the_queue_does() -> None:
     assert isinstance(busy, SendFailed) and busy.transient and not busy.server_error
     bad = whatsapp.queue_error(whatsapp.GraphError(400, 100, "Invalid parameter"))
     assert isinstance(bad, SendFailed) and not bad.transient
+
+
+def test_a_lease_given_up_and_taken_again_gets_a_greater_token(database, clock) -> None:
+    term = timedelta(seconds=90)
+    with database.begin() as db:
+        first = leases.hold(db=db, name="outbound:telegram", holder="a", now=clock(), term=term)
+        assert (
+            leases.hold(db=db, name="outbound:telegram", holder="b", now=clock(), term=term)
+            is None
+        )
+        leases.release(db=db, name="outbound:telegram", holder="a")
+        second = leases.hold(db=db, name="outbound:telegram", holder="b", now=clock(), term=term)
+        assert second is not None and second > first  # never the old claim's name again
+        assert not leases.holds(
+            db=db, name="outbound:telegram", holder="a", token=first, now=clock()
+        )
+        assert leases.holds(db=db, name="outbound:telegram", holder="b", token=second, now=clock())
+
+
+async def test_rows_of_a_replys_fast_path_follow_the_abandoned_rule(database, clock) -> None:
+    delivered: list[str] = []
+    drainer = new_drainer(Frozen(delivered, frozen=False), database, clock)
+    queue = Queue(None, None, drainer, database, clock)
+    woke = queue.put(queue.resident(9201), "Jawaban untuk Siti")
+    died = queue.put(queue.resident(9202), "Jawaban untuk Budi")
+    with database.begin() as db:  # two processes' fast paths took one each, then stopped
+        for outbound_id, process in ((woke, "reply:p1"), (died, "reply:p2")):
+            table = Outbound.__table__
+            db.execute(
+                table.update()
+                .where(table.c.id == outbound_id)
+                .values(status=OutboundStatus.SENDING, sending_at=clock(), claim=process)
+            )
+    try:
+        assert await drainer.drain_once() == 0  # theirs for a term
+        clock.advance(seconds=90)
+        assert await drainer.drain_once() == 0  # abandoned: back, for a term more
+        with database.begin() as db:  # p1 wakes and records what it sent
+            assert outbox.mark_sent(db=db, outbound_id=woke, now=clock(), claim="reply:p1")
+        clock.advance(seconds=90)
+        assert await drainer.drain_once() == 1
+        with database.begin() as db:  # too late for p2: the drain claimed and sent it
+            assert not outbox.mark_sent(db=db, outbound_id=died, now=clock(), claim="reply:p2")
+    finally:
+        drainer.close()
+    assert delivered == ["Jawaban untuk Budi"]
+    assert [(row.status, row.doubts) for row in rows(database, [woke, died])] == [
+        (OutboundStatus.SENT, 0),
+        (OutboundStatus.SENT, 1),
+    ]
