@@ -51,7 +51,8 @@ USEFUL_LIFE = {
 }
 
 OPTED_OUT = "opted out: the resident said berhenti"  # last_error of what they no longer get
-TOO_LATE = "too late: its event has begun, or it is no longer current"  # an expired row's
+# last_error of an expired row
+TOO_LATE = "too late: its event has begun, or it is no longer current"
 # last_error of a row put back because its sender was gone while it was being sent
 ABANDONED = "no answer recorded: its sender stopped, it may have arrived"
 SURVEY_CLOSED = "cancelled: the survey was closed"  # its invitations not sent by then
