@@ -6,20 +6,32 @@ outcome. The `Beat` runs on the clock: it holds the leases, so that one process 
 queues reminders and drains each channel, and it lets the drainers run only while their lease
 holds.
 
-How many messages may arrive twice: a claimed row is committed as `sending` before the
-platform is called, and each send keeps its slot until its outcome is committed, so at most
-`in_flight` messages (OUTBOUND_IN_FLIGHT, default 8) of a channel are between "handed to the
-platform" and "recorded". When the process dies there (or the database fails to take the
-record), those rows are still `sending`; the next holder of the lease puts every `sending` row
-back in the queue and sends it again. So at most `in_flight` messages per channel repeat, once;
-rows claimed but not yet handed over are sent for the first time, and a row recorded as sent
-is never sent again. A send whose answer was lost (a timeout after the request left) is not
-retried either: it is failed with the reason, as it may have arrived.
+What a failed send leads to:
+- the platform could not be reached (`Unavailable`: connection refused, no DNS answer, no
+  connection in time), or several sends in a row got no answer or a server error: an outage.
+  The channel pauses (1 s, doubling up to a minute) and then sends one message at a time until
+  one goes; the rows handed back keep their tries.
+- no answer (`Unknown`: a reset after the request left, a read timeout): it may have arrived.
+  It is sent again after a pause, up to `max_doubts` times, each counted in the row's
+  `doubts`: a resident who misses "sembako besok jam 8" has lost more than one who reads it
+  twice.
+- a definite refusal of the message (blocked, no such chat, a bad request) uses it up; a lone
+  server error counts a try and goes again after a growing pause (`SendFailed`).
+
+Fencing: the drain claims rows only after checking, in the same transaction, that it still
+holds its lease under its fencing token, and marks them `sending` under a claim naming the
+lease and the token; every outcome it records touches only a row still under that claim. A row
+left `sending` under another claim for longer than a lease term was abandoned by a sender that
+died or froze: the drain puts it back with one more doubt. Until it is claimed again the old
+claim may still record it as sent, so a process that froze for less than about two terms and
+wakes saves what it had in flight from going twice; a process that lost its lease hands
+nothing more over (its permit runs out by the clock, and the claim's check fails).
 """
 
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,6 +53,10 @@ CLOCK_LEASE = "clock"  # who queues what falls due (the reminders' tick)
 DRAIN_LEASE = "outbound:{channel}"  # who drains one channel's queue
 BATCH = 64  # rows claimed at once; the ones waiting for a send slot were not handed over yet
 POLL = timedelta(seconds=1)  # how soon a row written by a conversation is picked up
+LEASE_TERM = timedelta(seconds=90)  # CLOCK_LEASE_SECONDS' default; the Beat sets the real one
+SWEEP_EVERY = timedelta(seconds=5)  # how often the drain looks for abandoned rows
+# last_error of a row whose send went but whose record failed, put back by the drain
+UNRECORDED = "sent, but its record failed: it may have arrived"
 
 T = TypeVar("T")
 
@@ -62,12 +78,34 @@ class Unreachable(Exception):
 
 
 class SendFailed(Exception):
-    """The send failed; `transient` says whether trying again later may help."""
+    """The send failed; `transient` says whether trying again later may help, `server_error`
+    that the platform itself failed (a 5xx): several in a row are an outage."""
 
-    def __init__(self, reason: str, *, transient: bool) -> None:
+    def __init__(self, reason: str, *, transient: bool, server_error: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
+        self.server_error = server_error
+
+
+class Unavailable(Exception):
+    """The platform could not be reached (connection refused, no DNS answer, no connection or
+    pool slot in time): the message never left. The channel pauses and probes; the message
+    keeps its tries."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Unknown(Exception):
+    """The request may have reached the platform, but no answer came (the connection reset
+    after it left, a read timeout, a broken answer): it may have arrived. Sent again after a
+    pause, a bounded number of times, each counted as a doubt."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class Held(Exception):
@@ -98,9 +136,9 @@ class Sender(Protocol):
         """Send the text (with its options, each a key and a label, as the channel shows
         them) of an outbound `kind` to an account that last wrote at `last_inbound_at` and
         reads `language`, and return the platform's id of the message if it has one; or
-        raise RetryLater, Unreachable, SendFailed or Held. A direct reply comes in full as
-        `reply` (handlers.messages.Reply as data, see bot/replies.py), rendered as the
-        channel renders its answers."""
+        raise RetryLater, Unreachable, Unavailable, Unknown, SendFailed or Held. A direct
+        reply comes in full as `reply` (handlers.messages.Reply as data, see bot/replies.py),
+        rendered as the channel renders its answers."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +169,10 @@ class Limits:
     backoff: timedelta = timedelta(seconds=30)  # wait after the first failed try, then doubled
     backoff_cap: timedelta = timedelta(hours=1)
     batch: int = BATCH
+    max_doubts: int = 3  # sends without an answer sent again (so it may arrive that many more)
+    outage_after: int = 3  # sends in a row without an answer or with a server error: an outage
+    outage_backoff: timedelta = timedelta(seconds=1)  # an outage's first pause, then doubled
+    outage_backoff_cap: timedelta = timedelta(seconds=60)  # the longest pause between probes
 
     def retry_delay(self, attempts: int) -> timedelta:
         """Return how long to wait after the `attempts`-th failed try."""
@@ -153,6 +195,7 @@ class Drainer:
         quiet: QuietHours | None = None,
         *,
         clock: Callable[[], datetime] = utcnow,
+        term: timedelta = LEASE_TERM,
     ) -> None:
         self.sender = sender
         self.channel = sender.channel
@@ -160,14 +203,23 @@ class Drainer:
         self.limits = limits or Limits()
         self.quiet = quiet or QuietHours()
         self.clock = clock
+        self.term = term  # the lease term: a row `sending` longer than this was abandoned
+        self.lease_name = DRAIN_LEASE.format(channel=self.channel)
         self._limiter = rate_limiter(self.limits.rate)
         self._slots = asyncio.Semaphore(self.limits.in_flight)
         # the database work runs here, one statement group at a time, off the event loop
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"outbound-{self.channel}")
         self._permit_until: datetime | None = None  # set by the Beat while the lease holds
+        self._fence: tuple[str, int] | None = None  # the lease's holder and fencing token
+        self._local = secrets.token_hex(4)  # names this drain's claims when it has no token
         self._lease = 0  # counts the times the lease was taken or lost
-        self._resumed: int | None = None  # the lease under which leftovers were put back
-        self._paused_until: datetime | None = None  # the platform asked us to slow down
+        self._swept: tuple[int, datetime] | None = None  # the lease and time of the last sweep
+        # rows this drain left `sending` when a record failed: id → (claim, maybe delivered)
+        self._orphans: dict[int, tuple[str, bool]] = {}
+        self._paused_until: datetime | None = None  # slow down asked, or the platform away
+        self._troubles = 0  # sends in a row without an answer, or with a server error
+        self._outage_since: datetime | None = None  # the platform out of reach since then
+        self._outage_wait = self.limits.outage_backoff  # the pause before the next probe
         self._next_turn: dict[str, datetime] = {}  # when each chat may get its next message
         self._stopping = False
         self._unrecorded = False  # an outcome could not be written in this round
@@ -176,16 +228,32 @@ class Drainer:
 
     # --- control -------------------------------------------------------------------------
 
-    def permit(self, until: datetime | None) -> None:
-        """Let the drain run until `until` (None: stop after the batch in hand); any thread."""
-        if until is None or not self.permitted(self.clock()):
-            # lost, or taken afresh: rows left `sending` by whoever held it go back first
+    def permit(
+        self, until: datetime | None, *, holder: str | None = None, token: int | None = None
+    ) -> None:
+        """Let the drain run until `until` (None: stop after the batch in hand) under the
+        lease `holder` holds with fencing `token` (None: a drain without a lease, in tests and
+        tools); any thread."""
+        fence = (holder or "", token) if token is not None else None
+        if until is None or not self.permitted(self.clock()) or fence != self._fence:
+            # lost, or taken afresh: look for rows abandoned by whoever held it first
             self._lease += 1
+        self._fence = fence
         self._permit_until = until
 
     def permitted(self, now: datetime) -> bool:
         """Tell whether the drain may send at `now`."""
         return self._permit_until is not None and now < self._permit_until
+
+    def claim_name(self) -> str:
+        """Return the claim this drain marks its rows with now: its lease and fencing token."""
+        if self._fence is None:
+            return f"{self.lease_name}~{self._local}"
+        return f"{self.lease_name}#{self._fence[1]}"
+
+    def in_outage(self) -> bool:
+        """Tell whether the platform is out of reach (the drain probes one at a time)."""
+        return self._outage_since is not None
 
     def wake(self) -> None:
         """Look at the queue now rather than at the next poll; any thread."""
@@ -221,33 +289,64 @@ class Drainer:
     # --- one round -----------------------------------------------------------------------
 
     async def drain_once(self) -> int:
-        """Claim the due messages and send them; return how many were claimed."""
+        """Claim the due messages and send them; return how many were claimed. In an outage
+        one is claimed: the probe."""
         now = self.clock()
         if self._stopping or not self.permitted(now) or self._paused(now):
             return 0
-        lease = self._lease
-        if self._resumed != lease:
-            resumed = await self._in_thread(self._resume)
-            if resumed:
-                log.info(
-                    "%d %s messages in flight at the last stop go again", resumed, self.channel
-                )
-            self._resumed = lease
+        fence, claim = self._fence, self.claim_name()
+        if self._orphans:
+            await self._in_thread(self._put_back_orphans, dict(self._orphans), now)
+            self._orphans.clear()
         self._unrecorded = False
         quiet = self.quiet.covers(now)
-        due = await self._in_thread(self._claim, now, quiet)
+        limit = 1 if self.in_outage() else self.limits.batch
+        if not await self._sweep(now, fence, claim):
+            return self._lost()
+        due = await self._in_thread(self._claim, now, quiet, limit, fence, claim)
+        if due is None:
+            return self._lost()
         if not due:
             return 0
         ready, waiting = self._take_turns(due, now)
         if waiting:
-            await self._in_thread(self._defer, waiting)
+            try:
+                await self._in_thread(self._defer, waiting)
+            except Exception:
+                self._orphans.update({row.id: (claim, False) for row in due})
+                raise
         results = await asyncio.gather(*(self._send(row) for row in ready), return_exceptions=True)
         errors = [result for result in results if isinstance(result, BaseException)]
         if errors:
             # a send may have gone out without its record: the next round puts it back
-            self._resumed = None
             raise errors[0]
         return len(due)
+
+    def _lost(self) -> int:
+        """The lease is held under another token now: send nothing more under this one;
+        return 0 (nothing claimed)."""
+        log.warning("the %s queue's lease was taken over: this drain stops", self.channel)
+        self._permit_until = None
+        return 0
+
+    async def _sweep(self, now: datetime, fence: tuple[str, int] | None, claim: str) -> bool:
+        """Put back what another sender abandoned, at a new lease and every SWEEP_EVERY;
+        return False when the lease turns out to be lost."""
+        if self._swept is not None:
+            lease, at = self._swept
+            if lease == self._lease and now - at < SWEEP_EVERY:
+                return True
+        recovered = await self._in_thread(self._recover, now, fence, claim)
+        if recovered is None:
+            return False
+        if recovered:
+            log.info(
+                "%d %s messages abandoned by a stopped sender go again (they may have arrived)",
+                recovered,
+                self.channel,
+            )
+        self._swept = (self._lease, now)
+        return True
 
     def _paused(self, now: datetime) -> bool:
         return self._paused_until is not None and now < self._paused_until
@@ -276,12 +375,13 @@ class Drainer:
             now = self.clock()
             if self._unrecorded:
                 # an outcome could not be written: hand nothing more over this round; the row
-                # stays `sending` and goes out (once) after the next round puts it back
+                # goes back (not sent) at the next round
+                self._orphans[row.id] = (row.claim, False)
                 return
             if self._stopping or self._paused(now) or not self.permitted(now):
                 # not handed to the platform: back in the queue, to be sent once
                 at = max(now, self._paused_until or now)
-                await self._in_thread(self._hand_back, row, at)
+                await self._record(False, self._hand_back, row, at)
                 return
             if self.limits.chat_interval:
                 turn = self._next_turn.get(row.external_id, now)
@@ -297,15 +397,23 @@ class Drainer:
                     reply=row.reply,
                 )
             except RetryLater as error:
+                self._answered()
                 until = self.clock() + timedelta(seconds=error.seconds)
                 if self._paused_until is None or until > self._paused_until:
                     log.info(
                         "%s asked to slow down: its queue waits %g s", self.channel, error.seconds
                     )
                     self._paused_until = until  # every send not yet handed over waits too
-                await self._record(self._slow_down, row, until, error.seconds)
+                await self._record(False, self._slow_down, row, until, error.seconds)
+            except Unavailable as error:
+                until = self._out_of_reach(error.reason)
+                await self._record(False, self._wait_for_platform, row, until, error.reason)
+            except Unknown as error:
+                outage = self._trouble(error.reason)
+                await self._record(True, self._doubtful, row, error.reason, outage)
             except Unreachable as error:
-                others = await self._record(self._unreachable, row, error.reason)
+                self._answered()
+                others = await self._record(False, self._unreachable, row, error.reason)
                 log.info(
                     "a %s account cannot be reached (%s); %d more messages to it given up",
                     self.channel,
@@ -313,22 +421,73 @@ class Drainer:
                     others,
                 )
             except SendFailed as error:
-                await self._record(self._failed, row, error.reason, error.transient)
+                if error.server_error and self._trouble(error.reason):
+                    until = self._paused_until or self.clock()
+                    await self._record(False, self._wait_for_platform, row, until, error.reason)
+                    return
+                if not error.server_error:
+                    self._answered()
+                await self._record(False, self._failed, row, error.reason, error.transient)
             except Held as error:
-                await self._record(self._held, row, error.reason)
+                self._answered()
+                await self._record(False, self._held, row, error.reason)
             except Exception as error:  # a bug in a sender: tried again like a network error
                 log.error("%s sender failed: %s", self.channel, type(error).__name__, exc_info=1)
-                await self._record(self._failed, row, type(error).__name__, True)
+                await self._record(False, self._failed, row, type(error).__name__, True)
             else:
-                await self._record(self._sent, row, platform_id)
+                self._answered()
+                await self._record(True, self._sent, row, platform_id)
 
-    async def _record(self, function: Callable[..., T], *args) -> T:
+    # --- outages -------------------------------------------------------------------------
+
+    def _answered(self) -> None:
+        """The platform answered: a run of troubles ends, and an outage with it."""
+        self._troubles = 0
+        if self._outage_since is None:
+            return
+        lasted = (self.clock() - self._outage_since).total_seconds()
+        log.warning("%s answers again after %.0f s: its queue goes on", self.channel, lasted)
+        self._outage_since = None
+        self._outage_wait = self.limits.outage_backoff
+
+    def _trouble(self, reason: str) -> bool:
+        """Count a send without an answer or with a server error; return whether the platform
+        is out of reach (several in a row, or an outage already), the queue paused."""
+        self._troubles += 1
+        if self._outage_since is None and self._troubles < self.limits.outage_after:
+            return False
+        self._out_of_reach(f"{self._troubles} sends in a row failed; the last: {reason}")
+        return True
+
+    def _out_of_reach(self, reason: str) -> datetime:
+        """Start an outage, or wait longer after a failed probe; return until when the queue
+        pauses (every send not yet handed over waits too)."""
+        now = self.clock()
+        if self._outage_since is None:
+            log.warning(
+                "%s cannot be reached (%s): its queue waits, then tries one message at a time",
+                self.channel,
+                reason,
+            )
+            self._outage_since = now
+            self._outage_wait = self.limits.outage_backoff
+        elif self._paused(now):  # a send that was under way when the pause began
+            return self._paused_until
+        else:  # a probe failed
+            self._outage_wait = min(self.limits.outage_backoff_cap, self._outage_wait * 2)
+        until = now + self._outage_wait
+        self._paused_until = max(until, self._paused_until or until)
+        return self._paused_until
+
+    async def _record(self, delivered: bool, function: Callable[..., T], row: Due, *args) -> T:
         """Write a send's outcome; when that fails, stop handing messages over this round, so
-        no more than the sends in flight can go out without their record."""
+        no more than the sends in flight can go out without their record, and put the row back
+        at the next round (with a doubt when it may have been `delivered`)."""
         try:
-            return await self._in_thread(function, *args)
+            return await self._in_thread(function, row, *args)
         except Exception:
             self._unrecorded = True
+            self._orphans[row.id] = (row.claim, delivered)
             raise
 
     async def _in_thread(self, function: Callable[..., T], *args) -> T:
@@ -338,61 +497,136 @@ class Drainer:
 
     # --- the database side, each one transaction in the drain's thread --------------------
 
-    def _resume(self) -> int:
-        with self.database.begin() as db:
-            return outbox.resume_in_flight(db=db, channel=self.channel)
+    def _holds(self, db, now: datetime, fence: tuple[str, int] | None) -> bool:
+        """Tell whether the drain still holds its lease under its fencing token (a drain
+        without a lease always may)."""
+        if fence is None:
+            return True
+        holder, token = fence
+        return leases.holds(db=db, name=self.lease_name, holder=holder, token=token, now=now)
 
-    def _claim(self, now: datetime, quiet: bool) -> list[Due]:
-        with self.database.begin() as db:  # committed before anything is sent
+    def _recover(self, now: datetime, fence: tuple[str, int] | None, claim: str) -> int | None:
+        """Put back the rows abandoned by other claims; return how many, or None when the
+        lease is no longer held under the fence's token."""
+        with self.database.begin() as db:
+            if not self._holds(db, now, fence):
+                return None
+            # back after one more term: a sender that merely froze may still record it
+            return outbox.recover_abandoned(
+                db=db,
+                channel=self.channel,
+                now=now,
+                older_than=self.term,
+                keep=claim,
+                wait=self.term,
+            )
+
+    def _put_back_orphans(self, orphans: dict[int, tuple[str, bool]], now: datetime) -> None:
+        """Put back the rows a failed record left `sending` under this drain's claims."""
+        with self.database.begin() as db:
+            for outbound_id, (claim, delivered) in orphans.items():
+                outbox.retry_later(
+                    db=db,
+                    outbound_id=outbound_id,
+                    at=now,
+                    error=UNRECORDED if delivered else "not sent yet: a record failed",
+                    counts=False,
+                    doubtful=delivered,
+                    claim=claim,
+                )
+
+    def _claim(
+        self, now: datetime, quiet: bool, limit: int, fence: tuple[str, int] | None, claim: str
+    ) -> list[Due] | None:
+        """Claim due rows under `claim`; None when the lease is no longer held under the
+        fence's token (checked in the same transaction, which is committed before sending)."""
+        with self.database.begin() as db:
+            if not self._holds(db, now, fence):
+                return None
             return outbox.claim(
-                db=db, channel=self.channel, now=now, quiet=quiet, limit=self.limits.batch
+                db=db, channel=self.channel, now=now, quiet=quiet, limit=limit, claim=claim
             )
 
     def _defer(self, waiting: list[tuple[Due, datetime]]) -> None:
         with self.database.begin() as db:
             for row, turn in waiting:
-                outbox.retry_later(
+                outbox.hand_back(
                     db=db,
                     outbound_id=row.id,
                     at=turn,
                     error="waiting for its chat's turn",
-                    counts=False,
+                    claim=row.claim,
                 )
 
     def _sent(self, row: Due, platform_id: str | None = None) -> None:
         with self.database.begin() as db:
-            outbox.mark_sent(db=db, outbound_id=row.id, now=self.clock(), platform_id=platform_id)
+            recorded = outbox.mark_sent(
+                db=db,
+                outbound_id=row.id,
+                now=self.clock(),
+                platform_id=platform_id,
+                claim=row.claim,
+            )
+        if not recorded:  # another sender claimed it again meanwhile (this one was frozen)
+            log.warning("a %s message sent after another took it over: maybe twice", self.channel)
 
     def _held(self, row: Due, reason: str) -> None:
         with self.database.begin() as db:
-            outbox.hold(db=db, outbound_id=row.id, reason=reason)
+            outbox.hold(db=db, outbound_id=row.id, reason=reason, claim=row.claim)
         log.info("a %s message held back: %s", self.channel, reason)
 
     def _hand_back(self, row: Due, at: datetime) -> None:
         with self.database.begin() as db:
-            outbox.retry_later(
+            outbox.hand_back(
                 db=db,
                 outbound_id=row.id,
                 at=at,
                 error="not sent yet: the queue paused",
-                counts=False,
+                claim=row.claim,
             )
 
     def _slow_down(self, row: Due, until: datetime, seconds: float) -> None:
         """Honour retry_after: the row waits that long, and it does not count as a try."""
         with self.database.begin() as db:
-            outbox.retry_later(
+            outbox.hand_back(
                 db=db,
                 outbound_id=row.id,
                 at=until,
                 error=f"rate limited: retry after {seconds:g} s",
-                counts=False,
+                claim=row.claim,
             )
+
+    def _wait_for_platform(self, row: Due, until: datetime, reason: str) -> None:
+        """The platform is out of reach: the row waits for the outage's end, keeping its tries."""
+        with self.database.begin() as db:
+            outbox.hand_back(
+                db=db,
+                outbound_id=row.id,
+                at=until,
+                error=f"not sent, the platform out of reach: {reason}",
+                claim=row.claim,
+            )
+
+    def _doubtful(self, row: Due, reason: str, outage: bool) -> None:
+        """No answer came, so it may have arrived: send it again after a pause (after the
+        outage when there is one), counted as a doubt, or give it up after max_doubts."""
+        doubts = row.doubts + 1
+        with self.database.begin() as db:
+            if doubts <= self.limits.max_doubts:
+                at = self.clock() + self.limits.retry_delay(doubts)
+                if outage and self._paused_until is not None:
+                    at = max(at, self._paused_until)
+                outbox.retry_later(
+                    db=db, outbound_id=row.id, at=at, error=reason, doubtful=True, claim=row.claim
+                )
+                return
+            outbox.mark_failed(db=db, outbound_id=row.id, error=reason, claim=row.claim)
+        log.warning("a %s message given up after %d sends without an answer", self.channel, doubts)
 
     def _unreachable(self, row: Due, reason: str) -> int:
         """Mark the account unreachable and give up everything waiting for it."""
         with self.database.begin() as db:
-            outbox.mark_failed(db=db, outbound_id=row.id, error=reason)
+            outbox.mark_failed(db=db, outbound_id=row.id, error=reason, claim=row.claim)
             residents.set_unreachable(
                 db=db, channel=self.channel, external_id=row.external_id, at=self.clock()
             )
@@ -404,9 +638,9 @@ class Drainer:
         with self.database.begin() as db:
             if transient and attempts < self.limits.max_attempts:
                 at = self.clock() + self.limits.retry_delay(attempts)
-                outbox.retry_later(db=db, outbound_id=row.id, at=at, error=reason)
+                outbox.retry_later(db=db, outbound_id=row.id, at=at, error=reason, claim=row.claim)
                 return
-            outbox.mark_failed(db=db, outbound_id=row.id, error=reason)
+            outbox.mark_failed(db=db, outbound_id=row.id, error=reason, claim=row.claim)
         log.warning("a %s message given up after %d tries", self.channel, attempts)
 
 
@@ -416,9 +650,10 @@ class Beat:
 
     The `clock` lease makes one process per database queue reminders; one `outbound:<channel>`
     lease per channel makes one process drain it (a console chat on the same database as a
-    Telegram server drains only the console). A drain stops a third of a term before its lease
-    could run out, so the sends it has in flight are recorded before another process may take
-    the lease over and put its `sending` rows back in the queue."""
+    Telegram server drains only the console), under the lease's fencing token. A drain stops a
+    third of a term before its lease could run out, so the sends it has in flight are recorded
+    before another process may take the lease over; what it still had `sending` a term later
+    the new holder puts back in the queue. The drains take the beat's term for that."""
 
     def __init__(
         self,
@@ -436,6 +671,8 @@ class Beat:
         self.holder = holder
         self.term = term
         self.clock = clock
+        for drainer in self.drainers:  # a row `sending` longer than a term was abandoned
+            drainer.term = term
 
     @property
     def interval(self) -> timedelta:
@@ -458,11 +695,13 @@ class Beat:
         held = bool(held)
         for drainer in self.drainers:
             try:
-                mine = self._hold(DRAIN_LEASE.format(channel=drainer.channel), now)
+                token = self._hold(drainer.lease_name, now)
             except Exception:
                 log.exception("could not renew the %s queue's lease", drainer.channel)
                 continue  # the permit runs out by itself before the lease does
-            drainer.permit(now + self.term - self.interval if mine else None)
+            mine = token is not None
+            until = now + self.term - self.interval if mine else None
+            drainer.permit(until, holder=self.holder, token=token)
             if mine:  # at once, rather than at its next poll: a new permit, new reminders
                 drainer.wake()
         return held

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine as Database
 
-from bot.outbound import RetryLater, SendFailed, Unreachable
+from bot.outbound import RetryLater, SendFailed, Unknown, Unreachable
 from handlers.messages import Reply
 from storage import outbox
 from storage.types import utcnow
@@ -49,6 +49,9 @@ class FastPath:
             except RetryLater as error:
                 outcome.hand_over(replies[index:], str(error), error.seconds)
                 break
+            except Unknown as error:  # it may have arrived: again, counted as a doubt
+                outcome.hand_over(replies[index:], error.reason, doubtful=True)
+                break
             except Unreachable as error:
                 outcome.give_up(replies[index:], error.reason)
                 break
@@ -71,16 +74,27 @@ class FastPath:
 
     def _write(self, outcome: "Outcome") -> None:
         now = self.clock()
+        claim = self.claim
         with self.database.begin() as db:
             for outbound_id in outcome.sent:
-                outbox.mark_sent(db=db, outbound_id=outbound_id, now=now, claim=self.claim)
-            for ids, reason in outcome.given_up:
-                outbox.give_up(db=db, ids=ids, claim=self.claim, reason=reason)
-            if outcome.left:
-                at = now + timedelta(seconds=outcome.wait)
-                outbox.hand_to_queue(
-                    db=db, ids=outcome.left, claim=self.claim, at=at, reason=outcome.reason
-                )
+                outbox.mark_sent(db=db, outbound_id=outbound_id, now=now, claim=claim)
+            for outbound_id, reason in outcome.given_up:
+                outbox.mark_failed(db=db, outbound_id=outbound_id, error=reason, claim=claim)
+            at = now + timedelta(seconds=outcome.wait)
+            for number, outbound_id in enumerate(outcome.left):
+                if number == 0 and outcome.doubtful:
+                    outbox.retry_later(
+                        db=db,
+                        outbound_id=outbound_id,
+                        at=at,
+                        error=outcome.reason,
+                        doubtful=True,
+                        claim=claim,
+                    )
+                else:  # never left: the queue sends it, keeping its tries
+                    outbox.hand_back(
+                        db=db, outbound_id=outbound_id, at=at, error=outcome.reason, claim=claim
+                    )
 
 
 @dataclass
@@ -88,24 +102,26 @@ class Outcome:
     """What became of a step's queued replies on the fast path."""
 
     sent: list[int] = field(default_factory=list)
-    given_up: list[tuple[list[int], str]] = field(default_factory=list)
+    given_up: list[tuple[int, str]] = field(default_factory=list)
     left: list[int] = field(default_factory=list)  # for the queue
     reason: str = ""
     wait: float = 0.0  # seconds before the queue may send what is left
+    doubtful: bool = False  # the first left may have arrived (no answer came)
 
     def __bool__(self) -> bool:
         return bool(self.sent or self.given_up or self.left)
 
-    def hand_over(self, replies: list[Reply], reason: str, wait: float = 0.0) -> None:
-        """Leave these replies to the queue."""
+    def hand_over(
+        self, replies: list[Reply], reason: str, wait: float = 0.0, *, doubtful: bool = False
+    ) -> None:
+        """Leave these replies to the queue (`doubtful`: the first may have arrived)."""
         self.left = queued_ids(replies)
         self.reason, self.wait = reason, wait
+        self.doubtful = doubtful and bool(replies) and replies[0].queued is not None
 
     def give_up(self, replies: list[Reply], reason: str) -> None:
         """Give these replies up, with the reason."""
-        ids = queued_ids(replies)
-        if ids:
-            self.given_up.append((ids, reason))
+        self.given_up += [(outbound_id, reason) for outbound_id in queued_ids(replies)]
 
 
 def queued_ids(replies: list[Reply]) -> list[int]:

@@ -109,6 +109,7 @@ def drain_limits(settings: Settings, channel: str) -> Limits:
     common = {
         "in_flight": settings.outbound_in_flight,
         "max_attempts": settings.outbound_max_attempts,
+        "max_doubts": settings.outbound_max_doubts,
         "backoff": timedelta(seconds=settings.outbound_backoff_seconds),
         "backoff_cap": timedelta(seconds=settings.outbound_backoff_cap_seconds),
     }
@@ -141,7 +142,13 @@ async def running_clock(
     """Run the scheduler, the clock's beat and a drain for each sender; at the end stop the
     drains (sends in flight are recorded) and give the leases up."""
     drainers = [
-        Drainer(sender, database, drain_limits(settings, sender.channel), quiet_hours(settings))
+        Drainer(
+            sender,
+            database,
+            drain_limits(settings, sender.channel),
+            quiet_hours(settings),
+            term=settings.clock_lease,
+        )
         for sender in senders
     ]
     beat = Beat(

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     outbound_backoff_seconds: float = Field(30, gt=0)  # after the first failed try, doubled
     outbound_backoff_cap_seconds: float = Field(3600, gt=0)
     outbound_in_flight: int = Field(8, ge=1, le=32)  # sends at once; the most that can repeat
+    # sends without an answer that go again (each may arrive twice); 0: never sent again
+    outbound_max_doubts: int = Field(3, ge=0, le=10)
     clock_lease_seconds: int = Field(90, ge=3, le=3600)  # a dead process blocks the clock
     # how long after a pickup, a course's last session or a health slot the rating is asked for
     follow_up_after_minutes: int = Field(180, ge=0, le=3 * 24 * 60)

@@ -41,6 +41,14 @@ def report_text(found: Report, language: str, survey: str | None = None) -> str:
             title=survey, id=found.broadcast_id, total=number(found.recipients, language)
         ),
         _("• sent: {count}").format(count=number(found.sent, language)),
+    ]
+    if found.maybe_doubled:
+        lines.append(
+            _("• of those, sent again after no answer (may have arrived twice): {count}").format(
+                count=number(found.maybe_doubled, language)
+            )
+        )
+    lines += [
         _("• failed: {count}").format(count=number(found.failed, language)),
         _("• blocked the bot or account gone: {count}").format(
             count=number(found.blocked, language)
@@ -56,6 +64,12 @@ def report_text(found: Report, language: str, survey: str | None = None) -> str:
         lines.append(
             _("• withdrawn, the survey was closed: {count}").format(
                 count=number(found.withdrawn, language)
+            )
+        )
+    if found.expired:
+        lines.append(
+            _("• expired, no longer current when it could go: {count}").format(
+                count=number(found.expired, language)
             )
         )
     if found.erased:

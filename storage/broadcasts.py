@@ -361,6 +361,8 @@ class Report:
     waiting: int  # not sent yet
     erased: int = 0  # residents who erased their data since: their messages are gone
     withdrawn: int = 0  # a survey's invitations not sent when it was closed
+    expired: int = 0  # not sent within their useful life (an outage, a long pause): dropped
+    maybe_doubled: int = 0  # of the sent, those sent again after no answer: maybe twice
 
     @property
     def finished(self) -> bool:
@@ -382,17 +384,22 @@ def report(*, db: Connection, broadcast_id: int) -> Report | None:
             _OUTBOUND.c.status,
             _IDENTITIES.c.unreachable_at.is_not(None).label("blocked"),
             (_OUTBOUND.c.last_error == SURVEY_CLOSED).label("withdrawn"),
+            (_OUTBOUND.c.doubts > 0).label("doubted"),
             func.count(),
         )
         .join(_IDENTITIES, _IDENTITIES.c.id == _OUTBOUND.c.identity_id)
         .where(_OUTBOUND.c.broadcast_id == broadcast_id)
-        .group_by(_OUTBOUND.c.status, "blocked", "withdrawn")
+        .group_by(_OUTBOUND.c.status, "blocked", "withdrawn", "doubted")
     ).all()
-    counts = dict.fromkeys(("sent", "failed", "blocked", "cancelled", "withdrawn", "held"), 0)
+    names = ("sent", "failed", "blocked", "cancelled", "withdrawn", "held", "expired", "doubled")
+    counts = dict.fromkeys(names, 0)
     counts["waiting"] = 0
-    for status, blocked, withdrawn, count in rows:
+    for status, blocked, withdrawn, doubted, count in rows:
         if status == OutboundStatus.SENT:
             counts["sent"] += count
+            counts["doubled"] += count if doubted else 0
+        elif status == OutboundStatus.EXPIRED:
+            counts["expired"] += count
         elif status == OutboundStatus.FAILED:
             counts["blocked" if blocked else "failed"] += count
         elif status == OutboundStatus.CANCELLED:
@@ -412,6 +419,8 @@ def report(*, db: Connection, broadcast_id: int) -> Report | None:
         counts["waiting"],
         max(0, found.recipients - sum(row[-1] for row in rows)),
         counts["withdrawn"],
+        counts["expired"],
+        counts["doubled"],
     )
 
 

@@ -3,7 +3,7 @@ drains the queue, so a second process (a second worker, a restart overlapping th
 never sends the same things twice; when the holder dies, the lease runs out and another takes
 it over."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, select, update
 from sqlmodel import Field, SQLModel
@@ -25,6 +25,7 @@ class Lease(SQLModel, table=True):
 
 
 _LEASES = Lease.__table__
+GIVEN_UP = datetime(2000, 1, 1, tzinfo=UTC)  # the expiry of a lease given up: long past
 
 
 def hold(*, db: Connection, name: str, holder: str, now: datetime, term: timedelta) -> int | None:
@@ -57,18 +58,26 @@ def hold(*, db: Connection, name: str, holder: str, now: datetime, term: timedel
 
 def holds(*, db: Connection, name: str, holder: str, token: int, now: datetime) -> bool:
     """Tell whether `holder` still holds the lease under `token` (the fence a drain checks
-    before it marks rows as being sent)."""
+    before it marks rows as being sent). On PostgreSQL the lease row stays locked (shared) to
+    the end of the transaction, so nobody takes the lease over in the middle of it."""
     found = db.execute(
-        select(_LEASES.c.name).where(
+        select(_LEASES.c.name)
+        .where(
             _LEASES.c.name == name,
             _LEASES.c.holder == holder,
             _LEASES.c.token == token,
             _LEASES.c.expires_at > now,
         )
+        .with_for_update(read=True)
     ).first()
     return found is not None
 
 
 def release(*, db: Connection, name: str, holder: str) -> None:
-    """Give a lease up, so another process may take it at once."""
-    db.execute(_LEASES.delete().where(_LEASES.c.name == name, _LEASES.c.holder == holder))
+    """Give a lease up, so another process may take it at once; its row stays, so that the
+    next holder's token is still greater than this one's."""
+    db.execute(
+        update(_LEASES)
+        .where(_LEASES.c.name == name, _LEASES.c.holder == holder)
+        .values(expires_at=GIVEN_UP)
+    )

@@ -1,18 +1,21 @@
 """The outbound queue: what the bot sends on its own, written in the same transaction as its
 cause (a waitlist promotion, a status change, a reminder falling due). bot/outbound.py drains it.
 
-A row goes pending → sending (committed before the platform is called) → sent, or back to
-pending with a later `not_before` (a retry), or failed with the reason. A row still `sending`
-when a drain takes over was in flight when the last one stopped: it is sent again, so at most
-the messages in flight at that moment (OUTBOUND_IN_FLIGHT per channel, 8 by default) can
-arrive twice; a row recorded as sent is never sent again.
+A row goes pending → sending (committed before the platform is called, with the `claim` of
+whoever sends it) → sent, or back to pending with a later `not_before` (a retry), or failed
+with the reason, or expired when it could not go within its useful life. Each outcome is
+recorded only by the claim that sent it. A row left `sending` by another claim for longer than
+a lease term was abandoned (its sender died or froze): the drain puts it back with one more
+doubt, as it may have arrived; the old claim may still record it as sent until it is claimed
+again, so a sender that merely froze saves it from going twice. A row recorded as sent is
+never sent again.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import JSON, Connection, Text, or_, select, update
+from sqlalchemy import JSON, Connection, Text, and_, case, or_, select, update
 from sqlmodel import Field, SQLModel
 
 from storage.residents import ChannelIdentity, Resident
@@ -37,11 +40,26 @@ class OutboundKind(StrEnum):
 UNASKED = frozenset({OutboundKind.ANNOUNCEMENT, OutboundKind.SURVEY, OutboundKind.FEEDBACK})
 
 
+# how long a message of a kind stays worth sending when nothing else says (a reminder carries
+# its event's start): an announcement or a survey invitation held up for a week by an outage
+# is old news, an invitation to rate a visit three days later is not answered any more. What
+# answers a resident's own affairs (a status change, a seat, a called-off event) stays true and
+# goes however late.
+USEFUL_LIFE = {
+    OutboundKind.ANNOUNCEMENT: timedelta(days=7),
+    OutboundKind.SURVEY: timedelta(days=7),
+    OutboundKind.FEEDBACK: timedelta(days=3),
+    # an answer not out a day later answers nothing any more (WhatsApp's window is shut too)
+    OutboundKind.REPLY: timedelta(hours=24),
+}
+
 OPTED_OUT = "opted out: the resident said berhenti"  # last_error of what they no longer get
+# last_error of an expired row
 TOO_LATE = "too late: its event has begun, or it is no longer current"
+# last_error of a row put back because its sender was gone while it was being sent
+ABANDONED = "no answer recorded: its sender stopped, it may have arrived"
 SURVEY_CLOSED = "cancelled: the survey was closed"  # its invitations not sent by then
 REPLY_PRIORITY = 0  # a direct reply goes before everything else of the queue
-REPLY_LIFE = timedelta(hours=24)  # an answer not out a day later is no answer any more
 
 
 class OutboundStatus(StrEnum):
@@ -55,6 +73,7 @@ class OutboundStatus(StrEnum):
     # kept back with the reason in last_error (WhatsApp: outside the 24-hour window with no
     # template for its kind); goes back to pending when the resident writes again
     HELD = "held"
+    EXPIRED = "expired"  # not sent within its useful life (expires_at): dropped, TOO_LATE
 
 
 class Delivery(StrEnum):
@@ -149,12 +168,14 @@ def enqueue(
     about: tuple[str, int] | None = None,
 ) -> int | None:
     """Queue a message for a resident, with buttons (`options`: key and label) if it has any,
-    not to be sent after `expires_at`, `about` a reminder's subject and id; return its id, or
-    None when they cannot be reached."""
+    not to be sent after `expires_at` (by default its kind's USEFUL_LIFE after it is due),
+    `about` a reminder's subject and id; return its id, or None when they cannot be reached."""
     target = reach(db=db, resident_id=resident_id)
     if target is None:
         return None
     identity_id, channel = target
+    if expires_at is None and kind in USEFUL_LIFE:
+        expires_at = (not_before or now) + USEFUL_LIFE[OutboundKind(kind)]
     created = db.execute(
         _OUTBOUND.insert().values(
             resident_id=resident_id,
@@ -222,7 +243,7 @@ def queue_replies(
             "options": reply.get("options"),
             "reply": reply,
             "not_before": now,
-            "expires_at": now + REPLY_LIFE,
+            "expires_at": now + USEFUL_LIFE[OutboundKind.REPLY],
             "status": OutboundStatus.SENDING,
             "claim": claim,
             "sending_at": now,
@@ -238,44 +259,6 @@ def queue_replies(
     ).all()
     fresh = zip(created, replies, strict=True)
     return queued + [QueuedReply(row.id, reply) for row, reply in fresh]
-
-
-def hand_to_queue(*, db: Connection, ids: list[int], claim: str, at: datetime, reason: str) -> int:
-    """Give claimed replies the fast path could not send to the queue (from `at`), without
-    counting a try; only those `claim` still holds. Return how many."""
-    if not ids:
-        return 0
-    done = db.execute(
-        update(_OUTBOUND)
-        .where(
-            _OUTBOUND.c.id.in_(ids),
-            _OUTBOUND.c.status == OutboundStatus.SENDING,
-            _OUTBOUND.c.claim == claim,
-        )
-        .values(status=OutboundStatus.PENDING, not_before=at, last_error=reason[:200])
-    )
-    return done.rowcount
-
-
-def give_up(*, db: Connection, ids: list[int], claim: str, reason: str) -> int:
-    """Fail claimed replies that cannot go (refused for good, the account unreachable); only
-    those `claim` still holds. Return how many."""
-    if not ids:
-        return 0
-    done = db.execute(
-        update(_OUTBOUND)
-        .where(
-            _OUTBOUND.c.id.in_(ids),
-            _OUTBOUND.c.status == OutboundStatus.SENDING,
-            _OUTBOUND.c.claim == claim,
-        )
-        .values(
-            status=OutboundStatus.FAILED,
-            last_error=reason[:200],
-            attempts=_OUTBOUND.c.attempts + 1,
-        )
-    )
-    return done.rowcount
 
 
 def withdraw(
@@ -339,12 +322,19 @@ class Due:
 
 
 def claim(
-    *, db: Connection, channel: str, now: datetime, quiet: bool, limit: int = 50
+    *,
+    db: Connection,
+    channel: str,
+    now: datetime,
+    quiet: bool,
+    limit: int = 50,
+    claim: str | None = None,
 ) -> list[Due]:
-    """Take the due messages of a channel, oldest first, and mark them `sending`; commit before
-    sending them. In quiet hours what residents did not ask for (announcements, surveys,
-    feedback invitations) waits; for residents who said "berhenti" it is cancelled, with the
-    reason, and what they asked for still goes."""
+    """Take the due messages of a channel, first by priority then oldest, and mark them
+    `sending` under `claim` (who sends them); commit before sending them. In quiet hours what
+    residents did not ask for (announcements, surveys, feedback invitations) waits; for
+    residents who said "berhenti" it is cancelled, with the reason, and what they asked for
+    still goes. What is past its expiry becomes `expired`."""
     unasked = [kind.value for kind in UNASKED]
     query = (
         select(
@@ -383,7 +373,7 @@ def claim(
             _OUTBOUND.c.status.in_((OutboundStatus.PENDING, OutboundStatus.HELD)),
             _OUTBOUND.c.expires_at <= now,
         )
-        .values(status=OutboundStatus.CANCELLED, last_error=TOO_LATE)
+        .values(status=OutboundStatus.EXPIRED, last_error=TOO_LATE)
     )
     # nor is one they did not ask for to someone who said "berhenti", or withdrew their
     # consent, since it was written
@@ -405,9 +395,9 @@ def claim(
         db.execute(
             update(_OUTBOUND)
             .where(_OUTBOUND.c.id.in_([row.id for row in rows]))
-            .values(status=OutboundStatus.SENDING, sending_at=now)
+            .values(status=OutboundStatus.SENDING, sending_at=now, claim=claim)
         )
-    return [Due(**row._asdict()) for row in rows]
+    return [Due(**row._asdict(), claim=claim) for row in rows]
 
 
 def mark_sent(
@@ -417,13 +407,26 @@ def mark_sent(
     now: datetime,
     platform_id: str | None = None,
     claim: str | None = None,
-) -> None:
+) -> bool:
     """Record that a message was handed over, with the platform's id for it if it gave one;
-    given a `claim`, only while that claim holds it."""
+    return whether it was recorded. Given a `claim`, only while that claim holds it: still
+    `sending` under it, or put back pending as abandoned and not claimed again since (a
+    sender that froze and woke: the doubt the sweep added is settled, as it went once)."""
     where = [_OUTBOUND.c.id == outbound_id, _OUTBOUND.c.status == OutboundStatus.SENDING]
+    doubts = _OUTBOUND.c.doubts
     if claim is not None:
-        where.append(_OUTBOUND.c.claim == claim)
-    db.execute(
+        where = [
+            _OUTBOUND.c.id == outbound_id,
+            _OUTBOUND.c.claim == claim,
+            _OUTBOUND.c.status.in_((OutboundStatus.SENDING, OutboundStatus.PENDING)),
+        ]
+        swept = and_(
+            _OUTBOUND.c.status == OutboundStatus.PENDING,
+            _OUTBOUND.c.last_error == ABANDONED,
+            _OUTBOUND.c.doubts > 0,
+        )
+        doubts = case((swept, _OUTBOUND.c.doubts - 1), else_=_OUTBOUND.c.doubts)
+    done = db.execute(
         update(_OUTBOUND)
         .where(*where)
         .values(
@@ -431,15 +434,27 @@ def mark_sent(
             sent_at=now,
             attempts=_OUTBOUND.c.attempts + 1,
             platform_id=platform_id,
+            doubts=doubts,
         )
     )
+    return done.rowcount == 1
 
 
-def hold(*, db: Connection, outbound_id: int, reason: str) -> None:
-    """Keep a message back, with the reason, until the resident writes again."""
+def _being_sent(outbound_id: int, claim: str | None) -> list:
+    """Return the conditions of a row still `sending`, under `claim` when one is given: the
+    only row whose outcome a sender may record."""
+    where = [_OUTBOUND.c.id == outbound_id, _OUTBOUND.c.status == OutboundStatus.SENDING]
+    if claim is not None:
+        where.append(_OUTBOUND.c.claim == claim)
+    return where
+
+
+def hold(*, db: Connection, outbound_id: int, reason: str, claim: str | None = None) -> None:
+    """Keep a message back, with the reason, until the resident writes again (given a
+    `claim`, only while it holds the row)."""
     db.execute(
         update(_OUTBOUND)
-        .where(_OUTBOUND.c.id == outbound_id, _OUTBOUND.c.status == OutboundStatus.SENDING)
+        .where(*_being_sent(outbound_id, claim))
         .values(status=OutboundStatus.HELD, last_error=reason[:200])
     )
 
@@ -528,26 +543,56 @@ def send_again(*, db: Connection, outbound_id: int, now: datetime, reason: str) 
 
 
 def retry_later(
-    *, db: Connection, outbound_id: int, at: datetime, error: str, counts: bool = True
-) -> None:
-    """Put a message back in the queue until `at`; `counts` adds the try to its attempts (a
-    platform asking us to slow down does not count as a failed try)."""
+    *,
+    db: Connection,
+    outbound_id: int,
+    at: datetime,
+    error: str,
+    counts: bool = True,
+    doubtful: bool = False,
+    claim: str | None = None,
+) -> bool:
+    """Put a message back in the queue until `at`; return whether it was. `counts` adds the
+    try to its attempts (a platform asking us to slow down, or out of reach, is no failed try);
+    `doubtful` adds one to its doubts instead (no answer came: it may have arrived). Given a
+    `claim`, only while that claim holds the row."""
     values = {"status": OutboundStatus.PENDING, "not_before": at, "last_error": error[:200]}
-    if counts:
+    if doubtful:
+        values["doubts"] = _OUTBOUND.c.doubts + 1
+    elif counts:
         values["attempts"] = _OUTBOUND.c.attempts + 1
+    done = db.execute(
+        # only a row this sender still holds: one another took over stays as it has it
+        update(_OUTBOUND).where(*_being_sent(outbound_id, claim)).values(**values)
+    )
+    return done.rowcount == 1
+
+
+def hand_back(*, db: Connection, outbound_id: int, at: datetime, error: str, claim: str) -> None:
+    """Put back a message claimed under `claim` and never handed to the platform (the queue
+    paused, its chat's turn, the platform out of reach) until `at`, keeping its tries. One swept
+    back meanwhile as abandoned under that claim loses the doubt the sweep gave it: it did not
+    leave."""
+    if retry_later(db=db, outbound_id=outbound_id, at=at, error=error, counts=False, claim=claim):
+        return
     db.execute(
         update(_OUTBOUND)
-        # only a row this drain still holds: one another drain took over stays as it has it
-        .where(_OUTBOUND.c.id == outbound_id, _OUTBOUND.c.status == OutboundStatus.SENDING)
-        .values(**values)
+        .where(
+            _OUTBOUND.c.id == outbound_id,
+            _OUTBOUND.c.claim == claim,
+            _OUTBOUND.c.status == OutboundStatus.PENDING,
+            _OUTBOUND.c.last_error == ABANDONED,
+            _OUTBOUND.c.doubts > 0,
+        )
+        .values(doubts=_OUTBOUND.c.doubts - 1, last_error=error[:200])
     )
 
 
-def mark_failed(*, db: Connection, outbound_id: int, error: str) -> None:
-    """Give a message up, with the reason."""
+def mark_failed(*, db: Connection, outbound_id: int, error: str, claim: str | None = None) -> None:
+    """Give a message up, with the reason (given a `claim`, only while it holds the row)."""
     db.execute(
         update(_OUTBOUND)
-        .where(_OUTBOUND.c.id == outbound_id, _OUTBOUND.c.status == OutboundStatus.SENDING)
+        .where(*_being_sent(outbound_id, claim))
         .values(
             status=OutboundStatus.FAILED,
             last_error=error[:200],
@@ -569,16 +614,36 @@ def fail_unreachable(*, db: Connection, identity_id: int, error: str) -> int:
     return done.rowcount
 
 
-def resume_in_flight(*, db: Connection, channel: str) -> int:
-    """Put messages left `sending` by a stopped program back in the queue; return how many (the
-    only ones that may arrive twice)."""
+def recover_abandoned(
+    *,
+    db: Connection,
+    channel: str,
+    now: datetime,
+    older_than: timedelta,
+    keep: str | None = None,
+    wait: timedelta = timedelta(0),
+) -> int:
+    """Put back in the queue, due `wait` from now, the messages of a channel left `sending`
+    for longer than `older_than` (a lease term) by a claim other than `keep` (the drain's
+    own): their sender died or froze while it had them in hand. Each gets one more doubt, as it
+    may have arrived, and keeps its old claim, under which it may still be recorded as sent
+    until it is claimed again (a frozen sender that wakes within `wait`). Return how many."""
+    others = _OUTBOUND.c.claim.is_(None)
+    if keep is not None:
+        others = or_(others, _OUTBOUND.c.claim != keep)
     done = db.execute(
         update(_OUTBOUND)
         .where(
             _OUTBOUND.c.channel == channel,
             _OUTBOUND.c.status == OutboundStatus.SENDING,
-            _OUTBOUND.c.kind != OutboundKind.REPLY,  # a fast path may be at it
+            or_(_OUTBOUND.c.sending_at.is_(None), _OUTBOUND.c.sending_at <= now - older_than),
+            others,
         )
-        .values(status=OutboundStatus.PENDING)
+        .values(
+            status=OutboundStatus.PENDING,
+            not_before=now + wait,
+            doubts=_OUTBOUND.c.doubts + 1,
+            last_error=ABANDONED,
+        )
     )
     return done.rowcount

@@ -26,6 +26,8 @@ from bot.outbound import (
     QuietHours,
     RetryLater,
     SendFailed,
+    Unavailable,
+    Unknown,
     Unreachable,
 )
 from bot.serve import clock_executors, stop_clock
@@ -145,7 +147,7 @@ async def test_a_message_waits_for_its_time(queue: Queue) -> None:
     assert queue.row(later).status == OutboundStatus.SENT
 
 
-async def test_after_a_restart_what_was_in_flight_goes_again_and_sent_never(
+async def test_after_a_restart_what_was_in_flight_goes_again_a_term_later_and_sent_never(
     queue: Queue, engine, database, clock
 ) -> None:
     siti, budi, ani = queue.resident(SITI), queue.resident(BUDI), queue.resident(ANI)
@@ -161,8 +163,12 @@ async def test_after_a_restart_what_was_in_flight_goes_again_and_sent_never(
     # a new program (a new drain on the same database) starts
     restarted = new_drainer(queue.channel, database, clock)
     try:
-        assert await restarted.drain_once() == 1
+        assert await restarted.drain_once() == 0  # its sender may still be at it
         clock.advance(minutes=1)
+        assert await restarted.drain_once() == 1  # the one waiting for its time
+        clock.advance(seconds=30)  # a lease term (90 s) after it was claimed: abandoned
+        assert await restarted.drain_once() == 0  # back, for its old sender to record a term
+        clock.advance(seconds=90)
         assert await restarted.drain_once() == 1
         assert await restarted.drain_once() == 0
     finally:
@@ -171,6 +177,7 @@ async def test_after_a_restart_what_was_in_flight_goes_again_and_sent_never(
     assert queue.texts(BUDI) == ["Sedang dikirim"]  # may have arrived before: at most twice
     assert queue.texts(ANI) == ["Belum diambil"]
     assert {queue.row(i).status for i in (done, in_flight, waiting)} == {OutboundStatus.SENT}
+    assert (queue.row(in_flight).doubts, queue.row(waiting).doubts) == (1, 0)
 
 
 @pytest.mark.parametrize(
@@ -309,24 +316,54 @@ async def test_an_account_that_cannot_be_reached_is_marked_and_its_messages_give
     assert queue.texts(SITI) == []
 
 
-async def test_network_errors_are_retried_with_backoff_then_given_up(queue: Queue) -> None:
+async def test_server_errors_are_retried_with_backoff_then_given_up(queue: Queue) -> None:
     siti = queue.resident(SITI)
     flaky = queue.put(siti, "Status permohonan berubah", OutboundKind.STATUS)
-    queue.fake.fail_next("sendMessage", error_code=502, description="Bad Gateway", times=99)
+    fine = queue.put(queue.resident(BUDI), "Untuk Budi")
     waits = []
     for attempt in range(1, 5):
-        assert await queue.drainer.drain_once() == 1
+        # a lone 502 between answers: counted as a failed try (the others go well)
+        queue.fake.fail_next(
+            "sendMessage", error_code=502, description="Bad Gateway", chat_id=SITI
+        )
+        if attempt > 1:
+            queue.put(queue.resident(BUDI + attempt), f"Lain {attempt}")
+        assert await queue.drainer.drain_once() >= 1
         row = queue.row(flaky)
         assert (row.status, row.attempts) == (OutboundStatus.PENDING, attempt)
         waits.append(row.not_before - queue.clock())
         assert await queue.drainer.drain_once() == 0  # not before its time
         queue.clock.now = row.not_before
     assert waits == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
+    queue.fake.fail_next("sendMessage", error_code=502, description="Bad Gateway", chat_id=SITI)
     assert await queue.drainer.drain_once() == 1
     row = queue.row(flaky)
     assert (row.status, row.attempts, row.last_error) == (OutboundStatus.FAILED, 5, "Bad Gateway")
-    assert len(queue.fake.calls("sendMessage")) == 5
     assert queue.texts(SITI) == []
+    assert queue.row(fine).status == OutboundStatus.SENT
+    assert not queue.drainer.in_outage()
+
+
+async def test_a_run_of_server_errors_is_an_outage_that_keeps_the_tries(queue: Queue) -> None:
+    siti = queue.resident(SITI)
+    flaky = queue.put(siti, "Status permohonan berubah", OutboundKind.STATUS)
+    queue.fake.fail_next("sendMessage", error_code=502, description="Bad Gateway", times=22)
+    for attempt in range(1, 3):  # the first two count, as a lone 502 does
+        assert await queue.drainer.drain_once() == 1
+        assert queue.row(flaky).attempts == attempt
+        queue.clock.now = queue.row(flaky).not_before
+    for _probe in range(20):  # the third in a row: Telegram is away; the probes keep its tries
+        assert await queue.drainer.drain_once() == 1
+        assert queue.drainer.in_outage()
+        row = queue.row(flaky)
+        assert (row.status, row.attempts) == (OutboundStatus.PENDING, 2)
+        assert row.not_before - queue.clock() <= timedelta(seconds=60)
+        queue.clock.now = row.not_before
+    assert await queue.drainer.drain_once() == 1  # the 23rd: Telegram answers again
+    row = queue.row(flaky)
+    assert (row.status, row.attempts) == (OutboundStatus.SENT, 3)
+    assert queue.texts(SITI) == ["Status permohonan berubah"]
+    assert not queue.drainer.in_outage()
 
 
 async def test_a_network_error_then_success(queue: Queue) -> None:
@@ -349,15 +386,32 @@ def test_telegram_errors_become_what_the_queue_does() -> None:
     assert isinstance(queue_error(BadRequest("Bad Request: user is deactivated")), Unreachable)
     too_long = queue_error(BadRequest("Bad Request: message is too long"))
     assert isinstance(too_long, SendFailed) and not too_long.transient
-    assert queue_error(NetworkError("Bad Gateway")).transient  # Telegram answered: safe again
-    refused = NetworkError("httpx.ConnectError")
-    refused.__cause__ = httpx.ConnectError("refused")
-    assert queue_error(refused).transient  # never left: safe again
-    # the request left and no answer came: it may have arrived, so no second copy
-    assert not queue_error(TimedOut()).transient
-    read_error = NetworkError("httpx.ReadError")
-    read_error.__cause__ = httpx.ReadError("connection reset")
-    assert not queue_error(read_error).transient
+    bad_gateway = queue_error(NetworkError("Bad Gateway"))  # Telegram answered: safe again
+    assert isinstance(bad_gateway, SendFailed) and bad_gateway.transient
+    assert bad_gateway.server_error  # a run of them is an outage
+    for never_left in (
+        httpx.ConnectError("refused"),  # also a failed DNS lookup
+        httpx.ConnectTimeout("no connection in time"),
+        httpx.PoolTimeout("no free connection"),
+    ):
+        error = (TimedOut if isinstance(never_left, httpx.TimeoutException) else NetworkError)(
+            "httpx"
+        )
+        error.__cause__ = never_left
+        assert isinstance(queue_error(error), Unavailable)  # Telegram out of reach: a pause
+    # the request left and no answer came: it may have arrived, and goes again as a doubt
+    assert isinstance(queue_error(TimedOut()), Unknown)
+    for no_answer in (
+        httpx.ReadError("connection reset"),
+        httpx.ReadTimeout("no answer"),
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+    ):
+        error = (TimedOut if isinstance(no_answer, httpx.TimeoutException) else NetworkError)(
+            "httpx"
+        )
+        error.__cause__ = no_answer
+        found = queue_error(error)
+        assert isinstance(found, Unknown) and "may have arrived" in found.reason
 
 
 async def test_one_message_a_second_per_chat(queue: Queue) -> None:
@@ -486,10 +540,15 @@ async def test_a_new_holder_sends_again_what_the_dead_one_left_in_flight(databas
         beat()
         assert await drainer.drain_once() == 0
         clock.advance(seconds=90)
+        beat()  # the dead holder's lease ran out, and the row is a term old: abandoned
+        assert await drainer.drain_once() == 0
+        assert queue.row(left).status == OutboundStatus.PENDING  # for one more term
+        clock.advance(seconds=90)
         beat()
         assert await drainer.drain_once() == 1
         assert sender.sent == [(str(SITI), "Tertinggal")]
         assert queue.row(left).status == OutboundStatus.SENT
+        assert queue.row(left).doubts == 1  # it may have arrived from the dead holder too
     finally:
         drainer.close()
 
@@ -542,7 +601,10 @@ async def test_a_reminder_held_up_past_its_event_is_never_sent(database, clock) 
     finally:
         drainer.close()
     assert [text for _chat, text in recorder.sent] == ["Besok cek kesehatan"]
-    assert queue.row(late).status == OutboundStatus.CANCELLED
+    assert (queue.row(late).status, queue.row(late).last_error) == (
+        OutboundStatus.EXPIRED,
+        outbox.TOO_LATE,
+    )
     assert queue.row(timely).status == OutboundStatus.SENT
 
 

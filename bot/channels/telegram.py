@@ -45,7 +45,7 @@ from bot.channels.media import MAX_PHOTO_BYTES, Media, split_ref
 from bot.channels.parts import split_text
 from bot.channels.telegram_reading import ReadableUpdatesRequest, read_update
 from bot.inbox import Inbox
-from bot.outbound import RetryLater, SendFailed, Unreachable
+from bot.outbound import RetryLater, SendFailed, Unavailable, Unknown, Unreachable
 from bot.replying import FastPath
 from handlers import hints
 from handlers.engine import Engine
@@ -683,9 +683,15 @@ def queue_error(error: TelegramError) -> Exception:
         if any(words in error.message.lower() for words in GONE):
             return Unreachable(error.message)
         return SendFailed(error.message, transient=False)  # the same request fails again
-    if isinstance(error, NetworkError) and not never_arrived(error):
-        # it may have been delivered: another try could be a second copy
-        return SendFailed(
-            f"no answer, it may have arrived ({type(error).__name__})", transient=False
-        )
-    return SendFailed(error.message, transient=True)  # a server or network error, retried
+    if isinstance(error, NetworkError):  # TimedOut is one too
+        cause = error.__cause__
+        if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+            # refused, no DNS answer, no connection in time: it never left, Telegram is away
+            return Unavailable(f"no connection ({type(cause).__name__})")
+        if isinstance(cause, httpx.HTTPError) or isinstance(error, TimedOut):
+            # it left and no answer came: it may have arrived, and goes again (a copy is the
+            # lesser harm than a message missed)
+            return Unknown(f"no answer, it may have arrived ({type(cause or error).__name__})")
+        # Telegram (or a proxy before it) answered with a server error (502, 504...)
+        return SendFailed(error.message, transient=True, server_error=True)
+    return SendFailed(error.message, transient=True)  # another answer, retried

@@ -37,7 +37,7 @@ from bot.channels.whatsapp_payloads import (
 from bot.channels.whatsapp_shapes import misshapen
 from bot.inbox import Inbox
 from bot.json_bodies import read_json
-from bot.outbound import Held, RetryLater, SendFailed, Unreachable
+from bot.outbound import Held, RetryLater, SendFailed, Unavailable, Unknown, Unreachable
 from bot.replying import FastPath
 from handlers import hints
 from handlers.engine import Engine
@@ -533,13 +533,16 @@ def queue_error(error: GraphError) -> Exception:
         return RetryLater(ACCOUNT_WAIT)
     if error.code in UNDELIVERABLE:
         return Unreachable(str(error)[:200])
-    if error.code in PAIR_LIMITED or error.code in TRANSIENT or error.status >= 500:
+    if error.code in TRANSIENT or error.status >= 500:  # Meta's own trouble: a run, an outage
+        return SendFailed(str(error)[:200], transient=True, server_error=True)
+    if error.code in PAIR_LIMITED:
         return SendFailed(str(error)[:200], transient=True)  # this one waits and goes again
     return SendFailed(str(error)[:200], transient=False)  # the same request fails again
 
 
-def network_error(error: httpx.HTTPError) -> SendFailed:
-    """A send without an answer: again only when it surely never left."""
+def network_error(error: httpx.HTTPError) -> Exception:
+    """A send without an answer: the platform out of reach when it surely never left (the
+    queue pauses), else it may have arrived (it goes again, counted as a doubt)."""
     if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return SendFailed(f"no connection ({type(error).__name__})", transient=True)
-    return SendFailed(f"no answer, it may have arrived ({type(error).__name__})", transient=False)
+        return Unavailable(f"no connection ({type(error).__name__})")
+    return Unknown(f"no answer, it may have arrived ({type(error).__name__})")
