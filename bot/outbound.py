@@ -31,7 +31,9 @@ nothing more over (its permit runs out by the clock, and the claim's check fails
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import socket
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -249,7 +251,9 @@ class Drainer:
         """Return the claim this drain marks its rows with now: its lease and fencing token."""
         if self._fence is None:
             return f"{self.lease_name}~{self._local}"
-        return f"{self.lease_name}#{self._fence[1]}"
+        holder, token = self._fence
+        # the holder (host:pid:…) tells a later process on this machine that it is gone
+        return f"{self.lease_name}#{token}@{holder}"[:120]
 
     def in_outage(self) -> bool:
         """Tell whether the platform is out of reach (the drain probes one at a time)."""
@@ -511,8 +515,12 @@ class Drainer:
         with self.database.begin() as db:
             if not self._holds(db, now, fence):
                 return None
-            # back after one more term: a sender that merely froze may still record it
-            return outbox.recover_abandoned(
+            # what a process of this machine that is gone left goes again at once; it cannot
+            # wake to record it
+            gone = gone_claims(outbox.sending_claims(db=db, channel=self.channel))
+            recovered = outbox.recover_claims(db=db, channel=self.channel, claims=gone, now=now)
+            # the rest back after one more term: a sender that merely froze may still record it
+            return recovered + outbox.recover_abandoned(
                 db=db,
                 channel=self.channel,
                 now=now,
@@ -642,6 +650,26 @@ class Drainer:
                 return
             outbox.mark_failed(db=db, outbound_id=row.id, error=reason, claim=row.claim)
         log.warning("a %s message given up after %d tries", self.channel, attempts)
+
+
+def gone_claims(claims: Iterable[str]) -> list[str]:
+    """Return the claims made by processes of this machine that no longer run: a drain's
+    (`…@host:pid:…`) or a fast path's (`reply:host:pid:…`)."""
+    host = socket.gethostname()[:50]
+    gone = []
+    for claim in claims:
+        process = claim.rsplit("@", 1)[1] if "@" in claim else claim.removeprefix("reply:")
+        name, _colon, rest = process.partition(":")
+        pid = rest.partition(":")[0]
+        if name != host or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)  # signal 0: only asks whether it exists
+        except ProcessLookupError:
+            gone.append(claim)
+        except OSError:  # it exists, as another user's
+            continue
+    return gone
 
 
 class Beat:

@@ -614,6 +614,38 @@ def fail_unreachable(*, db: Connection, identity_id: int, error: str) -> int:
     return done.rowcount
 
 
+def sending_claims(*, db: Connection, channel: str) -> list[str]:
+    """Return the claims under which messages of a channel are being sent now."""
+    rows = db.execute(
+        select(_OUTBOUND.c.claim)
+        .where(_OUTBOUND.c.channel == channel, _OUTBOUND.c.status == OutboundStatus.SENDING)
+        .distinct()
+    ).all()
+    return [row.claim for row in rows if row.claim]
+
+
+def recover_claims(*, db: Connection, channel: str, claims: list[str], now: datetime) -> int:
+    """Put back at once the messages left `sending` under claims whose sender is known to be
+    gone; each gets a doubt, as it may have arrived. Return how many."""
+    if not claims:
+        return 0
+    done = db.execute(
+        update(_OUTBOUND)
+        .where(
+            _OUTBOUND.c.channel == channel,
+            _OUTBOUND.c.status == OutboundStatus.SENDING,
+            _OUTBOUND.c.claim.in_(claims),
+        )
+        .values(
+            status=OutboundStatus.PENDING,
+            not_before=now,
+            doubts=_OUTBOUND.c.doubts + 1,
+            last_error=ABANDONED,
+        )
+    )
+    return done.rowcount
+
+
 def recover_abandoned(
     *,
     db: Connection,

@@ -4,19 +4,26 @@ step and sent at once, or by the queue when it cannot go at once. Against the fa
 Graph API on 127.0.0.1, with the real channels."""
 
 import asyncio
+import socket
+import subprocess
+import sys
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
-from bot.outbound import Drainer, Limits
+from bot.outbound import Beat, Drainer, Limits
+from handlers import flows
+from handlers.engine import Engine
 from handlers.messages import Incoming, Kind, Option, Place, Reply, Request
 from handlers.reply_data import incoming_data, incoming_of, reply_data, reply_of
+from handlers.steps import EngineConfig
 from storage import inbox
 from storage.inbox import InboxEntry
 from storage.outbox import Outbound, OutboundKind, OutboundStatus
 from tests import telegram_updates as tg
+from tests.conftest import TEST_KEY
 from tests.fake_telegram import FakeBotAPI
 from tests.fake_whatsapp import FakeGraphAPI
 from tests.test_telegram import SITI, start_channel
@@ -240,3 +247,49 @@ async def test_a_whatsapp_delivery_not_stored_is_answered_503_and_handled_when_s
         finally:
             await channel.stop()
         assert len(fake.sent_texts(WA_SITI)) == 1
+
+
+# -- a crash between the step and its replies -------------------------------------------------
+
+
+def gone_process() -> str:
+    """Return the name a process of this machine had, which has ended since."""
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return f"{socket.gethostname()[:50]}:{ended.stdout.strip()}:dead"
+
+
+async def test_replies_of_a_step_whose_process_died_go_out_once_through_the_queue(
+    database, clock
+) -> None:
+    claim = f"reply:{gone_process()}"
+    config = EngineConfig(
+        nik_key=TEST_KEY, queued_replies=frozenset({"telegram"}), reply_claim=claim
+    )
+    engine = Engine(database, flows.build(), config, clock=clock)
+    try:  # the step committed its replies, and the process was killed before it sent them
+        replies = await engine.handle(Incoming("telegram", str(SITI), "m1", text="halo"))
+    finally:
+        engine.close()
+    assert [reply.queued for reply in replies] == [row.id for row in replies_of(database)]
+    assert {row.status for row in replies_of(database)} == {OutboundStatus.SENDING}
+    async with FakeBotAPI() as fake:
+        engine = Engine(database, flows.build(), config, clock=clock)
+        channel = await start_channel(fake, engine, database, clock=clock)
+        drainer = Drainer(channel, database, LIMITS, clock=clock)
+        beat = Beat(database, [drainer], tick=lambda now: 0, holder="next", clock=clock)
+        try:
+            beat()  # the next process takes the drain: the dead one cannot wake, so at once
+            assert await drainer.drain_once() == 1
+            assert await drainer.drain_once() == 0
+        finally:
+            await channel.stop()
+            drainer.close()
+            engine.close()
+        assert len([t for t in fake.sent_texts() if "Selamat datang" in t]) == 1
+    [row] = replies_of(database)
+    assert row.status == OutboundStatus.SENT and row.doubts == 1  # it may have gone once already
