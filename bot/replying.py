@@ -9,8 +9,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
 from sqlalchemy import Engine as Database
 
 from bot.outbound import RetryLater, SendFailed, Unknown, Unreachable
@@ -32,6 +33,8 @@ class FastPath:
         self.database = database
         self.claim = claim
         self.clock = clock
+        self._waiting: list[tuple[Outcome, asyncio.Future]] = []  # outcomes to write next
+        self._writer: asyncio.Task | None = None
 
     async def send(self, replies: list[Reply], send_one: Callable[[Reply], Awaitable[None]]):
         """Send the replies in order with `send_one`, which raises the queue's errors
@@ -68,33 +71,58 @@ class FastPath:
                     outcome.sent.append(reply.queued)
         if outcome:
             try:
-                await asyncio.to_thread(self._write, outcome)
+                await self._record(outcome)
             except Exception:  # the rows stay claimed; the queue takes them once abandoned
                 log.warning("the outcome of direct replies could not be recorded", exc_info=True)
 
-    def _write(self, outcome: "Outcome") -> None:
+    async def _record(self, outcome: "Outcome") -> None:
+        """Write an outcome, together with those of the other chats that wait meanwhile (one
+        transaction for all: many residents answered at once cost one commit)."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((outcome, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting())
+        await done
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await asyncio.to_thread(self._write, [outcome for outcome, _done in batch])
+            except Exception as error:
+                for _outcome, done in batch:
+                    done.set_exception(error)
+            else:
+                for _outcome, done in batch:
+                    done.set_result(None)
+
+    def _write(self, outcomes: list["Outcome"]) -> None:
         now = self.clock()
-        claim = self.claim
         with self.database.begin() as db:
-            for outbound_id in outcome.sent:
-                outbox.mark_sent(db=db, outbound_id=outbound_id, now=now, claim=claim)
-            for outbound_id, reason in outcome.given_up:
-                outbox.mark_failed(db=db, outbound_id=outbound_id, error=reason, claim=claim)
-            at = now + timedelta(seconds=outcome.wait)
-            for number, outbound_id in enumerate(outcome.left):
-                if number == 0 and outcome.doubtful:
-                    outbox.retry_later(
-                        db=db,
-                        outbound_id=outbound_id,
-                        at=at,
-                        error=outcome.reason,
-                        doubtful=True,
-                        claim=claim,
-                    )
-                else:  # never left: the queue sends it, keeping its tries
-                    outbox.hand_back(
-                        db=db, outbound_id=outbound_id, at=at, error=outcome.reason, claim=claim
-                    )
+            for outcome in outcomes:
+                self._write_one(db, outcome, now)
+
+    def _write_one(self, db: Connection, outcome: "Outcome", now: datetime) -> None:
+        claim = self.claim
+        for outbound_id in outcome.sent:
+            outbox.mark_sent(db=db, outbound_id=outbound_id, now=now, claim=claim)
+        for outbound_id, reason in outcome.given_up:
+            outbox.mark_failed(db=db, outbound_id=outbound_id, error=reason, claim=claim)
+        at = now + timedelta(seconds=outcome.wait)
+        for number, outbound_id in enumerate(outcome.left):
+            if number == 0 and outcome.doubtful:
+                outbox.retry_later(
+                    db=db,
+                    outbound_id=outbound_id,
+                    at=at,
+                    error=outcome.reason,
+                    doubtful=True,
+                    claim=claim,
+                )
+            else:  # never left: the queue sends it, keeping its tries
+                outbox.hand_back(
+                    db=db, outbound_id=outbound_id, at=at, error=outcome.reason, claim=claim
+                )
 
 
 @dataclass
