@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import select
 
 from bot.channels.telegram import TelegramChannel
@@ -293,3 +294,41 @@ async def test_replies_of_a_step_whose_process_died_go_out_once_through_the_queu
         assert len([t for t in fake.sent_texts() if "Selamat datang" in t]) == 1
     [row] = replies_of(database)
     assert row.status == OutboundStatus.SENT and row.doubts == 1  # it may have gone once already
+
+
+async def test_a_whatsapp_reply_without_a_connection_is_tried_again_then_left_to_the_queue(
+    engine, database, clock
+) -> None:
+    async with FakeGraphAPI() as fake:
+        channel = WhatsAppChannel(channel_settings(fake), engine, database, clock=clock)
+        await channel.start()
+        post = channel._client.post
+        failures = {"left": 1}
+
+        async def unreachable_at_times(*args, **kwargs):
+            if failures["left"] > 0:
+                failures["left"] -= 1
+                raise httpx.ConnectError("connection refused")
+            return await post(*args, **kwargs)
+
+        channel._client.post = unreachable_at_times
+        drainer = Drainer(channel, database, LIMITS, clock=clock)
+        drainer.permit(clock() + timedelta(minutes=1))
+        try:
+            body, headers = signed_webhook("text", text="halo", message_id="wamid.NET-1")
+            assert await channel.receive(body, headers["X-Hub-Signature-256"]) == 200
+            await fake.wait_for_sent(1)  # a refused connection is tried again at once
+            await settled(database, lambda d: replies_of(d)[0].status == OutboundStatus.SENT)
+            failures["left"] = 99  # now WhatsApp cannot be reached at all for a while
+            body, headers = signed_webhook("text", text="bantuan", message_id="wamid.NET-2")
+            assert await channel.receive(body, headers["X-Hub-Signature-256"]) == 200
+            await settled(
+                database, lambda d: [r.status for r in replies_of(d)] == ["sent", "pending"], 15
+            )
+            failures["left"] = 0  # back: the queue sends the answer it was left
+            assert await drainer.drain_once() == 1
+        finally:
+            await channel.stop()
+            drainer.close()
+        assert [r.status for r in replies_of(database)] == ["sent", "sent"]
+        assert len(fake.sent_texts(WA_SITI)) == 2

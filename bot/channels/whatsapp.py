@@ -64,6 +64,8 @@ TRANSIENT = {1, 2, 131000}
 THROTTLE_WAIT = 10.0  # seconds the queue waits after a throughput refusal
 ACCOUNT_WAIT = 300.0
 REPLY_TRIES = 4  # a direct answer refused for throughput is tried again this often
+# failures of a request that surely never reached the Graph API: repeating it is safe
+NEVER_LEFT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 PNG = b"\x89PNG"  # how a PNG file starts; other pictures go as JPEG
 IMAGE_LIMIT = 5 * 1024 * 1024  # the largest picture WhatsApp takes
 REPORT_RETRIES = (0.5, 1.0, 2.0, 4.0)  # seconds between tries to match a failure report
@@ -385,14 +387,19 @@ class WhatsAppChannel:
         return content.content
 
     async def _answer(self, wa_id: str, body: dict) -> str:
-        """Send one part of a direct answer; throughput refusals are waited out a few times."""
+        """Send one part of a direct answer; throughput refusals, and connections that could
+        not be made (the request never left), are waited out a few times."""
         for attempt in range(1, REPLY_TRIES + 1):
             try:
                 return await self._post(wa_id, body)
             except GraphError as error:
                 if error.code not in THROTTLED | PAIR_LIMITED or attempt == REPLY_TRIES:
                     raise
-                await asyncio.sleep(0.5 * 2**attempt)
+            except NEVER_LEFT:
+                if attempt == REPLY_TRIES:
+                    raise
+                log.info("no connection to WhatsApp; trying again (%d)", attempt)
+            await asyncio.sleep(0.5 * 2**attempt)
         raise AssertionError("unreachable")
 
     def _mark_unreachable(self, wa_id: str) -> None:
@@ -543,6 +550,6 @@ def queue_error(error: GraphError) -> Exception:
 def network_error(error: httpx.HTTPError) -> Exception:
     """A send without an answer: the platform out of reach when it surely never left (the
     queue pauses), else it may have arrived (it goes again, counted as a doubt)."""
-    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+    if isinstance(error, NEVER_LEFT):
         return Unavailable(f"no connection ({type(error).__name__})")
     return Unknown(f"no answer, it may have arrived ({type(error).__name__})")
