@@ -1,5 +1,6 @@
 """Periodic clean-up: old message ids, abandoned conversations, residents long gone, audit
-rows of status checks and messages the bot did not understand past the retention."""
+rows of status checks and messages the bot did not understand past the retention, the rows of
+direct replies that are done with."""
 
 import logging
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from sqlalchemy import Engine as Database
 from handlers.notices import queue_promotion
 from handlers.positions import HOME
 from handlers.steps import EXPIRED
-from storage import conversations, registry
+from storage import conversations, outbox, registry
 from storage.erasure import erase_resident
 from storage.misses import prune_misses
 
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 KEEP_MESSAGE_IDS = timedelta(days=14)
 # who made a status check matters for the daily limit only (a day, and a margin)
 KEEP_CHECK_ACTORS = timedelta(days=2)
+# a direct reply's row is there to get it out: once out, given up or expired, it goes (what
+# the bot answered a resident is theirs, not a record to keep)
+KEEP_REPLIES = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class Swept:
     residents: int
     status_checks: int = 0
     misses: int = 0
+    replies: int = 0
 
 
 def sweep(
@@ -42,7 +47,7 @@ def sweep(
     time_zone: str = "Asia/Jakarta",
 ) -> Swept:
     """Forget old message ids, end abandoned conversations, erase residents silent too long,
-    delete misses past the retention."""
+    delete misses past the retention and the rows of replies done with."""
     with database.begin() as db:
         message_ids = conversations.prune_processed(db=db, older_than=now - KEEP_MESSAGE_IDS)
         # half-finished answers (a name typed and left) must not wait for the next message
@@ -65,7 +70,8 @@ def sweep(
         )
         # what the bot did not understand is kept as long as residents' data, no longer
         misses = prune_misses(db=db, older_than=now - retention)
-    swept = Swept(message_ids, ended, len(gone), checks, misses)
-    if any((message_ids, ended, gone, checks, misses)):
+        replies = outbox.prune_replies(db=db, older_than=now - KEEP_REPLIES)
+    swept = Swept(message_ids, ended, len(gone), checks, misses, replies)
+    if any((message_ids, ended, gone, checks, misses, replies)):
         log.info("housekeeping: %s", swept)
     return swept

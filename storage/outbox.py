@@ -614,6 +614,21 @@ def fail_unreachable(*, db: Connection, identity_id: int, error: str) -> int:
     return done.rowcount
 
 
+def prune_replies(*, db: Connection, older_than: datetime) -> int:
+    """Delete the rows of direct replies written before `older_than` that are done with (sent,
+    failed, expired or cancelled); return how many."""
+    done = db.execute(
+        _OUTBOUND.delete().where(
+            _OUTBOUND.c.kind == OutboundKind.REPLY,
+            _OUTBOUND.c.created_at < older_than,
+            _OUTBOUND.c.status.not_in(
+                (OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.HELD)
+            ),
+        )
+    )
+    return done.rowcount
+
+
 def sending_claims(*, db: Connection, channel: str) -> list[str]:
     """Return the claims under which messages of a channel are being sent now."""
     rows = db.execute(

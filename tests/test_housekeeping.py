@@ -2,7 +2,12 @@
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from bot.housekeeping import sweep
+from handlers.messages import Incoming
+from storage import outbox
+from storage.outbox import Outbound
 from tests.helpers import Chat, all_rows
 from tests.test_registration import HAPPY_ID, stored
 
@@ -64,3 +69,17 @@ async def test_the_audit_of_status_checks_is_kept_for_the_retention(
     swept = sweep(database, now=clock.now, idle_timeout=IDLE, retention=RETENTION)
     assert swept.status_checks == 1
     assert all_rows(database)["status_checks"] == []
+
+
+async def test_rows_of_replies_go_once_they_are_done_with(engine, database, clock) -> None:
+    handled = await engine.handle(Incoming("telegram", "5005", "m1", text="halo"))
+    [first] = [reply.queued for reply in handled]
+    with database.begin() as db:
+        outbox.mark_sent(db=db, outbound_id=first, now=clock(), claim="reply:local")
+    clock.advance(days=3)
+    handled = await engine.handle(Incoming("telegram", "5005", "m2", text="1"))
+    waiting = {reply.queued for reply in handled}  # not out yet: kept
+    assert sweep(database, now=clock.now, idle_timeout=IDLE, retention=RETENTION).replies == 1
+    with database.connect() as db:
+        left = set(db.execute(select(Outbound.id).where(Outbound.kind == "reply")).scalars())
+    assert left == waiting
