@@ -33,7 +33,7 @@ from handlers.steps import (
     Understood,
 )
 from handlers.text import is_chatter, keyword_of, match_option, normalise
-from handlers.workers import Workers
+from handlers.workers import Workers, lost_connection
 from storage import conversations, outbox, residents
 from storage.conversations import IdentityRef
 from storage.types import utcnow
@@ -81,13 +81,16 @@ class Engine:
                 conversations.record(db=db, handled=record.handled)
                 transaction.commit()
                 return results
-            except Exception:
+            except Exception as error:
                 rollback(transaction)
+                if lost_connection(error, db):  # the worker connects again and retries
+                    raise
                 log.info("a batch of %d updates failed; handling them one by one", len(messages))
         return [self.process(db, message) for message in messages]
 
     def process(self, db: Connection, message: Incoming) -> list[Reply]:
-        """Handle one message in its own transaction; never raise (blocking code)."""
+        """Handle one message in its own transaction; raise only when the connection was lost
+        (the worker connects again and retries), else apologise on failure (blocking code)."""
         record = Record()
         for attempt in (1, 2):
             transaction = db.begin()
@@ -102,8 +105,10 @@ class Engine:
                 if attempt == 2:
                     log.exception("update failed twice in channel %s", message.channel)
                 # else another process created the same identity at the same moment: again
-            except Exception:
+            except Exception as error:
                 rollback(transaction)
+                if lost_connection(error, db):
+                    raise
                 log.exception("update failed in channel %s", message.channel)
                 break
         language = record.language or self.config.default_language
