@@ -354,7 +354,8 @@ def reset(settings: Settings, confirmed: bool, login: str | None) -> int:
             accounts.admitted(settings, database, login, "database.reset")
     finally:
         database.dispose()
-    database = storage_database.make_engine(settings.effective_database_url)
+    url = settings.effective_database_url
+    database = storage_database.make_engine(url, statement_timeout=None)  # drops every table
     try:
         storage_database.downgrade_all(database)
     finally:

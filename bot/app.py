@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from datetime import timedelta
 
 from sqlalchemy import Engine as Database
 
@@ -14,6 +15,8 @@ from storage.database import make_engine, migrate
 
 log = logging.getLogger(__name__)
 
+ANSWER_MARGIN_SECONDS = 2.0  # beyond a connect and a statement timeout: the apology
+
 
 def workers_for(database: Database) -> int:
     """Return how many threads run updates: SQLite writes one at a time, PostgreSQL does not."""
@@ -21,10 +24,32 @@ def workers_for(database: Database) -> int:
 
 
 def open_database(settings: Settings) -> Database:
-    """Connect to the database and bring its schema up to date."""
-    database = make_engine(settings.effective_database_url)
-    migrate(database)
-    return database
+    """Connect to the database and bring its schema up to date; every statement of the
+    engine returned waits DATABASE_STATEMENT_TIMEOUT_SECONDS at most."""
+    url = settings.effective_database_url
+    connect_timeout = settings.database_connect_timeout_seconds
+    # an upgrade may rewrite a large table: no statement timeout for it
+    migrating = make_engine(url, connect_timeout=connect_timeout, statement_timeout=None)
+    try:
+        migrate(migrating)
+    finally:
+        migrating.dispose()
+    return make_engine(
+        url,
+        connect_timeout=connect_timeout,
+        statement_timeout=settings.database_statement_timeout_seconds,
+    )
+
+
+def answer_within(settings: Settings) -> timedelta:
+    """Return how long a resident waits for the database at most before the apology: a
+    connection, a statement, and a margin (a frozen server answers no timeout of its own)."""
+    seconds = (
+        settings.database_connect_timeout_seconds
+        + settings.database_statement_timeout_seconds
+        + ANSWER_MARGIN_SECONDS
+    )
+    return timedelta(seconds=seconds)
 
 
 def conversation_engine(settings: Settings, database: Database) -> Engine:
@@ -39,6 +64,7 @@ def conversation_engine(settings: Settings, database: Database) -> Engine:
         status_checks_per_day=settings.status_checks_per_day,
         status_checks_per_hour_all=settings.status_checks_per_hour_all,
         status_checks_per_day_all=settings.status_checks_per_day_all,
+        answer_within=answer_within(settings),
     )
     # learn the phrasings beside the start, not at the first resident's sentence
     threading.Thread(target=reader, name="understanding", daemon=True).start()

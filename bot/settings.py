@@ -26,6 +26,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     database_url: str | None = None
+    # how long a connection may take, and how long one statement may wait (locks included)
+    database_connect_timeout_seconds: float = Field(5, gt=0, le=300)
+    database_statement_timeout_seconds: float = Field(10, gt=0, le=3600)
     telegram_token: SecretStr | None = None
     telegram_api_base_url: str | None = None
     telegram_api_file_url: str | None = None  # default: the base URL's server, …/file/bot

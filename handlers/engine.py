@@ -7,6 +7,7 @@ the event loop; updates waiting together share one commit. Updates of one reside
 turn on a lock here, and on a row lock (BEGIN IMMEDIATE on SQLite) across processes.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -59,13 +60,18 @@ class Engine:
         self._locks = KeyedLocks()
 
     async def handle(self, message: Incoming) -> list[Reply]:
-        """Handle one message after any earlier one of the same resident; return the replies."""
+        """Handle one message after any earlier one of the same resident; return the replies.
+        Past `answer_within` the resident gets the apology (the worker finishes later)."""
+        limit = self.config.answer_within
         try:
-            async with self._locks.hold((message.channel, message.external_id)):
-                return await self._workers.run(message)
+            async with asyncio.timeout(limit.total_seconds() if limit else None):
+                async with self._locks.hold((message.channel, message.external_id)):
+                    return await self._workers.run(message)
+        except TimeoutError:  # a stalled or frozen database
+            log.warning("no answer from the database in time in channel %s", message.channel)
         except Exception:  # the worker could not even reach the database
             log.exception("update not handled in channel %s", message.channel)
-            return [Reply(hints.error_hint(translations(self.config.default_language).gettext))]
+        return [Reply(hints.error_hint(translations(self.config.default_language).gettext))]
 
     def close(self) -> None:
         """Stop the worker threads."""

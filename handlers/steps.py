@@ -154,6 +154,8 @@ class EngineConfig:
     status_checks_per_day: int = 5  # registry lookups a resident may make in 24 hours
     status_checks_per_hour_all: int = 300  # registry lookups of all residents in an hour
     status_checks_per_day_all: int = 2000  # registry lookups of all residents in 24 hours
+    # the longest a resident waits for an update before the apology (None: no bound)
+    answer_within: timedelta | None = None
 
 
 @dataclass(frozen=True)
