@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     admin_telegram_ids: Annotated[list[int], NoDecode] = []
     admin_whatsapp_numbers: Annotated[list[str], NoDecode] = []
     http_host: str = "127.0.0.1"
-    http_port: int = Field(8080, ge=1, le=65535)
+    http_port: int = Field(8080, ge=0, le=65535)  # 0: any free port (tests)
     tz_name: str = "Asia/Jakarta"
     default_language: Literal["id", "en"] = "id"
     inactivity_timeout_minutes: int = Field(30, ge=1, le=24 * 60)
