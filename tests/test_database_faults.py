@@ -475,3 +475,28 @@ async def test_the_engine_hands_a_lost_connection_to_the_worker_to_retry(
         engine.close()
     assert len(lost) == 2
     assert all(WELCOME in answer[-1].text for answer in [*answers, alone])
+
+
+def test_a_taken_port_stops_the_start_when_webhooks_need_it(environment) -> None:
+    whatsapp = {
+        "WHATSAPP_TOKEN": "token",
+        "WHATSAPP_PHONE_NUMBER_ID": "1234",
+        "WHATSAPP_APP_SECRET": "secret",
+        "WHATSAPP_VERIFY_TOKEN": "verify-me",
+        "WHATSAPP_API_BASE_URL": "http://127.0.0.1:9",
+    }
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "run"],
+            env={**environment, **whatsapp, "HTTP_PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+    assert done.returncode == 1
+    assert f"Could not listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
