@@ -269,13 +269,13 @@ def _staff_command(settings: Settings, args: argparse.Namespace) -> int | None:
     return None
 
 
-def run_console(settings: Settings, resident: str) -> int:
-    """Chat on the console until the input ends."""
+def run_console(settings: Settings, resident: str, *, health: bool = False) -> int:
+    """Chat on the console until the input ends; `health`: serve /healthz meanwhile."""
     database = open_database(settings)
     bootstrap_admins(settings, database)
     engine = conversation_engine(settings, database)
     try:
-        asyncio.run(serve_console(settings, database, engine, resident))
+        asyncio.run(serve_console(settings, database, engine, resident, health=health))
     except KeyboardInterrupt:
         print()
     finally:
@@ -354,7 +354,8 @@ def reset(settings: Settings, confirmed: bool, login: str | None) -> int:
             accounts.admitted(settings, database, login, "database.reset")
     finally:
         database.dispose()
-    database = storage_database.make_engine(settings.effective_database_url)
+    url = settings.effective_database_url
+    database = storage_database.make_engine(url, statement_timeout=None)  # drops every table
     try:
         storage_database.downgrade_all(database)
     finally:
@@ -391,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         if settings.channels:
             return run_channels(settings)
-        return run_console(settings, "warga")
+        return run_console(settings, "warga", health=True)  # `run` serves /healthz always
     if args.command == "seed-demo":
         return seed(settings)
     if args.command == "plan-distributions":  # writes a draft file, changes nothing

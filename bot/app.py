@@ -6,6 +6,7 @@ import secrets
 import socket
 import threading
 from functools import cache
+from datetime import timedelta
 
 from sqlalchemy import Engine as Database
 
@@ -17,6 +18,8 @@ from handlers.understanding.reading import reader
 from storage.database import make_engine, migrate
 
 log = logging.getLogger(__name__)
+
+ANSWER_MARGIN_SECONDS = 2.0  # beyond a connect and a statement timeout: the apology
 
 
 @cache
@@ -31,10 +34,32 @@ def workers_for(database: Database) -> int:
 
 
 def open_database(settings: Settings) -> Database:
-    """Connect to the database and bring its schema up to date."""
-    database = make_engine(settings.effective_database_url)
-    migrate(database)
-    return database
+    """Connect to the database and bring its schema up to date; every statement of the
+    engine returned waits DATABASE_STATEMENT_TIMEOUT_SECONDS at most."""
+    url = settings.effective_database_url
+    connect_timeout = settings.database_connect_timeout_seconds
+    # an upgrade may rewrite a large table: no statement timeout for it
+    migrating = make_engine(url, connect_timeout=connect_timeout, statement_timeout=None)
+    try:
+        migrate(migrating)
+    finally:
+        migrating.dispose()
+    return make_engine(
+        url,
+        connect_timeout=connect_timeout,
+        statement_timeout=settings.database_statement_timeout_seconds,
+    )
+
+
+def answer_within(settings: Settings) -> timedelta:
+    """Return how long a resident waits for the database at most before the apology: a
+    connection, a statement, and a margin (a frozen server answers no timeout of its own)."""
+    seconds = (
+        settings.database_connect_timeout_seconds
+        + settings.database_statement_timeout_seconds
+        + ANSWER_MARGIN_SECONDS
+    )
+    return timedelta(seconds=seconds)
 
 
 def conversation_engine(settings: Settings, database: Database) -> Engine:
@@ -52,6 +77,7 @@ def conversation_engine(settings: Settings, database: Database) -> Engine:
         # on the chat platforms a step's replies are rows of the outbound queue
         queued_replies=frozenset(settings.channels),
         reply_claim=f"reply:{process_name()}",
+        answer_within=answer_within(settings),
     )
     # learn the phrasings beside the start, not at the first resident's sentence
     threading.Thread(target=reader, name="understanding", daemon=True).start()

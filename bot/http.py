@@ -3,6 +3,7 @@
 import asyncio
 import hmac
 import logging
+import socket
 
 import uvicorn
 from sqlalchemy import Engine as Database
@@ -16,8 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
+from bot.database_check import OK, DatabaseCheck
 from bot.json_bodies import read_json
-from storage.database import ping
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +41,21 @@ def build_app(
     *,
     telegram: TelegramChannel | None = None,
     whatsapp: WhatsAppChannel | None = None,
+    check_name: str | None = None,
 ) -> Starlette:
     """Return the ASGI app: /healthz always, /telegram/webhook when Telegram uses a webhook,
-    /whatsapp/webhook when WhatsApp is served."""
+    /whatsapp/webhook when WhatsApp is served. /healthz answers within a second: 200 when
+    the database took a write (this process's `check_name` row of write_checks), else 503 with
+    the reason ("full", "read-only", "locked", "stalled", "unreachable")."""
+    check = DatabaseCheck(database, check_name)
+    told = {"answer": OK}  # the last answer logged: a change is logged once
 
     async def healthz(request: Request) -> Response:
-        reachable = await asyncio.to_thread(ping, database)
-        return JSONResponse(
-            {"database": "ok" if reachable else "unreachable"},
-            status_code=200 if reachable else 503,
-        )
+        answer = await check()
+        if answer != told["answer"]:
+            log.warning("health check: the database says %s", answer)
+            told["answer"] = answer
+        return JSONResponse({"database": answer}, status_code=200 if answer == OK else 503)
 
     async def telegram_webhook(request: Request) -> Response:
         expected = telegram.settings.webhook_secret or ""
@@ -164,6 +170,12 @@ def replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """Open the listening socket on host and port (0: any free port)."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    return socket.create_server((host, port), family=family[0][0])
+
+
 class HttpServer:
     """uvicorn serving an app inside the running event loop."""
 
@@ -172,11 +184,14 @@ class HttpServer:
             app, host=host, port=port, lifespan="off", log_level="warning", access_log=False
         )
         self.server = uvicorn.Server(config)
+        self.host, self.requested_port = host, port
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
-        """Start listening; return once the socket is open."""
-        self._task = asyncio.create_task(self.server.serve())
+        """Start listening; return once the socket is open. A port that is taken raises
+        OSError here, before anything runs (uvicorn itself would log and exit)."""
+        listening = listen(self.host, self.requested_port)
+        self._task = asyncio.create_task(self.server.serve(sockets=[listening]))
         while not self.server.started:
             if self._task.done():  # it failed to start, e.g. the port is taken
                 self._task.result()

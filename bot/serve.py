@@ -176,10 +176,35 @@ async def running_clock(
             drainer.close()
 
 
-async def serve_console(settings: Settings, database: Database, engine: Engine, resident: str):
-    """Chat on the console, with the clock running, until the input ends."""
-    async with running_clock(settings, database, [console.ConsoleSender()]):
+async def serve_console(
+    settings: Settings, database: Database, engine: Engine, resident: str, *, health: bool = False
+):
+    """Chat on the console, with the clock running, until the input ends; with `health`, serve
+    /healthz too (where the port is free: the chat goes on without it)."""
+    async with AsyncExitStack() as running:
+        if health:
+            server = HttpServer(build_app(database), settings.http_host, settings.http_port)
+            if await start_http(server, settings, required=False):
+                running.push_async_callback(server.stop)
+        await running.enter_async_context(
+            running_clock(settings, database, [console.ConsoleSender()])
+        )
         await console.chat(engine, resident=resident)
+
+
+async def start_http(server: HttpServer, settings: Settings, *, required: bool) -> bool:
+    """Start the HTTP server and return whether it listens. Webhooks need it (`required`): a
+    port that is taken stops the start; /healthz alone is left out with one warning."""
+    try:
+        await server.start()
+    except OSError as error:
+        where = f"{settings.http_host}:{settings.http_port}"
+        if required:
+            raise StartupError(f"Could not listen on {where}: {error.strerror}") from error
+        log.warning("no /healthz: could not listen on %s (%s)", where, error.strerror)
+        return False
+    log.info("HTTP server on %s:%d", settings.http_host, server.port)
+    return True
 
 
 def telegram_settings(settings: Settings) -> telegram.Settings:
@@ -260,10 +285,11 @@ async def serve_channels(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    server = None
-    if wa is not None or (tg is not None and tg.settings.webhook_url):
-        app = build_app(database, telegram=tg, whatsapp=wa)  # Telegram polls without it
-        server = HttpServer(app, settings.http_host, settings.http_port)
+    # /healthz in every mode; the webhooks, when there are any, cannot do without the server
+    webhooks = wa is not None or bool(tg is not None and tg.settings.webhook_url)
+    server = HttpServer(
+        build_app(database, telegram=tg, whatsapp=wa), settings.http_host, settings.http_port
+    )
     try:
         async with AsyncExitStack() as running:
             # stopped in reverse: the clock and the drains first (they send through the
@@ -275,10 +301,8 @@ async def serve_channels(
                 senders.append(wa)
             if tg is not None:
                 running.push_async_callback(tg.stop)
-            if server is not None:
-                await server.start()
+            if await start_http(server, settings, required=webhooks):
                 running.push_async_callback(server.stop)
-                log.info("HTTP server on %s:%d", settings.http_host, server.port)
             if tg is not None:
                 try:
                     await tg.start()

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     database_url: str | None = None
+    # how long a connection may take, and how long one statement may wait (locks included)
+    database_connect_timeout_seconds: float = Field(5, gt=0, le=300)
+    database_statement_timeout_seconds: float = Field(10, gt=0, le=3600)
     telegram_token: SecretStr | None = None
     telegram_api_base_url: str | None = None
     telegram_api_file_url: str | None = None  # default: the base URL's server, …/file/bot
@@ -44,7 +47,7 @@ class Settings(BaseSettings):
     admin_telegram_ids: Annotated[list[int], NoDecode] = []
     admin_whatsapp_numbers: Annotated[list[str], NoDecode] = []
     http_host: str = "127.0.0.1"
-    http_port: int = Field(8080, ge=1, le=65535)
+    http_port: int = Field(8080, ge=0, le=65535)  # 0: any free port (tests)
     tz_name: str = "Asia/Jakarta"
     default_language: Literal["id", "en"] = "id"
     inactivity_timeout_minutes: int = Field(30, ge=1, le=24 * 60)

@@ -7,6 +7,7 @@ the event loop; updates waiting together share one commit. Updates of one reside
 turn on a lock here, and on a row lock (BEGIN IMMEDIATE on SQLite) across processes.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -34,7 +35,7 @@ from handlers.steps import (
     Understood,
 )
 from handlers.text import is_chatter, keyword_of, match_option, normalise
-from handlers.workers import Workers
+from handlers.workers import Workers, lost_connection
 from storage import conversations, inbox, outbox, residents
 from storage.conversations import IdentityRef
 from storage.types import utcnow
@@ -60,13 +61,18 @@ class Engine:
         self._locks = KeyedLocks()
 
     async def handle(self, message: Incoming) -> list[Reply]:
-        """Handle one message after any earlier one of the same resident; return the replies."""
+        """Handle one message after any earlier one of the same resident; return the replies.
+        Past `answer_within` the resident gets the apology (the worker finishes later)."""
+        limit = self.config.answer_within
         try:
-            async with self._locks.hold((message.channel, message.external_id)):
-                return await self._workers.run(message)
+            async with asyncio.timeout(limit.total_seconds() if limit else None):
+                async with self._locks.hold((message.channel, message.external_id)):
+                    return await self._workers.run(message)
+        except TimeoutError:  # a stalled or frozen database
+            log.warning("no answer from the database in time in channel %s", message.channel)
         except Exception:  # the worker could not even reach the database
             log.exception("update not handled in channel %s", message.channel)
-            return [Reply(hints.error_hint(translations(self.config.default_language).gettext))]
+        return [Reply(hints.error_hint(translations(self.config.default_language).gettext))]
 
     def close(self) -> None:
         """Stop the worker threads."""
@@ -82,13 +88,16 @@ class Engine:
                 self._record(db, record)
                 transaction.commit()
                 return results
-            except Exception:
+            except Exception as error:
                 rollback(transaction)
+                if lost_connection(error, db):  # the worker connects again and retries
+                    raise
                 log.info("a batch of %d updates failed; handling them one by one", len(messages))
         return [self.process(db, message) for message in messages]
 
     def process(self, db: Connection, message: Incoming) -> list[Reply]:
-        """Handle one message in its own transaction; never raise (blocking code)."""
+        """Handle one message in its own transaction; raise only when the connection was lost
+        (the worker connects again and retries), else apologise on failure (blocking code)."""
         record = Record()
         for attempt in (1, 2):
             transaction = db.begin()
@@ -104,8 +113,10 @@ class Engine:
                 if attempt == 2:
                     log.exception("update failed twice in channel %s", message.channel)
                 # else another process created the same identity at the same moment: again
-            except Exception:
+            except Exception as error:
                 rollback(transaction)
+                if lost_connection(error, db):
+                    raise
                 log.exception("update failed in channel %s", message.channel)
                 break
         if message.inbox_id is not None:  # the resident hears of it; it is not tried again

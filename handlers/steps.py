@@ -158,6 +158,8 @@ class EngineConfig:
     # under which this process sends them at once (its fast path)
     queued_replies: frozenset[str] = frozenset()
     reply_claim: str = "reply:local"
+    # the longest a resident waits for an update before the apology (None: no bound)
+    answer_within: timedelta | None = None
 
 
 @dataclass(frozen=True)

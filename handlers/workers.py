@@ -2,6 +2,9 @@
 
 A thread keeps its connection for its whole life (no pool round trip per update) and, when
 several updates are waiting, runs them back to back and wakes the event loop once for all.
+A connection kept that long is never checked by the pool: when the server dropped it (a
+restart, a failover, a terminated backend), the work raises a lost-connection error, and the
+thread connects again and runs the same batch once more, so the residents notice nothing.
 """
 
 import asyncio
@@ -13,11 +16,30 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy import Engine as Database
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 log = logging.getLogger(__name__)
 
 BATCH = 64  # most updates handled per wake-up of the event loop
 _STOP = object()
+# what drivers say when the connection under a statement is gone
+CLOSED_WORDS = (
+    "connection is closed",
+    "connection already closed",
+    "server closed the connection",
+)
+
+
+def lost_connection(error: BaseException, db: Connection | None = None) -> bool:
+    """Tell whether an error means the connection was lost (the server restarted or dropped
+    it) rather than that the work failed: then it is worth running again on a new one."""
+    if db is not None and db.invalidated:
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError) and any(
+        words in str(error.orig).lower() for words in CLOSED_WORDS
+    )
 
 
 def _settle(results: list[tuple[asyncio.Future, Any, BaseException | None]]) -> None:
@@ -75,10 +97,8 @@ class Workers:
         while batch := self._take():
             items = [item for _loop, _future, item in batch]
             try:
-                if db is None or db.invalidated or db.closed:  # first use, or the server left
-                    close_quietly(db)
-                    db = self._database.connect()
-                results = [(result, None) for result in self._work(db, items)]
+                db, done = self._run_batch(db, items)
+                results = [(result, None) for result in done]
             except Exception as error:  # e.g. no database: every waiting coroutine hears of it
                 close_quietly(db)
                 db = None
@@ -90,6 +110,31 @@ class Workers:
                 if not loop.is_closed():
                     loop.call_soon_threadsafe(_settle, settled)
         close_quietly(db)
+
+    def _run_batch(self, db: Connection | None, items: list[Any]) -> tuple[Connection, list]:
+        """Run the work on a batch; when the connection turns out lost, connect again and run
+        it once more. Return the connection to keep and the results."""
+        db = self._connected(db)
+        try:
+            return db, self._work(db, items)
+        except Exception as error:
+            if not lost_connection(error, db):
+                raise
+            log.warning("the database connection was lost; connecting again")
+            close_quietly(db)
+            db = self._database.connect()
+            try:
+                return db, self._work(db, items)
+            except Exception:
+                close_quietly(db)  # the caller knows only the connection it handed in
+                raise
+
+    def _connected(self, db: Connection | None) -> Connection:
+        """Return the kept connection, or a new one at first use or after it broke."""
+        if db is None or db.invalidated or db.closed:
+            close_quietly(db)
+            db = self._database.connect()
+        return db
 
     def _take(self) -> list:
         """Wait for one item, then take what else is already waiting (up to BATCH)."""

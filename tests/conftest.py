@@ -83,6 +83,7 @@ def environment(tmp_path: Path, database) -> dict[str, str]:
     env["DATA_DIR"] = str(tmp_path / "data")
     env["DATABASE_URL"] = TEST_DATABASE_URL or str(database.url)
     env["NIK_PEPPER"] = TEST_KEY.decode()
+    env["HTTP_PORT"] = "0"  # any free port: programs started by tests at once never collide
     return env
 
 
