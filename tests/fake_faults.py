@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import uvicorn
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -280,7 +281,8 @@ class _FaultMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         mode = self.faults.take(scope["path"]) if scope["type"] == "http" else NONE
         if mode == NONE:
-            await self.app(scope, receive, send)
+            with contextlib.suppress(ClientDisconnect):  # the client left (killed): nothing came
+                await self.app(scope, receive, send)
             return
         if mode == RESET_AFTER_RECORD:
             await self.app(scope, receive, _send_nothing)
