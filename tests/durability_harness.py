@@ -539,6 +539,7 @@ class Options:
     residents: int = 300
     database_url: str | None = None  # None: a new SQLite file per scenario
     keep: Path | None = None  # keep the programs' logs here
+    kill_after: float = KILL_AFTER  # seconds from the residents' writing to the SIGKILL
 
 
 async def crash_telegram_polling(options: Options) -> Tally:
@@ -550,7 +551,7 @@ async def crash_telegram_polling(options: Options) -> Tally:
         calm = await warm_up(writers)
         chats = writers.chats(options.residents)
         await writers.all_write(chats)
-        await asyncio.sleep(KILL_AFTER)
+        await asyncio.sleep(options.kill_after)
         await first.kill()
         await run.program(**telegram_settings(fake)).start()
         await settle(lambda: not writers.unanswered(chats), lambda: len(fake.deliveries()))
@@ -573,7 +574,7 @@ async def crash_telegram_webhook(options: Options) -> Tally:
         calm = await warm_up(writers)
         chats = writers.chats(options.residents)
         await writers.all_write(chats)
-        await asyncio.sleep(KILL_AFTER)
+        await asyncio.sleep(options.kill_after)
         await first.kill()
         await run.program(**settings).start()
         await settle(lambda: not writers.unanswered(chats), lambda: len(fake.deliveries()))
@@ -596,7 +597,7 @@ async def crash_whatsapp(options: Options) -> Tally:
         calm = await warm_up(writers)
         chats = writers.chats(options.residents)
         await writers.all_write(chats)
-        await asyncio.sleep(KILL_AFTER)
+        await asyncio.sleep(options.kill_after)
         await first.kill()
         await run.program(**whatsapp_settings(fake)).start()
         await settle(lambda: not writers.unanswered(chats), lambda: len(fake.deliveries()))
