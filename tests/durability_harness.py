@@ -29,6 +29,7 @@ import itertools
 import os
 import resource
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -57,7 +58,7 @@ KILL_AFTER = 0.5  # seconds between the residents' writing and the SIGKILL
 QUIET = 6.0  # seconds without a new delivery after which an outcome is taken as final
 GRACE = 2.0  # seconds waited after everything arrived, for late repeats
 STOP_TIMEOUT = 20.0
-_ports = itertools.count(0)
+_chat_ranges = itertools.count(0)  # each group of residents gets new chats
 
 
 @dataclass
@@ -88,8 +89,6 @@ HEADER = (
 
 def free_port() -> int:
     """A port nobody listens on now."""
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -398,11 +397,14 @@ class Writers:
             if not any(d.at >= self.written[chat] for d in chats_now.get(chat, []))
         ]
 
-    async def cancel_posts(self) -> None:
-        """Stop redelivering webhooks."""
+    async def cancel_posts(self) -> str:
+        """Stop redelivering webhooks; say how many had to be posted again."""
         for task in self.posts:
             task.cancel()
-        await asyncio.gather(*self.posts, return_exceptions=True)
+        tries = await asyncio.gather(*self.posts, return_exceptions=True)
+        again = sum(isinstance(n, int) and n > 1 for n in tries)
+        pending = sum(not isinstance(n, int) or n == 0 for n in tries)
+        return f"{again} webhook deliveries posted again, {pending} never taken"
 
 
 def telegram_polling_writers(fake: FakeBotAPI) -> Writers:
@@ -455,13 +457,13 @@ def whatsapp_writers(fake: FakeGraphAPI, http: httpx.AsyncClient, port: str) -> 
 
 def _telegram_chats(count: int) -> list[str]:
     """`count` new Telegram private chats (chat id = user id)."""
-    start = FIRST_TELEGRAM_USER + next(_ports) * 100_000
+    start = FIRST_TELEGRAM_USER + next(_chat_ranges) * 100_000
     return [str(start + n) for n in range(count)]
 
 
 def _whatsapp_chats(count: int) -> list[str]:
     """`count` new WhatsApp numbers."""
-    start = FIRST_WA_ID + next(_ports) * 100_000
+    start = FIRST_WA_ID + next(_chat_ranges) * 100_000
     return [str(start + n) for n in range(count)]
 
 
@@ -520,12 +522,12 @@ def count_rows(scenario: str, deliveries: list[Delivered], texts: set[str]) -> T
     return Tally(scenario, len(texts), delivered, len(texts) - delivered, doubled)
 
 
-def with_queue_figures(tally: Tally, database: Database) -> Tally:
-    """Add the rows marked with doubts, and the statuses, to a tally."""
-    statuses, doubts = outbound_figures(database)
-    tally.maybe_doubled = doubts
-    shown = ", ".join(f"{name} {n}" for name, n in sorted(statuses.items()))
-    tally.note = f"{tally.note}; rows: {shown}".lstrip("; ")
+def with_doubts(tally: Tally, database: Database, note: str = "") -> Tally:
+    """Add the outbound rows marked with doubts (replies too, once they go through the
+    queue), and the rows by status, to a tally and its note."""
+    statuses, tally.maybe_doubled = outbound_figures(database)
+    rows = ", ".join(f"{name} {n}" for name, n in sorted(statuses.items()))
+    tally.note = "; ".join(part for part in (note, rows and f"rows: {rows}") if part)
     return tally
 
 
@@ -553,9 +555,11 @@ async def crash_telegram_polling(options: Options) -> Tally:
         await writers.all_write(chats)
         await asyncio.sleep(options.kill_after)
         await first.kill()
-        await run.program(**telegram_settings(fake)).start()
+        restarted = await run.program(**telegram_settings(fake)).start()
+        await restarted.wait_log("Telegram channel started", timeout=60)  # measured once up
         await settle(lambda: not writers.unanswered(chats), lambda: len(fake.deliveries()))
-        return count_answers("crash-telegram-polling", writers, chats, calm)
+        tally = count_answers("crash-telegram-polling", writers, chats, calm)
+        return with_doubts(tally, run.database)
 
 
 async def crash_telegram_webhook(options: Options) -> Tally:
@@ -576,10 +580,12 @@ async def crash_telegram_webhook(options: Options) -> Tally:
         await writers.all_write(chats)
         await asyncio.sleep(options.kill_after)
         await first.kill()
-        await run.program(**settings).start()
+        restarted = await run.program(**settings).start()
+        await restarted.wait_log("Telegram channel started", timeout=60)  # measured once up
         await settle(lambda: not writers.unanswered(chats), lambda: len(fake.deliveries()))
-        await writers.cancel_posts()
-        return count_answers("crash-telegram-webhook", writers, chats, calm)
+        note = await writers.cancel_posts()
+        tally = count_answers("crash-telegram-webhook", writers, chats, calm)
+        return with_doubts(tally, run.database, note)
 
 
 async def crash_whatsapp(options: Options) -> Tally:
@@ -599,10 +605,12 @@ async def crash_whatsapp(options: Options) -> Tally:
         await writers.all_write(chats)
         await asyncio.sleep(options.kill_after)
         await first.kill()
-        await run.program(**whatsapp_settings(fake)).start()
+        restarted = await run.program(**whatsapp_settings(fake)).start()
+        await restarted.wait_log("WhatsApp channel started", timeout=60)  # measured once up
         await settle(lambda: not writers.unanswered(chats), lambda: len(fake.deliveries()))
-        await writers.cancel_posts()
-        return count_answers("crash-whatsapp", writers, chats, calm)
+        note = await writers.cancel_posts()
+        tally = count_answers("crash-whatsapp", writers, chats, calm)
+        return with_doubts(tally, run.database, note)
 
 
 async def _queue_scenario(
@@ -629,7 +637,7 @@ async def _queue_scenario(
         await settle(lambda: delivered() == len(texts), lambda: len(fake.deliveries()))
         tally = count_rows(scenario, fake.deliveries(), texts)
         tally.note = note
-        return with_queue_figures(tally, run.database)
+        return with_doubts(tally, run.database, tally.note)
 
 
 def _delivered_share(fake: FakeBotAPI, texts: set[str]) -> float:
@@ -803,16 +811,41 @@ async def frozen_holder(options: Options) -> Tally:
         holder = lease_holder(run.database, "outbound:telegram") or ""
         frozen = next((p for p in (first, second) if f":{p.pid}:" in holder), first)
         frozen.signal(signal.SIGSTOP)
+        stopped = time.monotonic()
         await asyncio.sleep(FREEZE_SECONDS)
         frozen.signal(signal.SIGCONT)
+        woke = time.monotonic()
 
         def delivered() -> int:
             return len({d.text for d in fake.deliveries() if d.text in texts})
 
         await settle(lambda: delivered() == len(texts), lambda: len(fake.deliveries()))
         tally = count_rows("frozen-holder", fake.deliveries(), texts)
-        tally.note = f"holder frozen {FREEZE_SECONDS} s (lease {LEASE_SECONDS} s)"
-        return with_queue_figures(tally, run.database)
+        during, after = repeats_around(fake.deliveries(), texts, stopped, woke)
+        tally.note = (
+            f"holder frozen {FREEZE_SECONDS} s (lease {LEASE_SECONDS} s"
+            f"{'' if holder else ', holder not found: froze the first'}); repeats sent while "
+            f"it was frozen {during}, after it woke {after}"
+        )
+        return with_doubts(tally, run.database, tally.note)
+
+
+def repeats_around(
+    deliveries: list[Delivered], texts: set[str], stopped: float, woke: float
+) -> tuple[int, int]:
+    """Repeated deliveries of rows: how many came while the holder was frozen (from `stopped`
+    to `woke`: the other process sending again what the frozen one had in flight), and how
+    many after it woke (the woken one sending what the other had sent, or the other way)."""
+    seen: set[str] = set()
+    during = after = 0
+    for delivery in deliveries:
+        if delivery.text not in texts:
+            continue
+        if delivery.text in seen:
+            during += stopped <= delivery.at < woke
+            after += delivery.at >= woke
+        seen.add(delivery.text)
+    return during, after
 
 
 SCENARIOS: dict[str, Callable[[Options], Awaitable[Tally]]] = {
