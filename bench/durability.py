@@ -8,6 +8,7 @@ tests/test_durability_process.py run the same code). Goal: 0 lost, 0 doubled eve
 
     .venv/bin/python bench/durability.py [--scenario NAME ...] [--residents 300]
         [--database-url postgresql+psycopg://root@127.0.0.1:5432/wproc] [--keep-logs DIR]
+        [--program DIR]
 
 Without --database-url each scenario gets a new SQLite file, and the PostgreSQL-only ones
 (pg-terminate, frozen-holder) are skipped; with it, the database's tables are emptied and
@@ -25,7 +26,13 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
-from tests.durability_harness import HEADER, SCENARIOS, Options, run_scenario  # noqa: E402
+from tests.durability_harness import (  # noqa: E402
+    HEADER,
+    ROOT,
+    SCENARIOS,
+    Options,
+    run_scenario,
+)
 
 EXPLANATION = """\
 Columns: sent = messages residents wrote (queue scenarios: rows queued, one per resident);
@@ -47,6 +54,13 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--residents", type=int, default=300, help="residents (or rows) each")
     parser.add_argument("--database-url", help="a PostgreSQL database whose tables may be emptied")
     parser.add_argument("--keep-logs", type=Path, help="keep the programs' logs in this folder")
+    parser.add_argument(
+        "--program",
+        type=Path,
+        default=ROOT,
+        help="the source tree whose `python -m bot run` is measured (default: this one), "
+        "e.g. a `git archive` of another branch",
+    )
     return parser.parse_args()
 
 
@@ -54,9 +68,12 @@ async def main() -> None:
     """Run the scenarios asked for, one after another, printing a line for each."""
     args = arguments()
     names = list(SCENARIOS) if not args.scenario or "all" in args.scenario else args.scenario
-    options = Options(args.residents, args.database_url, args.keep_logs)
+    options = Options(args.residents, args.database_url, args.keep_logs, program=args.program)
     database = "PostgreSQL" if args.database_url else "SQLite (a new file each scenario)"
-    print(f"durability of `python -m bot run`: {args.residents} residents, {database}")
+    print(
+        f"durability of `python -m bot run` in {args.program.resolve()}: "
+        f"{args.residents} residents, {database}"
+    )
     print(EXPLANATION)
     print(HEADER, flush=True)
     started = time.monotonic()

@@ -26,10 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import resource
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -97,16 +99,23 @@ def free_port() -> int:
 # --- the database -------------------------------------------------------------------------
 
 
-def prepare_database(url: str | None, folder: Path) -> str:
+def prepare_database(url: str | None, folder: Path, options: Options, env: dict[str, str]) -> str:
     """Migrate and empty the database at `url` (a new SQLite file in `folder` when None);
-    return its URL."""
+    return its URL. The schema is the measured program's: migrated by its own
+    `python -m bot migrate` when it is another source tree than this one."""
     from storage.database import make_engine, migrate
     from tests.helpers import clear
 
     url = url or f"sqlite:///{folder / 'durability.db'}"
     database = make_engine(url)
     try:
-        migrate(database)
+        if options.program.resolve() == ROOT:
+            migrate(database)
+        else:
+            command = [sys.executable, "-m", "bot", "migrate"]
+            subprocess.run(
+                command, cwd=options.program, env={**env, "DATABASE_URL": url}, check=True
+            )
         clear(database)
     finally:
         database.dispose()
@@ -190,6 +199,7 @@ class Program:
 
     env: dict[str, str]
     log_path: Path
+    cwd: Path = ROOT  # the source tree of the program: this one, or another checkout
     process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> Program:
@@ -197,7 +207,14 @@ class Program:
         log = self.log_path.open("ab")
         try:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", env=self.env, cwd=ROOT, stdout=log, stderr=log
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                env=self.env,
+                cwd=self.cwd,
+                stdout=log,
+                stderr=log,
             )
         finally:
             log.close()
@@ -255,6 +272,7 @@ class Run:
     database_url: str
     env: dict[str, str] = field(default_factory=dict)
     programs: list[Program] = field(default_factory=list)
+    program_dir: Path = ROOT
     _database: Database | None = None
 
     @property
@@ -269,7 +287,7 @@ class Run:
     def program(self, **settings: str) -> Program:
         """A program (not started yet) with the run's environment and these settings."""
         log = self.folder / f"program-{len(self.programs) + 1}.log"
-        program = Program({**self.env, **settings}, log)
+        program = Program({**self.env, **settings}, log, self.program_dir)
         self.programs.append(program)
         return program
 
@@ -306,14 +324,18 @@ def base_environment(folder: Path, database_url: str) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def run_in(database_url: str | None, keep: Path | None = None):
-    """A Run in a new temp folder (under `keep` and left there, when given)."""
+async def run_in(options: Options, *, sqlite: bool = False):
+    """A Run in a new temp folder (under `options.keep` and left there, when given), on the
+    options' database or (`sqlite`, or none given) a new SQLite file."""
+    keep = options.keep
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="durability-", dir=keep) as name:
         folder = Path(name)
-        url = prepare_database(database_url, folder)
-        run = Run(folder, url, base_environment(folder, url))
+        env = base_environment(folder, "")
+        url = prepare_database(None if sqlite else options.database_url, folder, options, env)
+        env["DATABASE_URL"] = url
+        run = Run(folder, url, env, program_dir=options.program)
         try:
             yield run
         finally:
@@ -428,8 +450,6 @@ def telegram_webhook_writers(fake: FakeBotAPI, http: httpx.AsyncClient, port: st
     update_ids = itertools.count(5_000_000)
 
     async def write(chat: str) -> None:
-        import json
-
         update = telegram_updates.text("halo", user_id=int(chat))
         update["update_id"] = next(update_ids)
         body = json.dumps(update).encode()
@@ -542,11 +562,12 @@ class Options:
     database_url: str | None = None  # None: a new SQLite file per scenario
     keep: Path | None = None  # keep the programs' logs here
     kill_after: float = KILL_AFTER  # seconds from the residents' writing to the SIGKILL
+    program: Path = ROOT  # the source tree whose `python -m bot run` is measured
 
 
 async def crash_telegram_polling(options: Options) -> Tally:
     """Residents write at once (getUpdates), SIGKILL 0.5 s later, restart: each answered?"""
-    async with FakeBotAPI() as fake, run_in(options.database_url, options.keep) as run:
+    async with FakeBotAPI() as fake, run_in(options) as run:
         writers = telegram_polling_writers(fake)
         first = await run.program(**telegram_settings(fake)).start()
         await first.wait_log("Telegram channel started")
@@ -567,7 +588,7 @@ async def crash_telegram_webhook(options: Options) -> Tally:
     0.5 s later, restart: each answered?"""
     async with (
         FakeBotAPI() as fake,
-        run_in(options.database_url, options.keep) as run,
+        run_in(options) as run,
         httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=40)) as http,
     ):
         port = run.env["HTTP_PORT"]
@@ -593,7 +614,7 @@ async def crash_whatsapp(options: Options) -> Tally:
     restart: each answered?"""
     async with (
         FakeGraphAPI() as fake,
-        run_in(options.database_url, options.keep) as run,
+        run_in(options) as run,
         httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=40)) as http,
     ):
         port = run.env["HTTP_PORT"]
@@ -623,7 +644,7 @@ async def _queue_scenario(
     """Queue a row to each resident (Telegram) while the program runs (after `before` was
     done to the fake, if given), apply `fault` to the fake (it returns a note), then count
     the rows delivered, lost and doubled."""
-    async with FakeBotAPI() as fake, run_in(options.database_url, options.keep) as run:
+    async with FakeBotAPI() as fake, run_in(options) as run:
         program = await run.program(**telegram_settings(fake)).start()
         await program.wait_log("Telegram channel started")
         if before is not None:
@@ -717,7 +738,7 @@ async def pg_terminate(options: Options) -> Tally:
     if not is_postgres(options.database_url):
         return Tally("pg-terminate", note="skipped: PostgreSQL only (--database-url)")
     apologies = apology_texts()
-    async with FakeBotAPI() as fake, run_in(options.database_url, options.keep) as run:
+    async with FakeBotAPI() as fake, run_in(options) as run:
         writers = telegram_polling_writers(fake)
         program = await run.program(**telegram_settings(fake)).start()
         await program.wait_log("Telegram channel started")
@@ -732,8 +753,8 @@ async def pg_terminate(options: Options) -> Tally:
         await asyncio.sleep(GRACE)
         tally = count_answers("pg-terminate", writers, chats, calm)
         sorry = sum(any(d.text in apologies for d in writers.answers(chat)) for chat in chats)
-        tally.note = f"apologies: {sorry} of {len(chats)} (after {ended} connections ended)"
-        return tally
+        note = f"apologies: {sorry} of {len(chats)} (after {ended} connections ended)"
+        return with_doubts(tally, run.database, note)
 
 
 async def healthz_full_disk(options: Options) -> Tally:
@@ -741,7 +762,7 @@ async def healthz_full_disk(options: Options) -> Tally:
     fails, EFBIG, as on a full disk): does /healthz say so? Always on a new SQLite file."""
     async with (
         FakeGraphAPI() as fake,
-        run_in(None, options.keep) as run,
+        run_in(options, sqlite=True) as run,
         httpx.AsyncClient(timeout=5) as http,
     ):
         port = run.env["HTTP_PORT"]
@@ -779,7 +800,7 @@ async def healthz_full_disk(options: Options) -> Tally:
 
 async def healthz_in_polling_mode(options: Options) -> Tally:
     """Telegram by long polling, HTTP_PORT set: is /healthz served?"""
-    async with FakeBotAPI() as fake, run_in(options.database_url, options.keep) as run:
+    async with FakeBotAPI() as fake, run_in(options) as run:
         program = await run.program(**telegram_settings(fake)).start()
         await program.wait_log("Telegram channel started")
         await warm_up(telegram_polling_writers(fake))
@@ -800,11 +821,11 @@ async def frozen_holder(options: Options) -> Tally:
     than its lease, the other takes over, the frozen one wakes (SIGCONT): doubles?"""
     if not is_postgres(options.database_url):
         return Tally("frozen-holder", note="skipped: PostgreSQL only (--database-url)")
-    async with FakeBotAPI() as fake, run_in(options.database_url, options.keep) as run:
+    async with FakeBotAPI() as fake, run_in(options) as run:
         settings = {**telegram_settings(fake), "TELEGRAM_RATE": "30"}
         first = await run.program(**settings).start()
-        second = await run.program(**settings).start()
         await first.wait_log("Telegram channel started")
+        second = await run.program(**settings).start()
         await second.wait_log("Telegram channel started")
         texts = queue_rows(run.database, "telegram", options.residents, FIRST_TELEGRAM_USER)
         await _until_share(fake, texts, 0.1)
