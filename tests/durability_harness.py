@@ -57,7 +57,8 @@ FIRST_TELEGRAM_USER = 810_000_000
 FIRST_WA_ID = 6281300000000
 LEASE_SECONDS = 6  # CLOCK_LEASE_SECONDS: the clock beats every 2 s
 KILL_AFTER = 0.5  # seconds between the residents' writing and the SIGKILL
-QUIET = 6.0  # seconds without a new delivery after which an outcome is taken as final
+QUIET = LEASE_SECONDS + 4.0  # seconds without a new delivery: the outcome is final (a dead
+# process's lease runs out and the next beat takes its rows over within that)
 GRACE = 2.0  # seconds waited after everything arrived, for late repeats
 STOP_TIMEOUT = 20.0
 _chat_ranges = itertools.count(0)  # each group of residents gets new chats
@@ -113,9 +114,15 @@ def prepare_database(url: str | None, folder: Path, options: Options, env: dict[
             migrate(database)
         else:
             command = [sys.executable, "-m", "bot", "migrate"]
-            subprocess.run(
-                command, cwd=options.program, env={**env, "DATABASE_URL": url}, check=True
+            done = subprocess.run(
+                command,
+                cwd=options.program,
+                env={**env, "DATABASE_URL": url},
+                capture_output=True,
+                text=True,
             )
+            if done.returncode:
+                raise RuntimeError(f"bot migrate failed: {done.stderr[-2000:]}")
         clear(database)
     finally:
         database.dispose()
