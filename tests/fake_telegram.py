@@ -30,6 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fake_faults import Delivered, Faults
+
 BOT_USER: dict[str, Any] = {
     "id": 123456,
     "is_bot": True,
@@ -52,6 +54,7 @@ STRING_PARAMS = frozenset({
 # fmt: on
 
 Params = dict[str, Any]
+NEW_MESSAGE_METHODS = frozenset({"sendMessage", "sendPhoto", "sendLocation", "sendVenue"})
 
 
 @dataclass
@@ -184,6 +187,7 @@ class FakeBotAPI:
         self._port = 0
         self._webhook_set = False
         self.files: dict[str, bytes] = {}  # file id -> what a resident sent (getFile serves it)
+        self.faults = Faults()  # refused connections, resets, black holes (tests/fake_faults.py)
         self._methods = {
             name.lower(): (name, handler) for name, handler in self._handlers().items()
         }
@@ -199,14 +203,14 @@ class FakeBotAPI:
             ]
         )
         config = uvicorn.Config(
-            app,
+            self.faults.wrap(app),
             host="127.0.0.1",
             port=0,
             lifespan="off",
             log_level="warning",
             log_config=None,
             access_log=False,
-            http="h11",
+            http=self.faults.protocol(),
             ws="none",
             timeout_graceful_shutdown=2,
         )
@@ -219,11 +223,14 @@ class FakeBotAPI:
                 raise RuntimeError("the fake Bot API server stopped while starting")
             await asyncio.sleep(0.005)
         self._port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.faults.attach(self._server)
 
     async def stop(self) -> None:
         """Answer pending long polls, then shut the server down."""
         self._closing = True
         self._wake()
+        if self.faults.mode != "none":
+            self.faults.heal()
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await self._task
@@ -298,6 +305,20 @@ class FakeBotAPI:
             elif call.method == "sendPhoto" and "caption" in call.params:
                 texts.append(str(call.params["caption"]))
         return texts
+
+    def deliveries(self, chat_id: int | str | None = None) -> list[Delivered]:
+        """Every new message the bot got through (sendMessage, sendPhoto, sendLocation,
+        sendVenue; not edits), all or one chat's, in arrival order, with its text (a photo's
+        caption; "" for a place)."""
+        delivered = []
+        for call in self.requests:
+            chat = str(call.params.get("chat_id"))
+            if call.failed or call.method not in NEW_MESSAGE_METHODS:
+                continue
+            if chat_id is None or chat == str(chat_id):
+                text = call.params.get("text", call.params.get("caption", ""))
+                delivered.append(Delivered(chat, str(text), call.at))
+        return delivered
 
     async def wait_for(
         self, predicate: Callable[[FakeBotAPI], bool], timeout: float = 5.0

@@ -47,6 +47,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fake_faults import Delivered, Faults
+
 FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
 TOKEN = "EAAGm0PX4ZCpsBO-TEST-TOKEN"
 PHONE_NUMBER_ID = "104857362918273"  # the business number's id in the fixtures
@@ -480,6 +482,7 @@ class FakeGraphAPI:
         self._pair_rate: tuple[float, float] | None = None
         self._pair_buckets: dict[str, _Bucket] = {}
         self._serial = itertools.count(1)
+        self.faults = Faults()  # refused connections, resets, black holes (tests/fake_faults.py)
         self._server: _Server | None = None
         self._task: asyncio.Task[None] | None = None
         self._port = 0
@@ -498,14 +501,14 @@ class FakeGraphAPI:
             ]
         )
         config = uvicorn.Config(
-            app,
+            self.faults.wrap(app),
             host="127.0.0.1",
             port=0,
             lifespan="off",
             log_level="warning",
             log_config=None,
             access_log=False,
-            http="h11",
+            http=self.faults.protocol(),
             ws="none",
             timeout_graceful_shutdown=2,
         )
@@ -517,9 +520,12 @@ class FakeGraphAPI:
                 raise RuntimeError("the fake Graph API server stopped while starting")
             await asyncio.sleep(0.005)
         self._port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.faults.attach(self._server)
 
     async def stop(self) -> None:
         """Shut the server down."""
+        if self.faults.mode != "none":
+            self.faults.heal()
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await self._task
@@ -609,6 +615,11 @@ class FakeGraphAPI:
     def sent_texts(self, wa_id: str | None = None) -> list[str]:
         """`SentMessage.text` of every accepted message (to `wa_id`, if given), in order."""
         return [m.text for m in self.sent_to(wa_id)]
+
+    def deliveries(self, wa_id: str | None = None) -> list[Delivered]:
+        """Every accepted message, all or one recipient's, in arrival order, with its text
+        (`SentMessage.text`) and when it arrived (by the fake's clock)."""
+        return [Delivered(m.to, m.text, m.at) for m in self.sent_to(wa_id)]
 
     def status_webhook(
         self, message: SentMessage, status: str = "delivered", *, error_code: int | None = None
