@@ -5,8 +5,8 @@ import os
 import secrets
 import socket
 import threading
-from functools import cache
 from datetime import timedelta
+from functools import cache
 
 from sqlalchemy import Engine as Database
 
