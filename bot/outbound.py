@@ -139,8 +139,8 @@ class Sender(Protocol):
         them) of an outbound `kind` to an account that last wrote at `last_inbound_at` and
         reads `language`, and return the platform's id of the message if it has one; or
         raise RetryLater, Unreachable, Unavailable, Unknown, SendFailed or Held. A direct
-        reply comes in full as `reply` (handlers.messages.Reply as data, see bot/replies.py),
-        rendered as the channel renders its answers."""
+        reply comes in full as `reply` (a Reply as data, handlers/reply_data.py), rendered as
+        the channel renders its answers."""
 
 
 @dataclass(frozen=True)
@@ -385,7 +385,9 @@ class Drainer:
             if self._stopping or self._paused(now) or not self.permitted(now):
                 # not handed to the platform: back in the queue, to be sent once
                 at = max(now, self._paused_until or now)
-                await self._record(False, self._hand_back, row, at)
+                await self._record(
+                    False, self._hand_back, row, at, "not sent yet: the queue paused"
+                )
                 return
             if self.limits.chat_interval:
                 turn = self._next_turn.get(row.external_id, now)
@@ -408,10 +410,16 @@ class Drainer:
                         "%s asked to slow down: its queue waits %g s", self.channel, error.seconds
                     )
                     self._paused_until = until  # every send not yet handed over waits too
-                await self._record(False, self._slow_down, row, until, error.seconds)
+                await self._record(
+                    False,
+                    self._hand_back,
+                    row,
+                    until,
+                    f"rate limited: retry after {error.seconds:g} s",
+                )
             except Unavailable as error:
                 until = self._out_of_reach(error.reason)
-                await self._record(False, self._wait_for_platform, row, until, error.reason)
+                await self._record(False, self._hand_back, row, until, platform_away(error.reason))
             except Unknown as error:
                 outage = self._trouble(error.reason)
                 await self._record(True, self._doubtful, row, error.reason, outage)
@@ -427,7 +435,9 @@ class Drainer:
             except SendFailed as error:
                 if error.server_error and self._trouble(error.reason):
                     until = self._paused_until or self.clock()
-                    await self._record(False, self._wait_for_platform, row, until, error.reason)
+                    await self._record(
+                        False, self._hand_back, row, until, platform_away(error.reason)
+                    )
                     return
                 if not error.server_error:
                     self._answered()
@@ -583,37 +593,11 @@ class Drainer:
             outbox.hold(db=db, outbound_id=row.id, reason=reason, claim=row.claim)
         log.info("a %s message held back: %s", self.channel, reason)
 
-    def _hand_back(self, row: Due, at: datetime) -> None:
+    def _hand_back(self, row: Due, at: datetime, reason: str) -> None:
+        """Put back a row that never left (the queue paused, retry_after, the platform out of
+        reach) until `at`; it keeps its tries."""
         with self.database.begin() as db:
-            outbox.hand_back(
-                db=db,
-                outbound_id=row.id,
-                at=at,
-                error="not sent yet: the queue paused",
-                claim=row.claim,
-            )
-
-    def _slow_down(self, row: Due, until: datetime, seconds: float) -> None:
-        """Honour retry_after: the row waits that long, and it does not count as a try."""
-        with self.database.begin() as db:
-            outbox.hand_back(
-                db=db,
-                outbound_id=row.id,
-                at=until,
-                error=f"rate limited: retry after {seconds:g} s",
-                claim=row.claim,
-            )
-
-    def _wait_for_platform(self, row: Due, until: datetime, reason: str) -> None:
-        """The platform is out of reach: the row waits for the outage's end, keeping its tries."""
-        with self.database.begin() as db:
-            outbox.hand_back(
-                db=db,
-                outbound_id=row.id,
-                at=until,
-                error=f"not sent, the platform out of reach: {reason}",
-                claim=row.claim,
-            )
+            outbox.hand_back(db=db, outbound_id=row.id, at=at, error=reason, claim=row.claim)
 
     def _doubtful(self, row: Due, reason: str, outage: bool) -> None:
         """No answer came, so it may have arrived: send it again after a pause (after the
@@ -650,6 +634,11 @@ class Drainer:
                 return
             outbox.mark_failed(db=db, outbound_id=row.id, error=reason, claim=row.claim)
         log.warning("a %s message given up after %d tries", self.channel, attempts)
+
+
+def platform_away(reason: str) -> str:
+    """Return the last_error of a row that waits for the platform to be back."""
+    return f"not sent, the platform out of reach: {reason}"
 
 
 def gone_claims(claims: Iterable[str]) -> list[str]:

@@ -95,11 +95,3 @@ def left_over(
             .values(tries=_INBOX.c.tries + 1, received_at=now)
         )
     return [Stored(row.id, row.key, row.payload) for row in rows]
-
-
-def waiting(*, db: Connection, channel: str | None = None) -> int:
-    """Return how many deliveries wait to be handled."""
-    query = select(_INBOX.c.id)
-    if channel is not None:
-        query = query.where(_INBOX.c.channel == channel)
-    return len(db.execute(query).all())
