@@ -57,6 +57,10 @@ BATCH = 64  # rows claimed at once; the ones waiting for a send slot were not ha
 POLL = timedelta(seconds=1)  # how soon a row written by a conversation is picked up
 LEASE_TERM = timedelta(seconds=90)  # CLOCK_LEASE_SECONDS' default; the Beat sets the real one
 SWEEP_EVERY = timedelta(seconds=5)  # how often the drain looks for abandoned rows
+# an abandoned row goes again this many lease terms after it was found: its sender may only
+# be frozen, and one that wakes within them records what it had in flight (the lease passes
+# on a term after its last renewal, so a freeze of up to about three terms doubles nothing)
+ABANDONED_WAIT_TERMS = 2
 # last_error of a row whose send went but whose record failed, put back by the drain
 UNRECORDED = "sent, but its record failed: it may have arrived"
 
@@ -529,14 +533,14 @@ class Drainer:
             # wake to record it
             gone = gone_claims(outbox.sending_claims(db=db, channel=self.channel))
             recovered = outbox.recover_claims(db=db, channel=self.channel, claims=gone, now=now)
-            # the rest back after one more term: a sender that merely froze may still record it
+            # the rest back later: a sender that merely froze may still record it meanwhile
             return recovered + outbox.recover_abandoned(
                 db=db,
                 channel=self.channel,
                 now=now,
                 older_than=self.term,
                 keep=claim,
-                wait=self.term,
+                wait=self.term * ABANDONED_WAIT_TERMS,
             )
 
     def _put_back_orphans(self, orphans: dict[int, tuple[str, bool]], now: datetime) -> None:

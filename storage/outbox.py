@@ -571,8 +571,8 @@ def retry_later(
 def hand_back(*, db: Connection, outbound_id: int, at: datetime, error: str, claim: str) -> None:
     """Put back a message claimed under `claim` and never handed to the platform (the queue
     paused, its chat's turn, the platform out of reach) until `at`, keeping its tries. One swept
-    back meanwhile as abandoned under that claim loses the doubt the sweep gave it: it did not
-    leave."""
+    back meanwhile as abandoned under that claim loses the doubt the sweep gave it, and the
+    wait: it did not leave, so nothing of it can still be on its way."""
     if retry_later(db=db, outbound_id=outbound_id, at=at, error=error, counts=False, claim=claim):
         return
     db.execute(
@@ -584,7 +584,7 @@ def hand_back(*, db: Connection, outbound_id: int, at: datetime, error: str, cla
             _OUTBOUND.c.last_error == ABANDONED,
             _OUTBOUND.c.doubts > 0,
         )
-        .values(doubts=_OUTBOUND.c.doubts - 1, last_error=error[:200])
+        .values(doubts=_OUTBOUND.c.doubts - 1, last_error=error[:200], not_before=at)
     )
 
 

@@ -76,6 +76,7 @@ class Tally:
     maybe_doubled: int | None = None
     note: str = ""
     seconds: float = 0.0
+    taken_over: int | None = None  # frozen-holder: rows first delivered while it was frozen
 
     def row(self) -> str:
         """One printed line: the figures, '-' where a scenario has none."""
@@ -498,10 +499,14 @@ def _whatsapp_chats(count: int) -> list[str]:
 
 
 async def settle(
-    done: Callable[[], bool], progress: Callable[[], int], *, limit: float = 90.0
+    done: Callable[[], bool],
+    progress: Callable[[], int],
+    *,
+    limit: float = 90.0,
+    quiet: float = QUIET,
 ) -> None:
     """Wait until `done()` (then GRACE more, for late repeats), or until `progress()` stood
-    still for QUIET seconds, or `limit` seconds."""
+    still for `quiet` seconds, or `limit` seconds."""
     deadline = time.monotonic() + limit
     last, last_change = progress(), time.monotonic()
     while time.monotonic() < deadline:
@@ -512,7 +517,7 @@ async def settle(
         now_progress = progress()
         if now_progress != last:
             last, last_change = now_progress, time.monotonic()
-        elif time.monotonic() - last_change >= QUIET:
+        elif time.monotonic() - last_change >= quiet:
             return
 
 
@@ -844,36 +849,45 @@ async def frozen_holder(options: Options) -> Tally:
         frozen.signal(signal.SIGCONT)
         woke = time.monotonic()
 
-        def delivered() -> int:
-            return len({d.text for d in fake.deliveries() if d.text in texts})
+        def all_done() -> bool:
+            # every row delivered, and none left to go again (a doubt waits two terms)
+            delivered = {d.text for d in fake.deliveries() if d.text in texts}
+            statuses, _doubts = outbound_figures(run.database)
+            return len(delivered) == len(texts) and not statuses["pending"] + statuses["sending"]
 
-        await settle(lambda: delivered() == len(texts), lambda: len(fake.deliveries()))
+        await settle(all_done, lambda: len(fake.deliveries()), quiet=QUIET + 2 * LEASE_SECONDS)
         tally = count_rows("frozen-holder", fake.deliveries(), texts)
-        during, after = repeats_around(fake.deliveries(), texts, stopped, woke)
+        firsts, during, after = repeats_around(fake.deliveries(), texts, stopped, woke)
+        tally.taken_over = firsts
         tally.note = (
             f"holder frozen {FREEZE_SECONDS} s (lease {LEASE_SECONDS} s"
-            f"{'' if holder else ', holder not found: froze the first'}); repeats sent while "
-            f"it was frozen {during}, after it woke {after}"
+            f"{'' if holder else ', holder not found: froze the first'}); the other sent "
+            f"{firsts} while it was frozen; repeats sent while it was frozen {during}, after "
+            f"it woke {after}"
         )
         return with_doubts(tally, run.database, tally.note)
 
 
 def repeats_around(
     deliveries: list[Delivered], texts: set[str], stopped: float, woke: float
-) -> tuple[int, int]:
-    """Repeated deliveries of rows: how many came while the holder was frozen (from `stopped`
-    to `woke`: the other process sending again what the frozen one had in flight), and how
+) -> tuple[int, int, int]:
+    """How many rows were first delivered while the holder was frozen (from `stopped` to
+    `woke`: the other process took the queue over), and repeated deliveries: how many came
+    while it was frozen (the other sending again what the frozen one had in flight), and how
     many after it woke (the woken one sending what the other had sent, or the other way)."""
     seen: set[str] = set()
-    during = after = 0
+    firsts = during = after = 0
     for delivery in deliveries:
         if delivery.text not in texts:
             continue
+        frozen = stopped <= delivery.at < woke
         if delivery.text in seen:
-            during += stopped <= delivery.at < woke
+            during += frozen
             after += delivery.at >= woke
+        else:
+            firsts += frozen
         seen.add(delivery.text)
-    return during, after
+    return firsts, during, after
 
 
 SCENARIOS: dict[str, Callable[[Options], Awaitable[Tally]]] = {

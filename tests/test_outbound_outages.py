@@ -358,7 +358,7 @@ async def test_a_frozen_holder_that_wakes_doubles_nothing_and_sends_nothing_more
         clock.advance(seconds=91)  # a is frozen: no beat, its lease runs out
         beat_b()
         assert drain_b.permitted(clock())
-        assert await drain_b.drain_once() == 0  # a's rows: put back, for a term more
+        assert await drain_b.drain_once() == 0  # a's rows: put back, for two terms more
         assert {row.doubts for row in rows(database, ids)} == {1}  # they may have arrived
         news = queue.put(queue.resident(8100), "Pengumuman baru")
         assert await drain_b.drain_once() == 1  # b drains the rest meanwhile
@@ -366,6 +366,9 @@ async def test_a_frozen_holder_that_wakes_doubles_nothing_and_sends_nothing_more
         assert await in_hand == 3
         assert sender_a.started == 2  # the one waiting for a slot was not handed over
         assert {row.doubts for row in rows(database, ids)} == {0}  # a's records settle them
+        # the one a never handed over can go at once: nothing of it is on its way
+        assert await drain_b.drain_once() == 1
+        assert Counter(delivered) == Counter([*texts, "Pengumuman baru"])
         # a's clock says it still may (a permit it believes in): the token's check stops it
         drain_a.permit(clock() + timedelta(days=1), holder="a", token=1)
         later = queue.put(queue.resident(8200), "Pengingat lagi")
@@ -533,7 +536,9 @@ async def test_rows_of_a_replys_fast_path_follow_the_abandoned_rule(database, cl
     try:
         assert await drainer.drain_once() == 0  # theirs for a term
         clock.advance(seconds=90)
-        assert await drainer.drain_once() == 0  # abandoned: back, for a term more
+        assert await drainer.drain_once() == 0  # abandoned: back, for two terms more
+        clock.advance(seconds=90)
+        assert await drainer.drain_once() == 0
         with database.begin() as db:  # p1 wakes and records what it sent
             assert outbox.mark_sent(db=db, outbound_id=woke, now=clock(), claim="reply:p1")
         clock.advance(seconds=90)
