@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, delete, update
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -26,3 +26,9 @@ def write(*, db: Connection, name: str, now: datetime) -> None:
     done = db.execute(update(_CHECKS).where(_CHECKS.c.name == name).values(checked_at=now))
     if done.rowcount == 0:
         db.execute(_CHECKS.insert().values(name=name, checked_at=now))
+
+
+def prune(*, db: Connection, older_than: datetime) -> int:
+    """Delete the rows of processes that stopped checking before `older_than` (each start
+    of the program names a new one); return how many."""
+    return db.execute(delete(_CHECKS).where(_CHECKS.c.checked_at < older_than)).rowcount

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from bot.housekeeping import sweep
 from handlers.messages import Incoming
-from storage import outbox
+from storage import outbox, write_check
 from storage.outbox import Outbound
 from tests.helpers import Chat, all_rows
 from tests.test_registration import HAPPY_ID, stored
@@ -83,3 +83,15 @@ async def test_rows_of_replies_go_once_they_are_done_with(engine, database, cloc
     with database.connect() as db:
         left = set(db.execute(select(Outbound.id).where(Outbound.kind == "reply")).scalars())
     assert left == waiting
+
+
+def test_write_checks_of_stopped_processes_go(database, clock) -> None:
+    with database.begin() as db:
+        write_check.write(db=db, name="vm:101", now=clock())  # stopped since
+    clock.advance(hours=23)
+    with database.begin() as db:
+        write_check.write(db=db, name="vm:202", now=clock())  # still running
+    assert sweep(database, now=clock.now, idle_timeout=IDLE, retention=RETENTION).write_checks == 0
+    clock.advance(hours=2)
+    assert sweep(database, now=clock.now, idle_timeout=IDLE, retention=RETENTION).write_checks == 1
+    assert [row[0] for row in all_rows(database)["write_checks"]] == ["vm:202"]
