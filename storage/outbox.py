@@ -359,7 +359,7 @@ def claim(
             _OUTBOUND.c.not_before <= now,
             _IDENTITIES.c.unreachable_at.is_(None),
         )
-        .order_by(_OUTBOUND.c.priority, _OUTBOUND.c.not_before, _OUTBOUND.c.id)
+        .order_by(_OUTBOUND.c.priority, _OUTBOUND.c.id)  # a chat's messages in the order written
         .limit(limit)
         .with_for_update(skip_locked=True, of=_OUTBOUND)
     )

@@ -657,3 +657,36 @@ async def test_the_business_scoped_id_that_came_with_the_number_is_the_same_resi
     with database.connect() as db:
         rows = db.execute(select(ChannelIdentity.external_id, ChannelIdentity.resident_id)).all()
     assert sorted(rows) == [("6281234567890", rows[0][1]), ("ID.13491208655302741918", rows[0][1])]
+
+
+async def test_an_outage_of_the_graph_api_pauses_the_queue_and_fails_nothing(
+    whatsapp: WhatsApp, database, clock
+) -> None:
+    await register(whatsapp)
+    texts = [f"Pengingat {n}: sembako besok jam 8" for n in range(5)]
+    ids = [queue(database, SITI, text, clock) for text in texts]
+    before = len(whatsapp.fake.sent_to(SITI))
+    whatsapp.fake.faults.refuse()  # the Graph API refuses connections for 20 minutes
+    drainer = draining(whatsapp, database, clock)
+    try:
+        start = clock()
+        assert await drainer.drain_once() == 5
+        assert drainer.in_outage()
+        while clock() < start + timedelta(minutes=20):  # longer than any backoff schedule
+            clock.advance(seconds=5)
+            assert await drainer.drain_once() <= 1  # one probe at a time
+        waiting = [outbound_row(database, row_id) for row_id in ids]
+        assert {(row.status, row.attempts) for row in waiting} == {(OutboundStatus.PENDING, 0)}
+        whatsapp.fake.faults.heal()  # it is back
+        clock.advance(seconds=60)
+        for _round in range(10):
+            await drainer.drain_once()
+            clock.advance(seconds=1)
+    finally:
+        drainer.close()
+    assert whatsapp.fake.sent_texts(SITI)[before:] == texts  # each once, in order
+    done = [outbound_row(database, row_id) for row_id in ids]
+    assert {(row.status, row.attempts, row.doubts) for row in done} == {
+        (OutboundStatus.SENT, 1, 0)
+    }
+    assert not drainer.in_outage()
