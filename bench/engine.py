@@ -1,31 +1,42 @@
-"""Benchmark: conversation steps per second through the engine on the SQLite store.
+"""Benchmark: conversation steps per second through the engine, on SQLite or PostgreSQL.
 
 Every step is a full update: load and lock the resident, ignore a repeat, run the step, save
 the position, commit. Prints steps per second (one resident at a time, and many at once) and
-the p50/p99 time of one step. Goal (issue 2): at least 2,000 steps/s on the project machine.
+the p50/p99 time of one step. Goal (issue 18): at least 3,000 steps/s with 50 residents at once
+on SQLite, p99 under 30 ms. With `--database-url` it runs on that database (its tables are
+emptied first: give it one of its own). tests/test_statements_per_step.py guards the statements
+each common step costs, which is what this figure rests on.
 
-    .venv/bin/python bench/engine.py [--steps 20000] [--residents 50]
+    .venv/bin/python bench/engine.py [--steps 20000] [--residents 50] [--database-url URL]
 """
 
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
 from itertools import count
 from pathlib import Path
 
-from handlers import flows
-from handlers.engine import Engine
-from handlers.messages import Incoming
-from handlers.steps import EngineConfig
-from storage.database import make_engine, migrate, sqlite_url
-from storage.demo import seed_base
+HERE = Path(__file__).resolve().parent
+# run as a script: the project, not bench/, is where the packages are
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
+
+from sqlalchemy import make_url  # noqa: E402
+
+from bench.registry import fresh_database  # noqa: E402
+from handlers import flows  # noqa: E402
+from handlers.engine import Engine  # noqa: E402
+from handlers.messages import Incoming  # noqa: E402
+from handlers.steps import EngineConfig  # noqa: E402
 
 REGISTER = ["halo", "1", "1", "Siti Aminah", "3", "5", "Lewati"]
-# then round and round through what residents do most: the menu, a service, help, the profile
-# and an edit of it (a write to the resident as well as to the position)
-LOOP = ["menu", "1", "7", "1", "Siti Nurhaliza", "6", "2", "bantuan", "8", "halo"]
+# then round and round through what residents do most: the menu, a service's first step, the
+# profile and an edit of it (a write to the resident as well as to the position), the sembako
+# schedule, help, a greeting
+LOOP = ["menu", "1", "menu", "9", "1", "Siti Nurhaliza", "menu", "3", "bantuan", "halo"]
 
 
 def script():
@@ -71,12 +82,12 @@ async def main() -> None:
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--residents", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", help="a database that may be wiped (default: SQLite)")
     args = parser.parse_args()
+    where = make_url(args.database_url).render_as_string() if args.database_url else "SQLite"
+    print(f"on {where}")
     with tempfile.TemporaryDirectory() as folder:
-        database = make_engine(sqlite_url(Path(folder)))
-        migrate(database)
-        with database.begin() as db:
-            seed_base(db=db)
+        database = fresh_database(args.database_url, Path(folder))
         engine = Engine(database, flows.build(), EngineConfig())
         await run(engine, 10, 1_000, "warm-up")
         report("one resident at a time", *await run(engine, 1, args.steps // 4, "one"))
@@ -87,7 +98,7 @@ async def main() -> None:
             rates.append(len(latencies) / seconds)
         print(
             f"median of {args.rounds} rounds: {statistics.median(rates):.0f} steps/s "
-            "(goal: at least 2,000)"
+            "(goal: at least 3,000 on SQLite, p99 under 30 ms)"
         )
         engine.close()
         database.dispose()

@@ -30,10 +30,11 @@ class Window(StrEnum):
 
 def tripped(ctx: Context) -> Window | None:
     """Return the window whose limit all residents' checks have reached, or None."""
-    config = ctx.config
-    if registry.count_checks(db=ctx.db, since=ctx.now - HOUR) >= config.status_checks_per_hour_all:
+    config, now = ctx.config, ctx.now
+    hour, day = registry.count_checks(db=ctx.db, hour_since=now - HOUR, day_since=now - DAY)
+    if hour >= config.status_checks_per_hour_all:
         return Window.HOUR
-    if registry.count_checks(db=ctx.db, since=ctx.now - DAY) >= config.status_checks_per_day_all:
+    if day >= config.status_checks_per_day_all:
         return Window.DAY
     return None
 

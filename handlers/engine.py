@@ -173,14 +173,17 @@ class Engine:
         # they wrote: WhatsApp's window for writing freely opens again, and what was held
         # back because it had closed goes out
         written = min(now, message.sent_at or now)  # a redelivery of old news opens nothing
-        residents.seen_inbound(db=db, identity_id=loaded.identity.id, at=written)
-        outbox.release_held(
-            db=db,
-            resident_id=resident.id,
-            identity_id=loaded.identity.id,
-            channel=message.channel,
-            now=now,
+        residents.seen_inbound(
+            db=db, identity_id=loaded.identity.id, at=written, known=loaded.last_inbound_at
         )
+        if loaded.held:
+            outbox.release_held(
+                db=db,
+                resident_id=resident.id,
+                identity_id=loaded.identity.id,
+                channel=message.channel,
+                now=now,
+            )
         position = StepRef(saved.flow, saved.step)
         ctx = Context(db, resident, loaded.identity, saved.data, now, self.config, position)
         idle = now - saved.updated_at > self.config.idle_timeout or bool(saved.data.get(EXPIRED))
@@ -199,23 +202,24 @@ class Engine:
             )
         replies = merge_texts(replies)
         if message.channel in self.config.queued_replies and not ctx.erased:
-            return self._queue(db, loaded.identity, resident.id, replies, now)
+            return self._queue(db, loaded, replies, now)
         return replies
 
     def _queue(
-        self, db: Connection, identity: IdentityRef, resident_id: int, replies: list[Reply], now
+        self, db: Connection, loaded: conversations.Loaded, replies: list[Reply], now
     ) -> list[Reply]:
         """Write the replies to the outbound queue with the step, claimed for this process to
         send at once; return them (after any of the chat's earlier ones still unsent), each
         with its row."""
         queued = outbox.queue_replies(
             db=db,
-            resident_id=resident_id,
-            identity_id=identity.id,
-            channel=identity.channel,
+            resident_id=loaded.profile.id,
+            identity_id=loaded.identity.id,
+            channel=loaded.identity.channel,
             replies=[reply_data(reply) for reply in replies],
             now=now,
             claim=self.config.reply_claim,
+            unsent=loaded.unsent,
         )
         earlier = queued[: len(queued) - len(replies)]
         return [

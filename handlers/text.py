@@ -4,6 +4,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from handlers import option_words
 from handlers.messages import Option
@@ -119,6 +120,20 @@ _COMMAND = re.compile(r"^/(\w+)(@\w+)?")
 
 def normalise(text: str) -> str:
     """Fold case, width and accents away; drop punctuation; collapse spaces."""
+    if len(text) <= _CACHED_LENGTH:  # a step asks several times of the same short message
+        return _normalise_short(text)
+    return _normalise(text)
+
+
+_CACHED_LENGTH = 200
+
+
+@lru_cache(maxsize=4096)
+def _normalise_short(text: str) -> str:
+    return _normalise(text)
+
+
+def _normalise(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = _NOT_WORD.sub(" ", folded)
     return _SPACES.sub(" ", folded).strip()

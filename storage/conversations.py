@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Connection, bindparam, delete, exists, select
 from sqlmodel import Field, SQLModel
 
+from storage.outbox import Outbound, OutboundKind, OutboundStatus
 from storage.residents import PROFILE_COLUMNS, ChannelIdentity, Profile, Resident
 from storage.types import UTCDateTime
 
@@ -59,12 +60,29 @@ _CONVERSATIONS = Conversation.__table__
 _PROCESSED = ProcessedMessage.__table__
 _IDENTITIES = ChannelIdentity.__table__
 _RESIDENTS = Resident.__table__
+_OUTBOUND = Outbound.__table__
 
-# one statement loads everything an update needs, and says whether the message was seen
+# one statement loads everything an update needs, and says whether the message was seen,
+# when the chat last wrote, whether messages wait for it to write and whether earlier replies
+# wait to go (so that the update writes those only when there is something to change)
 _LOAD = (
     select(
         _IDENTITIES.c.id,
         _IDENTITIES.c.unreachable_at,
+        _IDENTITIES.c.last_inbound_at,
+        exists()
+        .where(
+            _OUTBOUND.c.resident_id == _RESIDENTS.c.id,
+            _OUTBOUND.c.status == OutboundStatus.HELD,
+        )
+        .label("held"),
+        exists()
+        .where(
+            _OUTBOUND.c.identity_id == _IDENTITIES.c.id,
+            _OUTBOUND.c.status == OutboundStatus.PENDING,
+            _OUTBOUND.c.kind == OutboundKind.REPLY,
+        )
+        .label("unsent"),
         _CONVERSATIONS.c.flow,
         _CONVERSATIONS.c.step,
         _CONVERSATIONS.c.data,
@@ -117,6 +135,9 @@ class Loaded:
     profile: Profile
     position: Position
     seen: bool  # the message was handled before
+    last_inbound_at: datetime | None = None  # when the chat last wrote, as recorded
+    held: bool = False  # messages are held for the resident until they write
+    unsent: bool = False  # replies to the chat from before still wait to go
 
 
 def load_for_update(
@@ -127,12 +148,16 @@ def load_for_update(
     row = db.execute(_LOAD, params).first()
     if row is None:
         return None
-    identity_id, unreachable_at, flow, step, data, updated_at, seen, *profile = row
+    identity_id, unreachable_at, last_inbound, held, unsent = row[:5]
+    flow, step, data, updated_at, seen, *profile = row[5:]
     return Loaded(
         IdentityRef(identity_id, channel, external_id, unreachable_at is not None),
         Profile(*profile),
         Position(flow, step, dict(data), updated_at),
         bool(seen),
+        last_inbound,
+        bool(held),
+        bool(unsent),
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import JSON, Connection, Text, and_, case, or_, select, update
+from sqlalchemy import JSON, Connection, Text, and_, bindparam, case, or_, select, update
 from sqlmodel import Field, SQLModel
 
 from storage.residents import ChannelIdentity, Resident
@@ -204,6 +204,20 @@ class QueuedReply:
     reply: dict
 
 
+_CLAIM_UNSENT = (
+    update(_OUTBOUND)
+    .where(
+        _OUTBOUND.c.identity_id == bindparam("b_identity_id"),
+        _OUTBOUND.c.kind == OutboundKind.REPLY,
+        _OUTBOUND.c.status == OutboundStatus.PENDING,
+    )
+    .values(
+        status=OutboundStatus.SENDING, claim=bindparam("b_claim"), sending_at=bindparam("b_now")
+    )
+    .returning(_OUTBOUND.c.id, _OUTBOUND.c.reply)
+)
+
+
 def queue_replies(
     *,
     db: Connection,
@@ -213,24 +227,19 @@ def queue_replies(
     replies: list[dict],
     now: datetime,
     claim: str,
+    unsent: bool = True,
 ) -> list[QueuedReply]:
     """Write the replies of a step (as data, handlers/reply_data.py) in its transaction,
     claimed as `sending` by `claim` so that this process sends them at once; replies of the
-    chat still waiting from before (their fast path failed) are claimed with them and come
-    first, so a chat gets its answers in order. Should the process die before they are out,
-    the queue sends them once their claim is abandoned (storage/outbox.py's sweep)."""
-    earlier = db.execute(
-        update(_OUTBOUND)
-        .where(
-            _OUTBOUND.c.resident_id == resident_id,
-            _OUTBOUND.c.identity_id == identity_id,
-            _OUTBOUND.c.kind == OutboundKind.REPLY,
-            _OUTBOUND.c.status == OutboundStatus.PENDING,
-        )
-        .values(status=OutboundStatus.SENDING, claim=claim, sending_at=now)
-        .returning(_OUTBOUND.c.id, _OUTBOUND.c.reply)
-    ).all()
-    queued = sorted((QueuedReply(row.id, row.reply) for row in earlier), key=lambda q: q.id)
+    chat still waiting from before (their fast path failed; `unsent` says whether there may
+    be any, as loaded with the update) are claimed with them and come first, so a chat gets
+    its answers in order. Should the process die before they are out, the queue sends them
+    once their claim is abandoned (storage/outbox.py's sweep)."""
+    queued = []
+    if unsent:
+        params = {"b_identity_id": identity_id, "b_claim": claim, "b_now": now}
+        earlier = db.execute(_CLAIM_UNSENT, params).all()
+        queued = sorted((QueuedReply(row.id, row.reply) for row in earlier), key=lambda q: q.id)
     if not replies:
         return queued
     rows = [

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Connection, bindparam, func, or_, select
+from sqlalchemy import JSON, Connection, bindparam, case, func, or_, select
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -245,18 +245,20 @@ def recent_checks(
     return list(db.execute(_RECENT_CHECKS, params).scalars())
 
 
-def count_checks(*, db: Connection, since: datetime) -> int:
-    """Return how many counted checks all residents made after `since` (the index on
-    `checked_at` keeps this a range scan of the window)."""
-    query = (
-        select(func.count())
-        .select_from(_CHECKS)
-        .where(
-            _CHECKS.c.checked_at > since,
-            _CHECKS.c.outcome.in_([str(outcome) for outcome in COUNTED]),
-        )
-    )
-    return db.execute(query).scalar_one()
+_SINCE_HOUR, _SINCE_DAY = bindparam("b_since_hour"), bindparam("b_since_day")
+_COUNTED = [str(outcome) for outcome in COUNTED]
+_COUNT_CHECKS = select(
+    func.count(case((_CHECKS.c.checked_at > _SINCE_HOUR, 1))),
+    func.count(),
+).where(_CHECKS.c.checked_at > _SINCE_DAY, _CHECKS.c.outcome.in_(_COUNTED))
+
+
+def count_checks(*, db: Connection, hour_since: datetime, day_since: datetime) -> tuple[int, int]:
+    """Return how many counted checks all residents made after `hour_since` and after
+    `day_since`, in one range scan of the day's window (the index on `checked_at`)."""
+    params = {"b_since_hour": hour_since, "b_since_day": day_since}
+    hour, day = db.execute(_COUNT_CHECKS, params).one()
+    return hour, day
 
 
 def next_check_at(

@@ -12,6 +12,8 @@ from storage.types import UTCDateTime
 # how recently a resident must have written on one platform to be recognised on another by
 # their vouched-for number (Indonesian prepaid numbers are recycled after months unused)
 LINK_RECENT = timedelta(days=60)
+# when a chat last wrote is kept to the minute: WhatsApp's window is 24 hours
+SEEN_PRECISION = timedelta(minutes=1)
 
 
 class Resident(SQLModel, table=True):
@@ -214,9 +216,15 @@ def language_of(*, db: Connection, resident_id: int) -> str | None:
     return db.execute(select(_RESIDENTS.c.language).where(_RESIDENTS.c.id == resident_id)).scalar()
 
 
-def seen_inbound(*, db: Connection, identity_id: int, at: datetime) -> None:
+def seen_inbound(
+    *, db: Connection, identity_id: int, at: datetime, known: datetime | None = None
+) -> None:
     """Record that a chat identity wrote to us at `at` (never moving the time back: a late
-    redelivery of an old message changes nothing)."""
+    redelivery of an old message changes nothing). Given the time `known` (as loaded with the
+    update), nothing is written while it is less than SEEN_PRECISION older: a resident writing
+    several messages a minute costs one write, and the window is judged a little early."""
+    if known is not None and known >= at - SEEN_PRECISION:
+        return
     latest = _IDENTITIES.c.last_inbound_at
     db.execute(
         _IDENTITIES.update()
