@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, bindparam, delete, exists, select
+from sqlalchemy import JSON, Column, Connection, bindparam, delete, exists, literal_column, select
 from sqlmodel import Field, SQLModel
 
 from storage.outbox import Outbound, OutboundKind, OutboundStatus
@@ -70,17 +70,19 @@ _LOAD = (
         _IDENTITIES.c.id,
         _IDENTITIES.c.unreachable_at,
         _IDENTITIES.c.last_inbound_at,
+        # the values written out, not bound, so that the planners may use the partial
+        # indexes (storage/outbox.py) that hold these few rows
         exists()
         .where(
             _OUTBOUND.c.resident_id == _RESIDENTS.c.id,
-            _OUTBOUND.c.status == OutboundStatus.HELD,
+            _OUTBOUND.c.status == literal_column(f"'{OutboundStatus.HELD}'"),
         )
         .label("held"),
         exists()
         .where(
             _OUTBOUND.c.identity_id == _IDENTITIES.c.id,
-            _OUTBOUND.c.status == OutboundStatus.PENDING,
-            _OUTBOUND.c.kind == OutboundKind.REPLY,
+            _OUTBOUND.c.status == literal_column(f"'{OutboundStatus.PENDING}'"),
+            _OUTBOUND.c.kind == literal_column(f"'{OutboundKind.REPLY}'"),
         )
         .label("unsent"),
         _CONVERSATIONS.c.flow,

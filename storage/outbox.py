@@ -15,7 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import JSON, Connection, Text, and_, bindparam, case, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Index,
+    Text,
+    and_,
+    bindparam,
+    case,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.residents import ChannelIdentity, Resident
@@ -93,6 +105,22 @@ class Outbound(SQLModel, table=True):
     """One message to send to a resident on one of their channels."""
 
     __tablename__ = "outbound"
+    __table_args__ = (
+        # what each step asks of the queue (storage/conversations.py's load): is anything
+        # held for the resident, do earlier replies to the chat wait; a few rows each
+        Index(
+            "ix_outbound_held_by_resident",
+            "resident_id",
+            sqlite_where=text("status = 'held'"),
+            postgresql_where=text("status = 'held'"),
+        ),
+        Index(
+            "ix_outbound_unsent_replies",
+            "identity_id",
+            sqlite_where=text("status = 'pending' AND kind = 'reply'"),
+            postgresql_where=text("status = 'pending' AND kind = 'reply'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     resident_id: int = Field(foreign_key="residents.id", index=True, ondelete="CASCADE")

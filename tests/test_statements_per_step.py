@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
+from storage.conversations import _LOAD
 from tests.helpers import Chat
 
 # a resident on Telegram registers (the replies are rows of the outbound queue, as in the
@@ -100,3 +101,20 @@ async def test_writing_again_within_the_minute_writes_no_window_and_releases_not
         statements.on = True
         await resident.send("menu")
     assert any("SET last_inbound_at" in text for text in statements.texts)
+
+
+def test_the_load_of_each_step_asks_the_queue_through_its_small_indexes(database) -> None:
+    """The load's questions to the outbound queue (anything held for the resident, any earlier
+    reply unsent) use the partial indexes that hold those few rows, not the resident's whole
+    history of messages: whatever the queue holds, a step costs the same."""
+    with database.connect() as db:
+        compiled = _LOAD.compile(dialect=db.dialect)
+        if db.dialect.name == "sqlite":
+            positional = [compiled.params[name] for name in compiled.positiontup]
+            rows = db.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", tuple(positional))
+            plan = "\n".join(row[3] for row in rows)
+        else:
+            rows = db.exec_driver_sql(f"EXPLAIN {compiled}", dict(compiled.params))
+            plan = "\n".join(row[0] for row in rows)
+    assert "ix_outbound_held_by_resident" in plan, plan
+    assert "ix_outbound_unsent_replies" in plan, plan
