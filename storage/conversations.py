@@ -4,10 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, bindparam, delete, exists, literal_column, select
+from sqlalchemy import JSON, Column, Connection, bindparam, delete, exists, select
 from sqlmodel import Field, SQLModel
 
-from storage.outbox import Outbound, OutboundKind, OutboundStatus
+from storage.outbox import IS_HELD, IS_UNSENT_REPLY, Outbound
 from storage.residents import PROFILE_COLUMNS, ChannelIdentity, Profile, Resident
 from storage.types import UTCDateTime
 
@@ -70,20 +70,9 @@ _LOAD = (
         _IDENTITIES.c.id,
         _IDENTITIES.c.unreachable_at,
         _IDENTITIES.c.last_inbound_at,
-        # the values written out, not bound, so that the planners may use the partial
-        # indexes (storage/outbox.py) that hold these few rows
+        exists().where(_OUTBOUND.c.resident_id == _RESIDENTS.c.id, IS_HELD).label("held"),
         exists()
-        .where(
-            _OUTBOUND.c.resident_id == _RESIDENTS.c.id,
-            _OUTBOUND.c.status == literal_column(f"'{OutboundStatus.HELD}'"),
-        )
-        .label("held"),
-        exists()
-        .where(
-            _OUTBOUND.c.identity_id == _IDENTITIES.c.id,
-            _OUTBOUND.c.status == literal_column(f"'{OutboundStatus.PENDING}'"),
-            _OUTBOUND.c.kind == literal_column(f"'{OutboundKind.REPLY}'"),
-        )
+        .where(_OUTBOUND.c.identity_id == _IDENTITIES.c.id, IS_UNSENT_REPLY)
         .label("unsent"),
         _CONVERSATIONS.c.flow,
         _CONVERSATIONS.c.step,

@@ -23,9 +23,9 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    literal_column,
     or_,
     select,
-    text,
     update,
 )
 from sqlmodel import Field, SQLModel
@@ -105,23 +105,6 @@ class Outbound(SQLModel, table=True):
     """One message to send to a resident on one of their channels."""
 
     __tablename__ = "outbound"
-    __table_args__ = (
-        # what each step asks of the queue (storage/conversations.py's load): is anything
-        # held for the resident, do earlier replies to the chat wait; a few rows each
-        Index(
-            "ix_outbound_held_by_resident",
-            "resident_id",
-            sqlite_where=text("status = 'held'"),
-            postgresql_where=text("status = 'held'"),
-        ),
-        Index(
-            "ix_outbound_unsent_replies",
-            "identity_id",
-            sqlite_where=text("status = 'pending' AND kind = 'reply'"),
-            postgresql_where=text("status = 'pending' AND kind = 'reply'"),
-        ),
-    )
-
     id: int | None = Field(default=None, primary_key=True)
     resident_id: int = Field(foreign_key="residents.id", index=True, ondelete="CASCADE")
     identity_id: int = Field(foreign_key="channel_identities.id", ondelete="CASCADE")
@@ -165,6 +148,27 @@ class Outbound(SQLModel, table=True):
 _OUTBOUND = Outbound.__table__
 _IDENTITIES = ChannelIdentity.__table__
 _RESIDENTS = Resident.__table__
+
+# what each step asks of the queue (storage/conversations.py's load): is anything held for the
+# resident, do earlier replies to the chat wait. The values are written out, not bound, so that
+# the planners use the partial indexes that hold those few rows.
+IS_HELD = _OUTBOUND.c.status == literal_column(f"'{OutboundStatus.HELD}'")
+IS_UNSENT_REPLY = and_(
+    _OUTBOUND.c.status == literal_column(f"'{OutboundStatus.PENDING}'"),
+    _OUTBOUND.c.kind == literal_column(f"'{OutboundKind.REPLY}'"),
+)
+Index(
+    "ix_outbound_held_by_resident",
+    _OUTBOUND.c.resident_id,
+    sqlite_where=IS_HELD,
+    postgresql_where=IS_HELD,
+)
+Index(
+    "ix_outbound_unsent_replies",
+    _OUTBOUND.c.identity_id,
+    sqlite_where=IS_UNSENT_REPLY,
+    postgresql_where=IS_UNSENT_REPLY,
+)
 
 
 def reach(*, db: Connection, resident_id: int) -> tuple[int, str] | None:
@@ -234,11 +238,7 @@ class QueuedReply:
 
 _CLAIM_UNSENT = (
     update(_OUTBOUND)
-    .where(
-        _OUTBOUND.c.identity_id == bindparam("b_identity_id"),
-        _OUTBOUND.c.kind == OutboundKind.REPLY,
-        _OUTBOUND.c.status == OutboundStatus.PENDING,
-    )
+    .where(_OUTBOUND.c.identity_id == bindparam("b_identity_id"), IS_UNSENT_REPLY)
     .values(
         status=OutboundStatus.SENDING, claim=bindparam("b_claim"), sending_at=bindparam("b_now")
     )
