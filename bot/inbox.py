@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine as Database
 
+from bot.grouped import Grouped
 from storage import inbox
 from storage.inbox import Stored
 from storage.types import utcnow
@@ -45,15 +46,25 @@ class Inbox:
         self.stale = stale
         self.clock = clock
         self._task: asyncio.Task | None = None
+        self._keep = Grouped(self._store)
 
     async def keep(self, entries: list[tuple[str, dict]]) -> list[Stored]:
         """Store deliveries (key, payload) and return those new to the inbox; raise when the
-        database cannot take them (the platform is then not told they arrived)."""
-        return await asyncio.to_thread(self._store, entries)
+        database cannot take them (the platform is then not told they arrived). Deliveries
+        that come in meanwhile are stored in the same transaction."""
+        return await self._keep(entries)
 
-    def _store(self, entries: list[tuple[str, dict]]) -> list[Stored]:
+    def _store(self, requests: list[list[tuple[str, dict]]]) -> list[list[Stored]]:
+        """Store the deliveries of several requests at once; a key twice is stored once, and
+        handed to the request that gave it first."""
+        every = [entry for entries in requests for entry in entries]
         with self.database.begin() as db:
-            return inbox.store(db=db, channel=self.channel, entries=entries, now=self.clock())
+            stored = inbox.store(db=db, channel=self.channel, entries=every, now=self.clock())
+        by_key = {entry.key: entry for entry in stored}
+        return [
+            [by_key.pop(key) for key, _ in inbox.first_of_each(entries) if key in by_key]
+            for entries in requests
+        ]
 
     async def done(self, stored_id: int) -> None:
         """Drop a delivery handled outside the engine (which drops its own with the step)."""

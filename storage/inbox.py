@@ -21,6 +21,9 @@ from storage.types import UTCDateTime
 GIVE_UP_AFTER = 5  # tries of one stored delivery before it is dropped with a warning
 
 
+KEY_LENGTH = 160  # far longer than a platform's id of a delivery
+
+
 class InboxEntry(SQLModel, table=True):
     """One delivery from a platform, not yet handled."""
 
@@ -29,7 +32,7 @@ class InboxEntry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
-    key: str = Field(max_length=160)  # the platform's id of it (update_id, wamid)
+    key: str = Field(max_length=KEY_LENGTH)  # the platform's id of it (update_id, wamid)
     payload: dict[str, Any] = Field(sa_type=JSON)
     received_at: datetime = Field(sa_type=UTCDateTime, index=True)
     tries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -52,10 +55,11 @@ def store(
 ) -> list[Stored]:
     """Keep deliveries (key and payload); one whose key is stored already is not kept twice.
     Return the ones stored now, in the order given."""
+    entries = first_of_each(entries)
     if not entries:
         return []
     rows = [
-        {"channel": channel, "key": key[:160], "payload": payload, "received_at": now, "tries": 0}
+        {"channel": channel, "key": key, "payload": payload, "received_at": now, "tries": 0}
         for key, payload in entries
     ]
     insert = pg_insert if db.dialect.name == "postgresql" else sqlite_insert
@@ -66,7 +70,15 @@ def store(
         .returning(_INBOX.c.id, _INBOX.c.key, _INBOX.c.payload)
     )
     stored = {row.key: Stored(row.id, row.key, row.payload) for row in db.execute(statement)}
-    return [stored[key[:160]] for key, _payload in entries if key[:160] in stored]
+    return [stored[key] for key, _payload in entries if key in stored]
+
+
+def first_of_each(entries: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """The deliveries with their keys as the inbox keeps them, each key once (its first)."""
+    first: dict[str, dict] = {}
+    for key, payload in entries:
+        first.setdefault(key[:KEY_LENGTH], payload)
+    return list(first.items())
 
 
 def forget(*, db: Connection, ids: list[int]) -> None:

@@ -10,10 +10,11 @@ import sys
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
+from bot.inbox import Inbox
 from bot.outbound import Beat, Drainer, Limits
 from handlers import flows
 from handlers.engine import Engine
@@ -75,6 +76,34 @@ def test_a_delivery_is_stored_once_and_forgotten_when_handled(database, clock) -
         ("telegram", "8"),
         ("whatsapp", "7"),
     ]
+
+
+async def test_deliveries_that_come_in_together_are_stored_in_one_transaction(
+    database, clock
+) -> None:
+    commits = []
+
+    def count(connection) -> None:
+        commits.append(connection)
+
+    event.listen(database, "commit", count)
+    try:
+        keeper = Inbox(database, "whatsapp", handle=lambda entry: None, clock=clock)
+        keys = [[(f"wamid.{n}", {"n": n})] for n in range(50)] + [[("wamid.7", {"again": 1})]]
+        kept = await asyncio.gather(*(keeper.keep(entries) for entries in keys))
+    finally:
+        event.remove(database, "commit", count)
+    assert [len(entries) for entries in kept] == [1] * 50 + [0]  # wamid.7 was in hand already
+    assert kept[7][0].payload == {"n": 7}
+    assert len(commits) <= 2  # the first alone, the 50 others together: not one each
+    assert sorted(entry.key for entry in stored(database)) == sorted(
+        f"wamid.{n}" for n in range(50)
+    )
+    with database.begin() as db:  # the same key twice in one call is kept once
+        twice = inbox.store(
+            db=db, channel="telegram", entries=[("9", {"a": 1}), ("9", {"b": 2})], now=clock()
+        )
+    assert [(entry.key, entry.payload) for entry in twice] == [("9", {"a": 1})]
 
 
 def test_what_is_left_is_taken_again_a_few_times_then_dropped(database, clock) -> None:
