@@ -42,9 +42,9 @@ from functools import partial
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from aiolimiter import AsyncLimiter
 from sqlalchemy import Engine as Database
 
+from bot.pacing import Budget, Pacer, paid, priority_of
 from storage import leases, outbox, residents
 from storage.outbox import Due
 from storage.types import utcnow
@@ -185,11 +185,6 @@ class Limits:
         return min(self.backoff_cap, self.backoff * 2 ** (attempts - 1))
 
 
-def rate_limiter(rate: float) -> AsyncLimiter:
-    """Return a limiter for `rate` messages a second (fewer than one a second too)."""
-    return AsyncLimiter(rate, 1) if rate >= 1 else AsyncLimiter(1, 1 / rate)
-
-
 class Drainer:
     """Drain one channel's queue: claim, send within the limits, record the outcome."""
 
@@ -202,6 +197,7 @@ class Drainer:
         *,
         clock: Callable[[], datetime] = utcnow,
         term: timedelta = LEASE_TERM,
+        pacer: Pacer | None = None,
     ) -> None:
         self.sender = sender
         self.channel = sender.channel
@@ -211,7 +207,9 @@ class Drainer:
         self.clock = clock
         self.term = term  # the lease term: a row `sending` longer than this was abandoned
         self.lease_name = DRAIN_LEASE.format(channel=self.channel)
-        self._limiter = rate_limiter(self.limits.rate)
+        # the platform's one budget, shared with the channel's direct replies (bot/pacing.py);
+        # a sender without one (the console, a test's) gets its own at the queue's rate
+        self.pacer = pacer or getattr(sender, "pacer", None) or Pacer(Budget(self.limits.rate))
         self._slots = asyncio.Semaphore(self.limits.in_flight)
         # the database work runs here, one statement group at a time, off the event loop
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"outbound-{self.channel}")
@@ -290,8 +288,12 @@ class Drainer:
                 busy = 0
             if busy or self._stopping:
                 continue
+            wait = poll.total_seconds()
+            if self._paused_until is not None:  # go on as soon as a pause ends
+                left = (self._paused_until - self.clock()).total_seconds()
+                wait = min(wait, left + 0.01) if left > 0 else wait
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), poll.total_seconds())
+                await asyncio.wait_for(self._wakeup.wait(), wait)
             self._wakeup.clear()
 
     # --- one round -----------------------------------------------------------------------
@@ -379,7 +381,8 @@ class Drainer:
 
     async def _send(self, row: Due) -> None:
         """Send one row within the limits, and record the outcome before freeing its slot."""
-        async with self._slots, self._limiter:
+        async with self._slots:
+            await self.pacer.turn(priority_of(row.kind), row.external_id)
             now = self.clock()
             if self._unrecorded:
                 # an outcome could not be written: hand nothing more over this round; the row
@@ -397,17 +400,19 @@ class Drainer:
                 turn = self._next_turn.get(row.external_id, now)
                 self._next_turn[row.external_id] = max(turn, now + self.limits.chat_interval)
             try:
-                platform_id = await self.sender.deliver(
-                    row.external_id,
-                    row.text,
-                    row.options,
-                    kind=row.kind,
-                    last_inbound_at=row.last_inbound_at,
-                    language=row.language,
-                    reply=row.reply,
-                )
+                with paid():  # the channel's first call of it takes this turn
+                    platform_id = await self.sender.deliver(
+                        row.external_id,
+                        row.text,
+                        row.options,
+                        kind=row.kind,
+                        last_inbound_at=row.last_inbound_at,
+                        language=row.language,
+                        reply=row.reply,
+                    )
             except RetryLater as error:
                 self._answered()
+                self.pacer.slow_down(error.seconds)  # the channel may have told it already
                 until = self.clock() + timedelta(seconds=error.seconds)
                 if self._paused_until is None or until > self._paused_until:
                     log.info(
