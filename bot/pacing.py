@@ -7,9 +7,11 @@ notices, then bulk (announcements, surveys), which takes what the others leave. 
 small bucket of its own (Telegram: about one a second, WhatsApp: one every 6 seconds after a
 burst), and a send waiting for its chat does not hold up the others.
 
-A 429 teaches it: `slow_down` pauses every send for the platform's retry_after and lowers the
-rate (x0.8, once per pause); then the rate creeps back up by a share of the configured rate a
-second (additive increase), so a limit lower than configured is found and kept.
+A 429 teaches it: `slow_down` pauses every send for the platform's retry_after, remembers the
+rate it happened at (the ceiling) and lowers the rate (x0.8, once per pause). Then the rate
+climbs back by a share of the configured rate a second (additive increase) to a little below
+the ceiling, and above that creeps up very slowly, probing: a limit lower than configured is
+found and kept, without a 429 every few seconds.
 
 A channel paces each of its platform calls with `turn`; the drain takes its turn before it
 hands a row to the channel and marks the call it makes as paid (`paid()`), so that the first
@@ -60,7 +62,9 @@ class Budget:
     chat_burst: float = 1.0  # sends one chat may get at once, before its chat_rate applies
     decrease: float = 0.8  # the rate is multiplied by this on a 429
     floor: float = 0.1  # ... but stays at least this share of the configured rate
-    recovery: float = 0.02  # share of the configured rate regained each second after a 429
+    recovery: float = 0.05  # share of the configured rate regained a second after a 429 ...
+    margin: float = 0.03  # ... up to this share below the rate the 429 came at
+    probe: float = 0.0005  # share of the configured rate gained a second above that
     catch_up: float = 0.5  # a slot given this share of an interval late keeps the schedule
 
 
@@ -92,6 +96,7 @@ class Pacer:
         self._next = float("-inf")  # when the next slot is free
         self._paused_until = float("-inf")
         self._calm_after = float("-inf")  # a 429 before this belongs to the last pause
+        self._ceiling = float("inf")  # the rate the last 429 came at
         self._learned_at = clock()  # when the rate was last raised
         self._chats: dict[str, _Chat] = {}
         self._waiting: list[tuple[int, int, str | None, asyncio.Future]] = []
@@ -147,10 +152,12 @@ class Pacer:
                 lowered,
                 self._rate,
             )
+            self._ceiling = self._rate
             self._rate = lowered
+            # what was in flight when it paused answers before the pause ends; a 429 after
+            # that was sent at the lower rate, and teaches again
+            self._calm_after = now + seconds
         self._paused_until = max(self._paused_until, now + seconds)
-        # what was in flight when it paused answers within about a second of the pause's end
-        self._calm_after = self._paused_until + 1.0
         self._learned_at = self._paused_until
         self._kick()
 
@@ -212,11 +219,16 @@ class Pacer:
         entry[3].set_result(None)
 
     def _learn(self, now: float) -> None:
-        """Raise the rate by the recovery share for the time since it was last raised."""
+        """Raise the rate for the time since it was last raised: quickly to a little below the
+        last 429's rate, slowly above it."""
         if self._rate >= self.budget.rate or now < self._learned_at:
             return
-        gained = self.budget.rate * self.budget.recovery * (now - self._learned_at)
-        self._rate = min(self.budget.rate, self._rate + gained)
+        seconds, budget = now - self._learned_at, self.budget
+        below = min(budget.rate, self._ceiling * (1 - budget.margin))
+        if self._rate < below:
+            self._rate = min(below, self._rate + budget.rate * budget.recovery * seconds)
+        else:
+            self._rate = min(budget.rate, self._rate + budget.rate * budget.probe * seconds)
         self._learned_at = now
 
     async def _nap(self, seconds: float) -> None:

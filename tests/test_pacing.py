@@ -126,7 +126,7 @@ async def test_each_chat_keeps_its_own_pace_without_holding_up_the_others(
 async def test_a_429_pauses_lowers_the_rate_once_and_recovers_slowly(
     fake_time: FakeTime,
 ) -> None:
-    pacer = pacer_of(fake_time, rate=10, decrease=0.8, recovery=0.02)
+    pacer = pacer_of(fake_time, rate=10, decrease=0.8, recovery=0.05, margin=0.03, probe=0.001)
     await sends(pacer, fake_time, *[(Priority.BULK, None)] * 3)
     told = fake_time()
     pacer.slow_down(2.0)
@@ -136,12 +136,29 @@ async def test_a_429_pauses_lowers_the_rate_once_and_recovers_slowly(
     times = [at for _label, at in went]
     assert times[0] >= told + 2.0  # nothing during the pause
     assert all(gap > 0.12 for gap in gaps(times))  # about the lower rate, no burst after
-    # additive increase: 2 % of the rate back a second, so about 10 s to be back at 10
-    went = await sends(pacer, fake_time, *[(Priority.BULK, None)] * 40)
-    assert 8.0 < pacer.rate < 10.0
-    went = await sends(pacer, fake_time, *[(Priority.BULK, None)] * 100)
+    # additive increase: 5 % of the rate back a second, up to 3 % below where the 429 came
+    await sends(pacer, fake_time, *[(Priority.BULK, None)] * 10)
+    assert 8.0 < pacer.rate < 9.7
+    await sends(pacer, fake_time, *[(Priority.BULK, None)] * 30)
+    assert pacer.rate == pytest.approx(9.7, abs=0.02)
+    # above that it probes slowly (0.1 % a second): back at 10 after about 30 s more
+    await sends(pacer, fake_time, *[(Priority.BULK, None)] * 100)
+    assert 9.7 < pacer.rate < 9.9
+    went = await sends(pacer, fake_time, *[(Priority.BULK, None)] * 300)
     assert pacer.rate == pytest.approx(10.0)
     assert gaps([at for _label, at in went][-10:]) == [0.1] * 9
+
+
+async def test_a_second_429_sets_the_ceiling_where_it_came(fake_time: FakeTime) -> None:
+    pacer = pacer_of(fake_time, rate=40, decrease=0.8, margin=0.03)
+    pacer.slow_down(1.0)  # at 40: down to 32
+    fake_time.now += 60.0
+    await sends(pacer, fake_time, *[(Priority.BULK, None)] * 2)
+    assert pacer.rate == pytest.approx(38.8, abs=0.01)  # back to 3 % below 40
+    pacer.slow_down(1.0)  # the limit is lower: learned at 38.8
+    fake_time.now += 60.0
+    await sends(pacer, fake_time, *[(Priority.BULK, None)] * 2)
+    assert pacer.rate == pytest.approx(38.8 * 0.97, abs=0.1)
 
 
 async def test_429s_in_a_row_lower_the_rate_further_down_to_a_floor(fake_time: FakeTime) -> None:
