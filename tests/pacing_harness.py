@@ -22,8 +22,9 @@ from sqlalchemy import func, select, text
 from bot.app import workers_for
 from bot.channels.telegram import Settings, TelegramChannel
 from bot.outbound import Drainer, Limits, QuietHours
-from handlers import flows
+from handlers import flows, hints
 from handlers.engine import Engine
+from handlers.i18n import LANGUAGES, translations
 from handlers.steps import EngineConfig
 from storage.outbox import Outbound, OutboundKind, OutboundStatus
 from storage.residents import ChannelIdentity, Resident
@@ -55,6 +56,7 @@ class Figures:
     # broadcast messages sent between a resident's update and its answer
     bulk_before_reply: list[int] = field(default_factory=list)
     unanswered: int = 0
+    apologies: int = 0  # residents told something went wrong on our side
 
     @property
     def rate(self) -> float:
@@ -236,3 +238,6 @@ def measure(fake: FakeBotAPI, figures: Figures, written: dict, messages: int) ->
             figures.bulk_before_reply.append(sent_so_far - before)
             figures.bulk_left_at_reply.append(messages - sent_so_far)
     figures.unanswered = len(written) - len(answered)
+    sorry = {hints.error_hint(translations(language).gettext) for language in LANGUAGES}
+    to_writers = [c for c in calls if not c.failed and chat_of(c) in written]
+    figures.apologies = sum(1 for c in to_writers if c.params.get("text") in sorry)

@@ -1,0 +1,39 @@
+"""The pacer end to end, over real HTTP: a broadcast drained through the Telegram adapter to
+the fake Bot API held to a sliding window (tests/fake_limits.py), on the test's database, while
+residents write (tests/pacing_harness.py). Real time: each run lasts a few seconds."""
+
+from tests.pacing_harness import drain_while_residents_write
+
+LIMIT = 40.0  # messages a second over any second, as the server counts
+RATE = LIMIT * 0.97  # the pacer set a little below the platform's limit, as TELEGRAM_RATE is
+
+
+async def test_a_drain_reaches_the_limit_with_hardly_a_429(database) -> None:
+    figures = await drain_while_residents_write(
+        database, messages=240, limit=LIMIT, rate=RATE, writers=0
+    )
+    assert figures.bulk == 240 and figures.unfinished == 0
+    assert figures.share >= 0.90, f"{figures.rate:.1f}/s against {LIMIT:g}/s"
+    assert figures.refused_share < 0.01, f"{figures.refused} of {figures.calls} answered 429"
+
+
+async def test_a_pacer_set_above_the_limit_learns_it(database) -> None:
+    figures = await drain_while_residents_write(
+        database, messages=240, limit=LIMIT, rate=LIMIT * 2, writers=0
+    )
+    assert figures.bulk == 240 and figures.unfinished == 0
+    # each 429 lowers the rate once: a handful, not one after every pause
+    assert 1 <= figures.refused <= 20, f"{figures.refused} of {figures.calls} answered 429"
+    assert figures.share >= 0.5, f"{figures.rate:.1f}/s against {LIMIT:g}/s"
+
+
+async def test_an_answer_written_while_bulk_drains_goes_before_the_rest_of_it(database) -> None:
+    figures = await drain_while_residents_write(
+        database, messages=200, limit=LIMIT, rate=RATE, writers=3, write_every=0.5
+    )
+    assert figures.unanswered == 0 and figures.apologies == 0
+    assert len(figures.replies) == 3
+    # the answer takes the next free slot: at most the sends already in flight go first
+    assert max(figures.bulk_before_reply) <= 9, figures.bulk_before_reply
+    assert min(figures.bulk_left_at_reply) > 40, figures.bulk_left_at_reply
+    assert figures.refused_share < 0.01
