@@ -2,9 +2,24 @@
 the fake Bot API held to a sliding window (tests/fake_limits.py), on the test's database, while
 residents write (tests/pacing_harness.py). Real time: each run lasts a few seconds."""
 
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.app import workers_for
+from bot.channels.telegram import Settings, TelegramChannel
+from handlers import flows, hints
+from handlers.engine import Engine
+from handlers.i18n import LANGUAGES, translations
+from handlers.steps import EngineConfig
+from storage.outbox import Outbound, OutboundStatus
+from tests import telegram_updates as tg
+from tests.fake_telegram import FakeBotAPI
 from tests.pacing_harness import drain_while_residents_write
 
 LIMIT = 40.0  # messages a second over any second, as the server counts
+SITI = 1001
 RATE = LIMIT * 0.97  # the pacer set a little below the platform's limit, as TELEGRAM_RATE is
 
 
@@ -37,3 +52,40 @@ async def test_an_answer_written_while_bulk_drains_goes_before_the_rest_of_it(da
     assert max(figures.bulk_before_reply) <= 9, figures.bulk_before_reply
     assert min(figures.bulk_left_at_reply) > 40, figures.bulk_left_at_reply
     assert figures.refused_share < 0.01
+
+
+async def test_an_answer_waiting_for_the_pacer_is_sent_and_no_apology(database) -> None:
+    # the step is saved well within answer_within; the wait for the platform comes after it
+    config = EngineConfig(
+        workers=workers_for(database),
+        queued_replies=frozenset({"telegram"}),
+        reply_claim="reply:pacing",
+        answer_within=timedelta(seconds=2),
+    )
+    engine = Engine(database, flows.build(), config)
+    async with FakeBotAPI() as fake:
+        channel = TelegramChannel(
+            Settings(token=fake.token, base_url=fake.base_url),
+            engine,
+            database,
+            reply_claim="reply:pacing",
+        )
+        await channel.start()
+        try:
+            channel.pacer.slow_down(4.0)  # Telegram asked every send to wait, longer than that
+            started = time.monotonic()
+            await channel.feed(tg.text("halo", user_id=SITI) | {"update_id": 1})
+            await fake.wait_for(lambda f: bool(f.sent_texts(SITI)), 15)
+            waited = time.monotonic() - started
+        finally:
+            await channel.stop()
+            engine.close()
+    assert waited >= 3.5  # it waited for the pause, past answer_within
+    [answer] = fake.sent_texts(SITI)
+    assert "Selamat datang" in answer
+    sorry = {hints.error_hint(translations(language).gettext) for language in LANGUAGES}
+    assert answer not in sorry
+    table = Outbound.__table__
+    with database.connect() as db:
+        [status] = db.execute(select(table.c.status).where(table.c.kind == "reply")).scalars()
+    assert status == OutboundStatus.SENT  # recorded by the fast path, not left to the queue
