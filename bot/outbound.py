@@ -56,6 +56,7 @@ DRAIN_LEASE = "outbound:{channel}"  # who drains one channel's queue
 BATCH = 64  # rows claimed at once; the ones waiting for a send slot were not handed over yet
 POLL = timedelta(seconds=1)  # how soon a row written by a conversation is picked up
 LEASE_TERM = timedelta(seconds=90)  # CLOCK_LEASE_SECONDS' default; the Beat sets the real one
+STOP_CHECK = 0.25  # seconds between looks at a stop while a send waits for its turn
 SWEEP_EVERY = timedelta(seconds=5)  # how often the drain looks for abandoned rows
 # an abandoned row goes again this many lease terms after it was found: its sender may only
 # be frozen, and one that wakes within them records what it had in flight (the lease passes
@@ -209,7 +210,10 @@ class Drainer:
         self.lease_name = DRAIN_LEASE.format(channel=self.channel)
         # the platform's one budget, shared with the channel's direct replies (bot/pacing.py);
         # a sender without one (the console, a test's) gets its own at the queue's rate
-        self.pacer = pacer or getattr(sender, "pacer", None) or Pacer(Budget(self.limits.rate))
+        self.pacer = pacer or getattr(sender, "pacer", None)
+        self._own_pacer = self.pacer is None  # told of 429s here, not by its channel
+        if self.pacer is None:
+            self.pacer = Pacer(Budget(self.limits.rate), name=self.channel)
         self._slots = asyncio.Semaphore(self.limits.in_flight)
         # the database work runs here, one statement group at a time, off the event loop
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"outbound-{self.channel}")
@@ -382,7 +386,7 @@ class Drainer:
     async def _send(self, row: Due) -> None:
         """Send one row within the limits, and record the outcome before freeing its slot."""
         async with self._slots:
-            await self.pacer.turn(priority_of(row.kind), row.external_id)
+            await self._turn(row)
             now = self.clock()
             if self._unrecorded:
                 # an outcome could not be written: hand nothing more over this round; the row
@@ -412,7 +416,8 @@ class Drainer:
                     )
             except RetryLater as error:
                 self._answered()
-                self.pacer.slow_down(error.seconds)  # the channel may have told it already
+                if self._own_pacer:  # a channel's own pacer heard it from the channel
+                    self.pacer.slow_down(error.seconds)
                 until = self.clock() + timedelta(seconds=error.seconds)
                 if self._paused_until is None or until > self._paused_until:
                     log.info(
@@ -460,6 +465,18 @@ class Drainer:
             else:
                 self._answered()
                 await self._record(True, self._sent, row, platform_id)
+
+    async def _turn(self, row: Due) -> None:
+        """Wait for the row's slot in the platform's pace, by its kind; return early when the
+        drain stops meanwhile (the row then goes back unsent)."""
+        turn = asyncio.ensure_future(self.pacer.turn(priority_of(row.kind), row.external_id))
+        while not turn.done():
+            await asyncio.wait({turn}, timeout=STOP_CHECK)
+            if self._stopping and not turn.done():
+                turn.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await turn
+                return
 
     # --- outages -------------------------------------------------------------------------
 

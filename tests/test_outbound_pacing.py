@@ -2,21 +2,27 @@
 the fake Bot API held to a sliding window (tests/fake_limits.py), on the test's database, while
 residents write (tests/pacing_harness.py). Real time: each run lasts a few seconds."""
 
+import asyncio
+import io
 import time
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.app import workers_for
+from bot.channels.console import ConsoleSender
 from bot.channels.telegram import Settings, TelegramChannel
+from bot.outbound import Drainer, Limits, QuietHours
 from handlers import flows, hints
 from handlers.engine import Engine
 from handlers.i18n import LANGUAGES, translations
 from handlers.steps import EngineConfig
-from storage.outbox import Outbound, OutboundStatus
+from storage import outbox, residents
+from storage.outbox import Outbound, OutboundKind, OutboundStatus
+from storage.types import utcnow
 from tests import telegram_updates as tg
 from tests.fake_telegram import FakeBotAPI
-from tests.pacing_harness import drain_while_residents_write
+from tests.pacing_harness import NEVER, drain_while_residents_write
 
 LIMIT = 40.0  # messages a second over any second, as the server counts
 SITI = 1001
@@ -89,3 +95,29 @@ async def test_an_answer_waiting_for_the_pacer_is_sent_and_no_apology(database) 
     with database.connect() as db:
         [status] = db.execute(select(table.c.status).where(table.c.kind == "reply")).scalars()
     assert status == OutboundStatus.SENT  # recorded by the fast path, not left to the queue
+
+
+async def test_a_stop_does_not_wait_for_a_paused_pacer(database) -> None:
+    with database.begin() as db:
+        profile, _identity = residents.create_resident(
+            db=db, channel="console", external_id="siti", language="id", now=utcnow()
+        )
+        queued = outbox.enqueue(
+            db=db, resident_id=profile.id, kind=OutboundKind.REMINDER, text="Besok", now=utcnow()
+        )
+    printed = io.StringIO()
+    drainer = Drainer(ConsoleSender(printed), database, Limits(), QuietHours(NEVER, NEVER))
+    drainer.permit(utcnow() + timedelta(minutes=1))
+    drainer.pacer.slow_down(60.0)  # told to wait a minute
+    draining = asyncio.create_task(drainer.drain_once())
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    drainer.stop()
+    assert await asyncio.wait_for(draining, 5) == 1
+    drainer.close()
+    assert time.monotonic() - started < 2
+    assert printed.getvalue() == ""  # not sent, and back in the queue
+    table = Outbound.__table__
+    with database.connect() as db:
+        [status] = db.execute(select(table.c.status).where(table.c.id == queued)).scalars()
+    assert status == OutboundStatus.PENDING
