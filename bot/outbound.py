@@ -169,7 +169,7 @@ class QuietHours:
 class Limits:
     """How fast, how often and how hard one channel's queue is drained."""
 
-    rate: float = 25.0  # messages a second, all chats together
+    rate: float = 25.0  # a second, all chats: the pace of a sender without a pacer of its own
     chat_interval: timedelta = timedelta(seconds=1)  # least time between two to one chat
     in_flight: int = 8  # sends at once: also the most that can repeat after a crash
     max_attempts: int = 5  # failed tries before a message is given up
