@@ -122,8 +122,9 @@ async def drain(database, messages: int, limit: float, rate: float) -> None:
     engine = Engine(database, flows.build(), EngineConfig(workers=workers_for(database)))
     async with FakeBotAPI() as fake:
         fake.limit_rate(limit)
+        # the channel's pacer is the drain's pace (bot/pacing.py)
         channel = TelegramChannel(
-            Settings(token=fake.token, base_url=fake.base_url), engine, database
+            Settings(token=fake.token, base_url=fake.base_url, rate=rate), engine, database
         )
         await channel.start()
         # quiet hours never hold a reminder back; start = end switches them off anyway

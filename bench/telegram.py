@@ -25,7 +25,7 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HE
 sys.path.insert(0, str(HERE.parent))
 
 from telegram import Update  # noqa: E402
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler  # noqa: E402
+from telegram.ext import Application, ContextTypes, TypeHandler  # noqa: E402
 
 from bot.app import workers_for  # noqa: E402
 from bot.channels.telegram import CONNECTIONS, Settings, TelegramChannel  # noqa: E402
@@ -80,7 +80,6 @@ async def bare_rate(residents: int, steps: int) -> float:
             Application.builder()
             .token(fake.token)
             .base_url(fake.base_url)
-            .rate_limiter(AIORateLimiter(overall_max_rate=WIDE_OPEN))
             .concurrent_updates(256)
             .connection_pool_size(CONNECTIONS)
             .pool_timeout(30)
@@ -107,7 +106,7 @@ async def adapter_rate(residents: int, steps: int, memory: int) -> tuple[float, 
         engine = Engine(database, flows.build(), EngineConfig(workers=workers_for(database)))
         async with FakeBotAPI() as fake:
             settings = Settings(
-                token=fake.token, base_url=fake.base_url, overall_max_rate=WIDE_OPEN
+                token=fake.token, base_url=fake.base_url, rate=WIDE_OPEN, chat_burst=WIDE_OPEN
             )
             channel = TelegramChannel(settings, engine, database)
             await channel.start()

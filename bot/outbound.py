@@ -42,9 +42,9 @@ from functools import partial
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from aiolimiter import AsyncLimiter
 from sqlalchemy import Engine as Database
 
+from bot.pacing import Budget, Pacer, paid, priority_of
 from storage import leases, outbox, residents
 from storage.outbox import Due
 from storage.types import utcnow
@@ -56,6 +56,7 @@ DRAIN_LEASE = "outbound:{channel}"  # who drains one channel's queue
 BATCH = 64  # rows claimed at once; the ones waiting for a send slot were not handed over yet
 POLL = timedelta(seconds=1)  # how soon a row written by a conversation is picked up
 LEASE_TERM = timedelta(seconds=90)  # CLOCK_LEASE_SECONDS' default; the Beat sets the real one
+STOP_CHECK = 0.25  # seconds between looks at a stop while a send waits for its turn
 SWEEP_EVERY = timedelta(seconds=5)  # how often the drain looks for abandoned rows
 # an abandoned row goes again this many lease terms after it was found: its sender may only
 # be frozen, and one that wakes within them records what it had in flight (the lease passes
@@ -168,7 +169,7 @@ class QuietHours:
 class Limits:
     """How fast, how often and how hard one channel's queue is drained."""
 
-    rate: float = 25.0  # messages a second, all chats together
+    rate: float = 25.0  # a second, all chats: the pace of a sender without a pacer of its own
     chat_interval: timedelta = timedelta(seconds=1)  # least time between two to one chat
     in_flight: int = 8  # sends at once: also the most that can repeat after a crash
     max_attempts: int = 5  # failed tries before a message is given up
@@ -185,11 +186,6 @@ class Limits:
         return min(self.backoff_cap, self.backoff * 2 ** (attempts - 1))
 
 
-def rate_limiter(rate: float) -> AsyncLimiter:
-    """Return a limiter for `rate` messages a second (fewer than one a second too)."""
-    return AsyncLimiter(rate, 1) if rate >= 1 else AsyncLimiter(1, 1 / rate)
-
-
 class Drainer:
     """Drain one channel's queue: claim, send within the limits, record the outcome."""
 
@@ -202,6 +198,7 @@ class Drainer:
         *,
         clock: Callable[[], datetime] = utcnow,
         term: timedelta = LEASE_TERM,
+        pacer: Pacer | None = None,
     ) -> None:
         self.sender = sender
         self.channel = sender.channel
@@ -211,7 +208,12 @@ class Drainer:
         self.clock = clock
         self.term = term  # the lease term: a row `sending` longer than this was abandoned
         self.lease_name = DRAIN_LEASE.format(channel=self.channel)
-        self._limiter = rate_limiter(self.limits.rate)
+        # the platform's one budget, shared with the channel's direct replies (bot/pacing.py);
+        # a sender without one (the console, a test's) gets its own at the queue's rate
+        self.pacer = pacer or getattr(sender, "pacer", None)
+        self._own_pacer = self.pacer is None  # told of 429s here, not by its channel
+        if self.pacer is None:
+            self.pacer = Pacer(Budget(self.limits.rate), name=self.channel)
         self._slots = asyncio.Semaphore(self.limits.in_flight)
         # the database work runs here, one statement group at a time, off the event loop
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"outbound-{self.channel}")
@@ -290,8 +292,12 @@ class Drainer:
                 busy = 0
             if busy or self._stopping:
                 continue
+            wait = poll.total_seconds()
+            if self._paused_until is not None:  # go on as soon as a pause ends
+                left = (self._paused_until - self.clock()).total_seconds()
+                wait = min(wait, left + 0.01) if left > 0 else wait
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), poll.total_seconds())
+                await asyncio.wait_for(self._wakeup.wait(), wait)
             self._wakeup.clear()
 
     # --- one round -----------------------------------------------------------------------
@@ -379,7 +385,8 @@ class Drainer:
 
     async def _send(self, row: Due) -> None:
         """Send one row within the limits, and record the outcome before freeing its slot."""
-        async with self._slots, self._limiter:
+        async with self._slots:
+            await self._turn(row)
             now = self.clock()
             if self._unrecorded:
                 # an outcome could not be written: hand nothing more over this round; the row
@@ -397,17 +404,20 @@ class Drainer:
                 turn = self._next_turn.get(row.external_id, now)
                 self._next_turn[row.external_id] = max(turn, now + self.limits.chat_interval)
             try:
-                platform_id = await self.sender.deliver(
-                    row.external_id,
-                    row.text,
-                    row.options,
-                    kind=row.kind,
-                    last_inbound_at=row.last_inbound_at,
-                    language=row.language,
-                    reply=row.reply,
-                )
+                with paid():  # the channel's first call of it takes this turn
+                    platform_id = await self.sender.deliver(
+                        row.external_id,
+                        row.text,
+                        row.options,
+                        kind=row.kind,
+                        last_inbound_at=row.last_inbound_at,
+                        language=row.language,
+                        reply=row.reply,
+                    )
             except RetryLater as error:
                 self._answered()
+                if self._own_pacer:  # a channel's own pacer heard it from the channel
+                    self.pacer.slow_down(error.seconds)
                 until = self.clock() + timedelta(seconds=error.seconds)
                 if self._paused_until is None or until > self._paused_until:
                     log.info(
@@ -455,6 +465,18 @@ class Drainer:
             else:
                 self._answered()
                 await self._record(True, self._sent, row, platform_id)
+
+    async def _turn(self, row: Due) -> None:
+        """Wait for the row's slot in the platform's pace, by its kind; return early when the
+        drain stops meanwhile (the row then goes back unsent)."""
+        turn = asyncio.ensure_future(self.pacer.turn(priority_of(row.kind), row.external_id))
+        while not turn.done():
+            await asyncio.wait({turn}, timeout=STOP_CHECK)
+            if self._stopping and not turn.done():
+                turn.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await turn
+                return
 
     # --- outages -------------------------------------------------------------------------
 

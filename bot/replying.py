@@ -1,8 +1,11 @@
 """The fast path of direct replies: a step's replies are rows of the outbound queue, written
 with the step (handlers/engine.py) and claimed for the process that ran it; that process sends
-them at once, in order, and records them as sent. The rows are the truth: a reply not out when
-the process dies goes out through the queue once its claim is abandoned, and one the platform
-cannot take now (an outage, a 429) is handed to the queue, which keeps the channel's pace."""
+them at once, in order, and records them as sent, each send in its turn of the platform's
+pacer, before anything the queue sends (bot/pacing.py). The wait for a turn comes after the
+step was saved, outside the engine's answer_within: a reply that waits is late, never the
+apology. The rows are the truth: a reply not out when the process dies goes out through the
+queue once its claim is abandoned, and one the platform cannot take now (an outage, a long
+429) is handed to the queue."""
 
 import asyncio
 import logging

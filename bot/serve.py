@@ -220,6 +220,8 @@ def telegram_settings(settings: Settings) -> telegram.Settings:
         webhook_url=settings.telegram_webhook_url,
         webhook_secret=webhook_secret,
         default_language=settings.default_language,
+        rate=settings.telegram_rate,  # one budget for the replies and the queue (bot/pacing.py)
+        chat_rate=settings.telegram_chat_rate,
     )
 
 

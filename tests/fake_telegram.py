@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fake_faults import Delivered, Faults
+from tests.fake_limits import SlidingWindow, retry_after, window_of
 
 BOT_USER: dict[str, Any] = {
     "id": 123456,
@@ -179,6 +180,7 @@ class FakeBotAPI:
         self._closing = False
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._buckets: dict[str, _Bucket] = {}
+        self._windows: dict[str, SlidingWindow] = {}  # one window may span several methods
         self.rate_limited = 0  # calls answered 429 by a rate limit (not scripted failures)
         self._message_ids: dict[Any, int] = defaultdict(int)
         self._messages: dict[tuple[Any, int], dict[str, Any]] = {}
@@ -286,6 +288,21 @@ class FakeBotAPI:
         burst = per_second if burst is None else burst
         self._buckets[method.lower()] = _Bucket(per_second, burst, burst, time.monotonic())
 
+    def limit_window(
+        self,
+        per_second: float,
+        seconds: float = 1.0,
+        *,
+        methods: tuple[str, ...] = ("sendMessage",),
+    ) -> SlidingWindow:
+        """Answer calls of `methods` beyond `per_second` on average over any `seconds` long
+        window with 429 and retry_after (whole seconds, at least one), as Telegram's flood
+        control does; return the window (it counts what it let through and refused)."""
+        window = window_of(per_second, seconds)
+        for method in methods:
+            self._windows[method.lower()] = window
+        return window
+
     # --- inspection ------------------------------------------------------------------------
 
     def calls(self, method: str | None = None) -> list[Call]:
@@ -370,6 +387,10 @@ class FakeBotAPI:
             )
         bucket = self._buckets.get(method.lower())
         wait = bucket.take() if bucket is not None else None
+        window = self._windows.get(method.lower())
+        if wait is None and window is not None:
+            waited = window.take()
+            wait = None if waited is None else retry_after(waited)
         if wait is not None:
             self.rate_limited += 1
             return self._error(call, 429, f"Too Many Requests: retry after {wait}", wait)

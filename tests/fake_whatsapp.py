@@ -11,7 +11,8 @@ message is in ``fake.sent``; every request, accepted or not, in ``fake.requests`
 
 Controls, like the fake Bot API's: ``fail_next`` (scripted Graph errors: 130429, 131056,
 131047, 131026, 131000, ...), ``limit_rate`` (130429 beyond N messages a second),
-``limit_pair_rate`` (131056 beyond N a second to one recipient), ``enforce_window`` (the
+``limit_pair_rate`` (131056 beyond N a second to one recipient), ``limit_window`` and
+``limit_pair_window`` (the same as sliding windows, tests/fake_limits.py), ``enforce_window`` (the
 24-hour customer-service window: free-form messages to anyone outside it fail with 131047)
 and ``templates`` (approved templates and their number of body parameters). Time comes from
 the ``clock`` given to the constructor, so a test moves it instead of sleeping.
@@ -48,6 +49,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fake_faults import Delivered, Faults
+from tests.fake_limits import SlidingWindow, Windows, window_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
 TOKEN = "EAAGm0PX4ZCpsBO-TEST-TOKEN"
@@ -481,6 +483,8 @@ class FakeGraphAPI:
         self._bucket: _Bucket | None = None
         self._pair_rate: tuple[float, float] | None = None
         self._pair_buckets: dict[str, _Bucket] = {}
+        self._window: SlidingWindow | None = None
+        self._pair_windows: Windows | None = None
         self._serial = itertools.count(1)
         self.faults = Faults()  # refused connections, resets, black holes (tests/fake_faults.py)
         self._server: _Server | None = None
@@ -583,6 +587,16 @@ class FakeGraphAPI:
         about one message every 6 seconds to the same user, with bursts)."""
         self._pair_rate = (per_second, burst)
         self._pair_buckets.clear()
+
+    def limit_window(self, per_second: float, seconds: float = 1.0) -> SlidingWindow:
+        """Refuse sends beyond `per_second` on average over any `seconds` long window with
+        130429 (Meta counts the number's recent messages); return the window."""
+        self._window = window_of(per_second, seconds, self.clock)
+        return self._window
+
+    def limit_pair_window(self, count: int, seconds: float) -> None:
+        """Refuse sends beyond `count` to one recipient within any `seconds` with 131056."""
+        self._pair_windows = Windows(count, seconds, self.clock)
 
     def enforce_window(self, *wa_ids: str, mode: Literal["sync", "status"] = "sync") -> None:
         """Allow free-form messages only to `wa_ids` (those who wrote within 24 h); others
@@ -802,6 +816,12 @@ class FakeGraphAPI:
         """The number's throughput, then the per-recipient pair rate."""
         now = self.clock()
         if self._bucket is not None and not self._bucket.take(now):
+            self.rate_limited += 1
+            raise GraphError(130429, _DETAILS[130429])
+        if self._pair_windows is not None and self._pair_windows.take(wa_id) is not None:
+            self.rate_limited += 1
+            raise GraphError(131056, _DETAILS[131056])
+        if self._window is not None and self._window.take() is not None:
             self.rate_limited += 1
             raise GraphError(130429, _DETAILS[130429])
         if self._pair_rate is not None:

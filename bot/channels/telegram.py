@@ -38,7 +38,7 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
 from bot.channels.media import MAX_PHOTO_BYTES, Media, split_ref
@@ -46,6 +46,7 @@ from bot.channels.parts import split_text
 from bot.channels.telegram_reading import ReadableUpdatesRequest, read_update
 from bot.inbox import Inbox
 from bot.outbound import RetryLater, SendFailed, Unavailable, Unknown, Unreachable
+from bot.pacing import Budget, Pacer, Priority
 from bot.replying import FastPath
 from handlers import hints
 from handlers.engine import Engine
@@ -66,7 +67,8 @@ CHANNEL = "telegram"
 TEXT_LIMIT = 4096  # characters of one message
 CAPTION_LIMIT = 1024  # characters of a photo caption
 CALLBACK_LIMIT = 64  # bytes of a button's callback_data
-SEND_ATTEMPTS = 3  # tries of one request on a network error; 429s are the rate limiter's
+SEND_ATTEMPTS = 3  # tries of one request on a network error or a 429
+WAIT_OUT = 5.0  # seconds of a 429 a reply waits out itself; a longer one goes to the queue
 # my_chat_member: a resident blocking the bot (kicked) or unblocking it (member)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 CONNECTIONS = 32  # HTTP connections to the Bot API for sending
@@ -167,8 +169,22 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     default_language: str = "id"
-    max_retries: int = 3  # of a request answered with 429 retry_after
-    overall_max_rate: float = 30  # requests a second to Telegram (its documented limit)
+    rate: float = 25  # messages a second to Telegram, all chats (its documented limit: 30)
+    chat_rate: float = 1  # messages a second to one chat, after a short burst
+    chat_burst: float = 3
+    group_rate: float = 20 / 60  # messages a second to one group (20 a minute)
+
+
+def chat_budget(settings: Settings):
+    """Return the (rate, burst) of one chat: a group's 20 a minute (its id is negative), a
+    private chat's about one a second."""
+
+    def of(chat: str) -> tuple[float, float]:
+        if chat.startswith("-"):
+            return settings.group_rate, 1.0
+        return settings.chat_rate, settings.chat_burst
+
+    return of
 
 
 def file_url_of(base_url: str | None) -> str | None:
@@ -195,6 +211,7 @@ class TelegramChannel:
         *,
         reply_claim: str = "reply:local",
         clock=utcnow,
+        pacer: Pacer | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -210,11 +227,6 @@ class TelegramChannel:
         builder = (
             Application.builder()
             .token(settings.token)
-            .rate_limiter(
-                AIORateLimiter(
-                    overall_max_rate=settings.overall_max_rate, max_retries=settings.max_retries
-                )
-            )
             # many at once, since an update waiting for its chat's turn holds one of these
             .concurrent_updates(CONCURRENT_UPDATES)
             .connection_pool_size(CONNECTIONS)  # replies to many residents go out side by side
@@ -233,14 +245,17 @@ class TelegramChannel:
         self.application = builder.build()
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
-        # The queue's sends (bot/outbound.py) go through a bot of their own, without
-        # python-telegram-bot's AIORateLimiter: that limiter answers a 429 by sleeping
-        # retry_after and trying again (and its rate_limit_args cannot ask for no retries: 0
-        # counts as unset), which would keep the row `sending` and its slot taken, hide the 429
-        # from the queue and forget it at a restart. Here the 429 reaches the queue, which puts
-        # the row back until retry_after without counting a try and pauses the whole channel;
-        # the queue's own limiter keeps the pace (TELEGRAM_RATE, below Telegram's 30/s, so the
-        # direct replies keep some room).
+        # One budget for everything sent (bot/pacing.py): direct replies first, then the
+        # queue's rows by kind. No python-telegram-bot AIORateLimiter beside it: that one
+        # sleeps out a 429 and tries again on its own, with a rate of its own, hiding the 429
+        # from the pacer and the queue. Here a 429 pauses the pacer and lowers its rate; the
+        # queue puts its row back until retry_after without counting a try. The queue's sends
+        # go through a bot of their own (their own connections).
+        self.pacer = pacer or Pacer(
+            Budget(settings.rate, chat_rate=settings.chat_rate, chat_burst=settings.chat_burst),
+            name=CHANNEL,
+            chat_budget=chat_budget(settings),
+        )
         where = {"base_url": settings.base_url} if settings.base_url else {}
         if file_url:
             where["base_file_url"] = file_url
@@ -584,14 +599,25 @@ class TelegramChannel:
         return await self._call(self.bot.send_message, chat_id, text, reply_markup=markup)
 
     async def _call(self, method, *args, idempotent: bool = False, **kwargs):
-        """Make one Bot API call, again after a network error that cannot have delivered it
-        (an edit or an answer may always be repeated; a new message only if it never left)."""
+        """Make one Bot API call in its turn (bot/pacing.py), again after a network error that
+        cannot have delivered it (an edit or an answer may always be repeated; a new message
+        only if it never left); a 429 slows the pacer down and a short one is waited out, in
+        the pacer's next slot after the pause."""
+        chat = kwargs.get("chat_id", args[0] if args else None)
         for attempt in range(1, SEND_ATTEMPTS + 1):
+            await self.pacer.turn(Priority.REPLY, None if chat is None else str(chat))
             try:
                 answer = await method(*args, **kwargs)
                 PARTS_SENT.set(PARTS_SENT.get() + 1)
                 return answer
-            except (Forbidden, BadRequest, RetryAfter):
+            except RetryAfter as error:
+                seconds = seconds_of(error)
+                self.pacer.slow_down(seconds)
+                if attempt == SEND_ATTEMPTS or seconds > WAIT_OUT:
+                    raise  # a reply goes to the queue then; a later part is given up
+                log.info("Telegram asked to wait %g s; then trying again (%d)", seconds, attempt)
+                continue  # in the pacer's next slot, after the pause
+            except (Forbidden, BadRequest):
                 raise
             except NetworkError as error:
                 if attempt == SEND_ATTEMPTS or not (idempotent or never_arrived(error)):
@@ -626,32 +652,39 @@ class TelegramChannel:
         markups = [None] * (len(chunks) - 1) + [inline]
         # after the chat's update in hand and its replies, never in the middle of them
         async with self._chats.hold(chat_id):
+            await self.pacer.turn(Priority.REPLY, str(chat_id))  # the drain's turn, paid
             try:
                 first = await self.outbound_bot.send_message(
                     chat_id, chunks[0], reply_markup=markups[0]
                 )
             except TelegramError as error:
+                if isinstance(error, RetryAfter):
+                    self.pacer.slow_down(seconds_of(error))
                 raise queue_error(error) from error
-            for number, chunk in enumerate(chunks[1:], 2):
-                # the first part is out: the rest goes like a reply (429s waited out, network
-                # errors retried when safe), since a retry of the row would repeat the first
-                try:
-                    await self._call(
-                        self.bot.send_message, chat_id, chunk, reply_markup=markups[number - 1]
-                    )
-                except TelegramError as error:
-                    failure = queue_error(error)
-                    if isinstance(failure, Unreachable):
-                        raise failure from error
-                    reason = f"parts 1-{number - 1} of {len(chunks)} sent; then {error.message}"
-                    raise SendFailed(reason, transient=False) from error
+            return await self._send_rest(chat_id, chunks, markups, first)
+
+    async def _send_rest(self, chat_id: int, chunks: list[str], markups: list, first) -> str:
+        """Send the parts of a queued message after its first; return the first's id."""
+        for number, chunk in enumerate(chunks[1:], 2):
+            # the first part is out: the rest goes like a reply (429s waited out, network
+            # errors retried when safe), since a retry of the row would repeat the first
+            try:
+                await self._call(
+                    self.bot.send_message, chat_id, chunk, reply_markup=markups[number - 1]
+                )
+            except TelegramError as error:
+                failure = queue_error(error)
+                if isinstance(failure, Unreachable):
+                    raise failure from error
+                reason = f"parts 1-{number - 1} of {len(chunks)} sent; then {error.message}"
+                raise SendFailed(reason, transient=False) from error
         return str(first.message_id)
 
     async def _apologise(self, update: Update) -> None:
         """Tell a resident that something went wrong on our side, and what to do."""
         _ = translations(self._language(update)).gettext
         try:
-            await self.bot.send_message(update.effective_chat.id, hints.error_hint(_))
+            await self._call(self.bot.send_message, update.effective_chat.id, hints.error_hint(_))
         except TelegramError:
             log.warning("could not tell a resident about the failure")
 
@@ -672,11 +705,16 @@ def never_arrived(error: NetworkError) -> bool:
     return isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
+def seconds_of(error: RetryAfter) -> float:
+    """Return how long Telegram asked to wait."""
+    wait = error.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
 def queue_error(error: TelegramError) -> Exception:
     """Turn a failed send into what the outbound queue does next."""
     if isinstance(error, RetryAfter):
-        wait = error.retry_after
-        return RetryLater(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
+        return RetryLater(seconds_of(error))
     if isinstance(error, Forbidden):  # blocked by the user, or kicked out
         return Unreachable(error.message)
     if isinstance(error, BadRequest):  # before NetworkError: BadRequest is one

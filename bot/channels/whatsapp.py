@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from aiolimiter import AsyncLimiter
 from sqlalchemy import Engine as Database
 
 from bot.channels.media import MAX_PHOTO_BYTES, Media
@@ -38,6 +37,7 @@ from bot.channels.whatsapp_shapes import misshapen
 from bot.inbox import Inbox
 from bot.json_bodies import read_json
 from bot.outbound import Held, RetryLater, SendFailed, Unavailable, Unknown, Unreachable
+from bot.pacing import Budget, Pacer, Priority
 from bot.replying import FastPath
 from handlers import hints
 from handlers.engine import Engine
@@ -62,6 +62,8 @@ UNDELIVERABLE = {131026}  # not on WhatsApp, blocked us, terms not accepted
 ACCOUNT = {190, 368, 131048}  # token, policy or quality: nothing goes until someone acts
 TRANSIENT = {1, 2, 131000}
 THROTTLE_WAIT = 10.0  # seconds the queue waits after a throughput refusal
+THROTTLE_PAUSE = 1.0  # seconds every send waits after one (the pacer lowers its rate too)
+PAIR_WAIT = 6.0  # seconds one resident's next message waits after a pair-rate refusal
 ACCOUNT_WAIT = 300.0
 REPLY_TRIES = 4  # a direct answer refused for throughput is tried again this often
 # failures of a request that surely never reached the Graph API: repeating it is safe
@@ -82,6 +84,9 @@ class Settings:
     base_url: str = DEFAULT_BASE_URL
     api_version: str = "v23.0"
     rate: float = 80  # messages a second from the business number (Meta's default)
+    # Meta's pair rate: about one message every 6 s to one resident, after a burst (45 in 6 s)
+    chat_rate: float = 1 / 6
+    chat_burst: float = 45
     templates: dict[tuple[str, str], Template] = field(default_factory=dict)
     default_language: str = "id"
 
@@ -110,12 +115,17 @@ class WhatsAppChannel:
         *,
         clock=utcnow,
         reply_claim: str = "reply:local",
+        pacer: Pacer | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.database = database
         self.clock = clock
-        self._limiter = AsyncLimiter(settings.rate, 1)  # direct answers and the queue together
+        # the number's one budget: direct answers first, then the queue (bot/pacing.py)
+        self.pacer = pacer or Pacer(
+            Budget(settings.rate, chat_rate=settings.chat_rate, chat_burst=settings.chat_burst),
+            name=CHANNEL,
+        )
         self._chats = KeyedLocks()  # one message of a resident at a time, answers in order
         self._jobs: set[asyncio.Task] = set()
         self._told_groups: set[str] = set()  # groups already asked to write privately
@@ -302,9 +312,16 @@ class WhatsAppChannel:
             raise RuntimeError("the WhatsApp channel is not started")
         path = f"/{self.settings.api_version}/{self.settings.phone_number_id}/messages"
         message = {"messaging_product": "whatsapp", **recipient(wa_id)}
-        async with self._limiter:
-            response = await self._client.post(path, json={**message, **body})
-        return message_id(response)
+        await self.pacer.turn(Priority.REPLY, wa_id)  # the queue's rows come paid, by priority
+        response = await self._client.post(path, json={**message, **body})
+        try:
+            return message_id(response)
+        except GraphError as error:
+            if error.code in THROTTLED:
+                self.pacer.slow_down(THROTTLE_PAUSE)
+            elif error.code in PAIR_LIMITED:
+                self.pacer.slow_down(PAIR_WAIT, chat=wa_id)
+            raise
 
     async def _upload(self, image: bytes) -> str:
         """Upload a picture (a PNG chart, or a JPEG photo); return its media id."""

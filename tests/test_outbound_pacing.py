@@ -1,0 +1,123 @@
+"""The pacer end to end, over real HTTP: a broadcast drained through the Telegram adapter to
+the fake Bot API held to a sliding window (tests/fake_limits.py), on the test's database, while
+residents write (tests/pacing_harness.py). Real time: each run lasts a few seconds."""
+
+import asyncio
+import io
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.app import workers_for
+from bot.channels.console import ConsoleSender
+from bot.channels.telegram import Settings, TelegramChannel
+from bot.outbound import Drainer, Limits, QuietHours
+from handlers import flows, hints
+from handlers.engine import Engine
+from handlers.i18n import LANGUAGES, translations
+from handlers.steps import EngineConfig
+from storage import outbox, residents
+from storage.outbox import Outbound, OutboundKind, OutboundStatus
+from storage.types import utcnow
+from tests import telegram_updates as tg
+from tests.fake_telegram import FakeBotAPI
+from tests.pacing_harness import NEVER, drain_while_residents_write
+
+LIMIT = 40.0  # messages a second over any second, as the server counts
+SITI = 1001
+RATE = LIMIT * 0.97  # the pacer set a little below the platform's limit, as TELEGRAM_RATE is
+
+
+async def test_a_drain_reaches_the_limit_with_hardly_a_429(database) -> None:
+    figures = await drain_while_residents_write(
+        database, messages=240, limit=LIMIT, rate=RATE, writers=0
+    )
+    assert figures.bulk == 240 and figures.unfinished == 0
+    assert figures.share >= 0.90, f"{figures.rate:.1f}/s against {LIMIT:g}/s"
+    assert figures.refused_share < 0.01, f"{figures.refused} of {figures.calls} answered 429"
+
+
+async def test_a_pacer_set_above_the_limit_learns_it(database) -> None:
+    figures = await drain_while_residents_write(
+        database, messages=240, limit=LIMIT, rate=LIMIT * 2, writers=0
+    )
+    assert figures.bulk == 240 and figures.unfinished == 0
+    # each 429 lowers the rate once: a handful, not one after every pause
+    assert 1 <= figures.refused <= 20, f"{figures.refused} of {figures.calls} answered 429"
+    assert figures.share >= 0.5, f"{figures.rate:.1f}/s against {LIMIT:g}/s"
+
+
+async def test_an_answer_written_while_bulk_drains_goes_before_the_rest_of_it(database) -> None:
+    figures = await drain_while_residents_write(
+        database, messages=200, limit=LIMIT, rate=RATE, writers=3, write_every=0.5
+    )
+    assert figures.unanswered == 0 and figures.apologies == 0
+    assert len(figures.replies) == 3
+    # the answer takes the next free slot: at most the sends already in flight go first
+    assert max(figures.bulk_before_reply) <= 9, figures.bulk_before_reply
+    assert min(figures.bulk_left_at_reply) > 40, figures.bulk_left_at_reply
+    assert figures.refused_share < 0.01
+
+
+async def test_an_answer_waiting_for_the_pacer_is_sent_and_no_apology(database) -> None:
+    # the step is saved well within answer_within; the wait for the platform comes after it
+    config = EngineConfig(
+        workers=workers_for(database),
+        queued_replies=frozenset({"telegram"}),
+        reply_claim="reply:pacing",
+        answer_within=timedelta(seconds=2),
+    )
+    engine = Engine(database, flows.build(), config)
+    async with FakeBotAPI() as fake:
+        channel = TelegramChannel(
+            Settings(token=fake.token, base_url=fake.base_url),
+            engine,
+            database,
+            reply_claim="reply:pacing",
+        )
+        await channel.start()
+        try:
+            channel.pacer.slow_down(4.0)  # Telegram asked every send to wait, longer than that
+            started = time.monotonic()
+            await channel.feed(tg.text("halo", user_id=SITI) | {"update_id": 1})
+            await fake.wait_for(lambda f: bool(f.sent_texts(SITI)), 15)
+            waited = time.monotonic() - started
+        finally:
+            await channel.stop()
+            engine.close()
+    assert waited >= 3.5  # it waited for the pause, past answer_within
+    [answer] = fake.sent_texts(SITI)
+    assert "Selamat datang" in answer
+    sorry = {hints.error_hint(translations(language).gettext) for language in LANGUAGES}
+    assert answer not in sorry
+    table = Outbound.__table__
+    with database.connect() as db:
+        [status] = db.execute(select(table.c.status).where(table.c.kind == "reply")).scalars()
+    assert status == OutboundStatus.SENT  # recorded by the fast path, not left to the queue
+
+
+async def test_a_stop_does_not_wait_for_a_paused_pacer(database) -> None:
+    with database.begin() as db:
+        profile, _identity = residents.create_resident(
+            db=db, channel="console", external_id="siti", language="id", now=utcnow()
+        )
+        queued = outbox.enqueue(
+            db=db, resident_id=profile.id, kind=OutboundKind.REMINDER, text="Besok", now=utcnow()
+        )
+    printed = io.StringIO()
+    drainer = Drainer(ConsoleSender(printed), database, Limits(), QuietHours(NEVER, NEVER))
+    drainer.permit(utcnow() + timedelta(minutes=1))
+    drainer.pacer.slow_down(60.0)  # told to wait a minute
+    draining = asyncio.create_task(drainer.drain_once())
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    drainer.stop()
+    assert await asyncio.wait_for(draining, 5) == 1
+    drainer.close()
+    assert time.monotonic() - started < 2
+    assert printed.getvalue() == ""  # not sent, and back in the queue
+    table = Outbound.__table__
+    with database.connect() as db:
+        [status] = db.execute(select(table.c.status).where(table.c.id == queued)).scalars()
+    assert status == OutboundStatus.PENDING
