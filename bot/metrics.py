@@ -16,7 +16,13 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine as Database
@@ -284,10 +290,12 @@ class DatabaseCollector(Collector):
 
 
 def registry_for(database: Database, **options) -> CollectorRegistry:
-    """Return a registry of this process's counters and the database's gauges."""
+    """Return a registry of this process's counters, its memory and CPU (process_*) and the
+    database's gauges."""
     registry = CollectorRegistry()  # no auto_describe: registering reads no database
     for collector in PROCESS_COUNTERS:
         registry.register(collector)
+    ProcessCollector(registry=registry)  # memory, CPU, open files (process_*)
     registry.register(DatabaseCollector(database, **options))
     return registry
 

@@ -172,3 +172,43 @@ def test_scripts_refuse_to_run_without_a_database(tmp_path: Path) -> None:
             check=False,
         )
         assert done.returncode == 2, (script, done.stderr)
+
+
+def exported_names(database) -> set[str]:
+    """Return every series name /metrics can show, from its own TYPE lines."""
+    from bot import metrics
+
+    text = metrics.exposition(metrics.registry_for(database, cache_seconds=0)).decode()
+    names = set()
+    for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, flags=re.MULTILINE):
+        names.add(name)
+        if kind == "histogram":
+            names |= {f"{name}_bucket", f"{name}_count", f"{name}_sum"}
+    return names
+
+
+def test_the_alerts_name_only_what_the_program_exports(database) -> None:
+    rules = yaml.safe_load((DEPLOY / "alerts.yml").read_text())
+    exported = exported_names(database)
+    expressions = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    assert len(expressions) >= 10
+    named = set()
+    for expression in expressions:
+        named |= set(re.findall(r"\b((?:layanan|process)_[a-z_]+)", expression))
+    assert named - exported == set()
+    # each metric the brief asks to watch has an alert or is read by one
+    for name in ("layanan_lease_held", "layanan_outbound_oldest_pending_age_seconds",
+                 "layanan_outbound_rate_limited_total", "layanan_outbound_pauses_total",
+                 "layanan_outbound_sends_total", "layanan_updates_handled_total"):  # fmt: skip
+        assert name in named, name
+
+
+def test_prometheus_scrapes_every_process_of_compose(compose: dict) -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    (job,) = config["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    (targets,) = [entry["targets"] for entry in job["static_configs"]]
+    assert sorted(targets) == sorted(f"{name}:8080" for name in ("worker", *WEBHOOKS))
+    mounted = compose["services"]["prometheus"]["volumes"]
+    assert "./alerts.yml:/etc/prometheus/alerts.yml:ro" in mounted
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
