@@ -2,7 +2,9 @@
 counters, the queue's depth and the oldest message's age are the rows in the database, the
 leases this process holds are told, and the text is Prometheus's exposition format."""
 
+import asyncio
 import ipaddress
+import signal
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -251,3 +253,83 @@ def test_a_database_that_does_not_answer_is_said_not_failed() -> None:
     broken = create_engine("sqlite:////nonexistent/folder/db.sqlite")
     samples = parse(metrics.exposition(metrics.registry_for(broken)).decode())
     assert value(samples, "layanan_metrics_database_up") == 0
+
+
+async def test_the_running_program_counts_what_it_does(environment, database) -> None:
+    """`python -m bot run` with WhatsApp, as an operator starts it: its /metrics counts the
+    update of a signed webhook, the answer, a queued reminder sent, and shows the leases it
+    took (so the wiring in bot/serve.py is the one tested)."""
+    from sqlalchemy import select
+
+    from storage.residents import ChannelIdentity
+    from tests.fake_whatsapp import (
+        APP_SECRET,
+        PHONE_NUMBER_ID,
+        TOKEN,
+        WA_ID,
+        FakeGraphAPI,
+        signed_webhook,
+    )
+    from tests.test_outbound_process import start
+    from tests.test_whatsapp_process import free_port
+
+    port = free_port()
+    async with FakeGraphAPI() as fake:
+        env = {
+            **environment,
+            "WHATSAPP_TOKEN": TOKEN,
+            "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+            "WHATSAPP_APP_SECRET": APP_SECRET,
+            "WHATSAPP_VERIFY_TOKEN": "verify-me",
+            "WHATSAPP_API_BASE_URL": fake.base_url,
+            "HTTP_PORT": str(port),
+            "CLOCK_LEASE_SECONDS": "3",
+        }
+        base = f"http://127.0.0.1:{port}"
+        program = await start(env)
+        try:
+            async with httpx.AsyncClient(timeout=5) as http:
+                for _attempt in range(200):  # until the server listens
+                    try:
+                        await http.get(f"{base}/healthz")
+                        break
+                    except httpx.ConnectError:
+                        await asyncio.sleep(0.05)
+                body, headers = signed_webhook("text", text="halo")
+                answer = await http.post(f"{base}/whatsapp/webhook", content=body, headers=headers)
+                assert answer.status_code == 200
+                await fake.wait_for(
+                    lambda f: any("Selamat datang" in text for text in f.sent_texts(WA_ID))
+                )
+                with database.begin() as db:
+                    resident_id = db.execute(select(ChannelIdentity.resident_id)).scalar_one()
+                    outbox.enqueue(
+                        db=db,
+                        resident_id=resident_id,
+                        kind=OutboundKind.REMINDER,
+                        text="Pengingat: pemeriksaan kesehatan besok 08.00",
+                        now=metrics.utcnow(),
+                    )
+                await fake.wait_for(
+                    lambda f: any("Pengingat" in text for text in f.sent_texts(WA_ID)),
+                    timeout=15,
+                )
+                samples: Samples = {}
+                for _attempt in range(100):  # the cache: at most 5 s old
+                    scraped = await http.get(f"{base}/metrics")
+                    assert scraped.status_code == 200
+                    samples = parse(scraped.text)
+                    queued = "layanan_outbound_queued"
+                    if not any(key[0] == queued for key in samples):
+                        break
+                    await asyncio.sleep(0.1)
+        finally:
+            program.send_signal(signal.SIGTERM)
+            _out, err = await asyncio.wait_for(program.communicate(), timeout=30)
+    assert program.returncode == 0, err.decode()
+    assert value(samples, "layanan_updates_handled_total", channel="whatsapp") == 1
+    assert value(samples, "layanan_replies_total", channel="whatsapp") >= 1
+    assert value(samples, "layanan_outbound_sends_total", channel="whatsapp", outcome="sent") == 1
+    assert value(samples, "layanan_lease_held", lease="clock") == 1
+    assert value(samples, "layanan_lease_held", lease="outbound:whatsapp") == 1
+    assert value(samples, "process_resident_memory_bytes") > 0
