@@ -212,3 +212,32 @@ def test_prometheus_scrapes_every_process_of_compose(compose: dict) -> None:
     mounted = compose["services"]["prometheus"]["volumes"]
     assert "./alerts.yml:/etc/prometheus/alerts.yml:ro" in mounted
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+
+
+@pytest.mark.skipif(shutil.which("caddy") is None, reason="caddy is not installed")
+def test_caddy_reads_the_caddyfile() -> None:
+    adapted = subprocess.run(
+        ["caddy", "adapt", "--config", str(DEPLOY / "Caddyfile"), "--adapter", "caddyfile"],
+        env={"PATH": "/usr/bin:/bin", "PUBLIC_HOST": "layanan.example.go.id"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert adapted.returncode == 0, adapted.stderr
+    config = json.loads(adapted.stdout)
+    text = json.dumps(config)
+    assert '"dial": "web1:8080"' in text and '"dial": "web2:8080"' in text
+    assert '"uri": "/healthz"' in text
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+def test_promtool_reads_the_alerts() -> None:
+    checked = subprocess.run(
+        ["promtool", "check", "rules", str(DEPLOY / "alerts.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
