@@ -1,9 +1,11 @@
-"""The program's HTTP server (Starlette on uvicorn): webhooks and the health check."""
+"""The program's HTTP server (Starlette on uvicorn): webhooks, the health check and the
+metrics."""
 
 import asyncio
 import hmac
 import logging
 import socket
+from collections.abc import Sequence
 
 import uvicorn
 from sqlalchemy import Engine as Database
@@ -15,6 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot import metrics
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.database_check import OK, DatabaseCheck
@@ -42,12 +45,15 @@ def build_app(
     telegram: TelegramChannel | None = None,
     whatsapp: WhatsAppChannel | None = None,
     check_name: str | None = None,
+    metrics_allow: Sequence = metrics.LOOPBACK,
 ) -> Starlette:
     """Return the ASGI app: /healthz always, /telegram/webhook when Telegram uses a webhook,
-    /whatsapp/webhook when WhatsApp is served. /healthz answers within a second: 200 when
-    the database took a write (this process's `check_name` row of write_checks), else 503 with
-    the reason ("full", "read-only", "locked", "stalled", "unreachable")."""
+    /whatsapp/webhook when WhatsApp is served, /metrics for clients within `metrics_allow`
+    (none: no /metrics). /healthz answers within a second: 200 when the database took a write
+    (this process's `check_name` row of write_checks), else 503 with the reason ("full",
+    "read-only", "locked", "stalled", "unreachable")."""
     check = DatabaseCheck(database, check_name)
+    registry = metrics.registry_for(database) if metrics_allow else None
     told = {"answer": OK}  # the last answer logged: a change is logged once
 
     async def healthz(request: Request) -> Response:
@@ -92,7 +98,17 @@ def build_app(
         status = await whatsapp.receive(body, request.headers.get(SIGNATURE_HEADER))
         return PlainTextResponse(WEBHOOK_ANSWERS.get(status, "ok"), status_code=status)
 
+    async def metrics_page(request: Request) -> Response:
+        client = request.client.host if request.client else None
+        if not metrics.allowed(client, metrics_allow):
+            return PlainTextResponse("forbidden", status_code=403)
+        # the queue's depth and the leases are read from the database: off the event loop
+        body = await asyncio.to_thread(metrics.exposition, registry)
+        return Response(body, media_type=metrics.CONTENT_TYPE)
+
     routes = [Route("/healthz", healthz, methods=["GET"])]
+    if registry is not None:
+        routes.append(Route("/metrics", metrics_page, methods=["GET"]))
     if whatsapp is not None:
         routes.append(Route("/whatsapp/webhook", whatsapp_verify, methods=["GET"]))
         routes.append(Route("/whatsapp/webhook", whatsapp_webhook, methods=["POST"]))

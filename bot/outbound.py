@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine as Database
 
+from bot import metrics
 from bot.pacing import Budget, Pacer, paid, priority_of
 from storage import leases, outbox, residents
 from storage.outbox import Due
@@ -423,6 +424,7 @@ class Drainer:
                     log.info(
                         "%s asked to slow down: its queue waits %g s", self.channel, error.seconds
                     )
+                    metrics.paused(self.channel, "rate_limited")
                     self._paused_until = until  # every send not yet handed over waits too
                 await self._record(
                     False,
@@ -511,6 +513,7 @@ class Drainer:
             )
             self._outage_since = now
             self._outage_wait = self.limits.outage_backoff
+            metrics.paused(self.channel, "outage")
         elif self._paused(now):  # a send that was under way when the pause began
             return self._paused_until
         else:  # a probe failed

@@ -13,7 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine as Database
 from telegram.error import TelegramError
 
-from bot import broadcasting, complaint_digest, reminding
+from bot import broadcasting, complaint_digest, metrics, reminding
 from bot.app import process_name
 from bot.channels import console, telegram, whatsapp
 from bot.channels.media import Media
@@ -143,7 +143,7 @@ async def running_clock(
     drains (sends in flight are recorded) and give the leases up."""
     drainers = [
         Drainer(
-            sender,
+            metrics.MeteredSender(sender),  # counts each send's outcome for /metrics
             database,
             drain_limits(settings, sender.channel),
             quiet_hours(settings),
@@ -181,9 +181,11 @@ async def serve_console(
 ):
     """Chat on the console, with the clock running, until the input ends; with `health`, serve
     /healthz too (where the port is free: the chat goes on without it)."""
+    metrics.count_updates(engine)
     async with AsyncExitStack() as running:
         if health:
-            server = HttpServer(build_app(database), settings.http_host, settings.http_port)
+            app = build_app(database, metrics_allow=settings.metrics_allow)
+            server = HttpServer(app, settings.http_host, settings.http_port)
             if await start_http(server, settings, required=False):
                 running.push_async_callback(server.stop)
         await running.enter_async_context(
@@ -289,9 +291,9 @@ async def serve_channels(
         loop.add_signal_handler(signum, stop.set)
     # /healthz in every mode; the webhooks, when there are any, cannot do without the server
     webhooks = wa is not None or bool(tg is not None and tg.settings.webhook_url)
-    server = HttpServer(
-        build_app(database, telegram=tg, whatsapp=wa), settings.http_host, settings.http_port
-    )
+    metrics.count_updates(engine)
+    app = build_app(database, telegram=tg, whatsapp=wa, metrics_allow=settings.metrics_allow)
+    server = HttpServer(app, settings.http_host, settings.http_port)
     try:
         async with AsyncExitStack() as running:
             # stopped in reverse: the clock and the drains first (they send through the

@@ -1,5 +1,6 @@
 """Settings from the environment or a `.env` file (pydantic-settings), built once at start."""
 
+import ipaddress
 import os
 import secrets
 from datetime import time, timedelta
@@ -15,6 +16,10 @@ from sqlalchemy.exc import ArgumentError
 from storage.database import sqlite_url
 
 PEPPER_FILE = "nik_pepper.key"
+# who may read /metrics by default: this machine and the private networks (a compose network,
+# the office LAN); the reverse proxy passes only the webhooks on, never /metrics
+DEFAULT_METRICS_ALLOW = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -70,6 +75,10 @@ class Settings(BaseSettings):
     # how long after a pickup, a course's last session or a health slot the rating is asked for
     follow_up_after_minutes: int = Field(180, ge=0, le=3 * 24 * 60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # the networks whose clients may read /metrics, comma-separated; `none`: no /metrics
+    metrics_allow: Annotated[list[IPNetwork], NoDecode] = Field(
+        default_factory=lambda: networks(DEFAULT_METRICS_ALLOW)
+    )
 
     @model_validator(mode="after")
     def _day_holds_the_hour(self) -> "Settings":
@@ -87,6 +96,14 @@ class Settings(BaseSettings):
         """Accept a comma-separated list: `ADMIN_TELEGRAM_IDS=123,456`."""
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        """Accept `10.0.0.0/8, 127.0.0.1` (an address alone is its own network) or `none`."""
+        if isinstance(value, str):
+            return networks(value)
         return value
 
     @field_validator("quiet_hours_start", "quiet_hours_end", mode="before")
@@ -167,6 +184,13 @@ class Settings(BaseSettings):
         if self.whatsapp_token and self.whatsapp_phone_number_id:
             found.append("whatsapp")
         return found
+
+
+def networks(text: str) -> list[IPNetwork]:
+    """Read a comma-separated list of networks; `none` is the empty list."""
+    if text.strip().lower() == "none":
+        return []
+    return [ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip()]
 
 
 def pepper(settings: Settings) -> bytes:
