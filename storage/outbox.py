@@ -358,6 +358,167 @@ class Due:
     doubts: int = 0  # earlier sends of it whose outcome was unknown
 
 
+# The claim's questions, each answered from a partial index of the rows it is about, so that
+# a claim costs the same whatever the queue holds (the values are written out, not bound, so
+# that the planners use those indexes):
+# - the head of a channel's queue in the order written (priority, then id), not_before in the
+#   index so that due-ness is read there; in quiet hours only what residents asked for;
+# - the rows due longest (not_before), for when the head is taken up by rows not due yet (a
+#   broadcast scheduled for later, rows waiting to be tried again);
+# - what has outlived its expiry.
+IS_PENDING = _OUTBOUND.c.status == literal_column(f"'{OutboundStatus.PENDING}'")
+IS_ASKED = _OUTBOUND.c.kind.not_in([literal_column(f"'{kind}'") for kind in sorted(UNASKED)])
+IS_PENDING_ASKED = and_(IS_PENDING, IS_ASKED)
+IS_WAITING = _OUTBOUND.c.status.in_(
+    [literal_column(f"'{status}'") for status in (OutboundStatus.PENDING, OutboundStatus.HELD)]
+)
+_CLAIM_ORDER = (_OUTBOUND.c.channel, _OUTBOUND.c.priority, _OUTBOUND.c.id, _OUTBOUND.c.not_before)
+_DUE_ORDER = (_OUTBOUND.c.channel, _OUTBOUND.c.not_before, _OUTBOUND.c.id)
+for _name, _columns, _where in (
+    ("ix_outbound_claim", _CLAIM_ORDER, IS_PENDING),
+    ("ix_outbound_claim_asked", _CLAIM_ORDER, IS_PENDING_ASKED),
+    ("ix_outbound_due", _DUE_ORDER, IS_PENDING),
+    ("ix_outbound_due_asked", _DUE_ORDER, IS_PENDING_ASKED),
+    ("ix_outbound_expiry", (_OUTBOUND.c.channel, _OUTBOUND.c.expires_at), IS_WAITING),
+):
+    Index(_name, *_columns, sqlite_where=_where, postgresql_where=_where)
+
+# how far down the head of the queue a claim looks for due rows before it takes the rows due
+# longest instead: a bound on the rows not due yet that one claim walks past
+LOOKAHEAD = 1024
+# last_error of a row whose chat was marked unreachable after it was queued
+UNREACHABLE = "the chat cannot be reached: it blocked the bot, or the account is gone"
+# rounds of one claim when everything it took was dropped (opted out, unreachable)
+CLAIM_ROUNDS = 8
+
+
+def _head(pending, channel: str, now: datetime, limit: int):
+    """Return the query of the first due rows in the order written among the first LOOKAHEAD
+    of the channel's queue (`pending` the condition of which rows)."""
+    window = (
+        select(_OUTBOUND.c.id, _OUTBOUND.c.priority, _OUTBOUND.c.not_before)
+        .where(_OUTBOUND.c.channel == channel, pending)
+        .order_by(_OUTBOUND.c.priority, _OUTBOUND.c.id)
+        .limit(LOOKAHEAD)
+        .subquery("head")
+    )
+    # in the window's order, as both planners stream it (an ORDER BY here would make SQLite
+    # sort the whole window); the claim sorts what it takes
+    return select(window.c.id, window.c.priority).where(window.c.not_before <= now).limit(limit)
+
+
+def _longest_due(pending, channel: str, now: datetime, limit: int):
+    """Return the query of the rows of the channel due longest."""
+    return (
+        select(_OUTBOUND.c.id, _OUTBOUND.c.priority)
+        .where(_OUTBOUND.c.channel == channel, pending, _OUTBOUND.c.not_before <= now)
+        .order_by(_OUTBOUND.c.not_before, _OUTBOUND.c.id)
+        .limit(limit)
+    )
+
+
+def claim_candidates(
+    *, db: Connection, channel: str, now: datetime, quiet: bool, limit: int
+) -> list[int]:
+    """Return the ids of up to `limit` due rows of a channel to claim, in the order written
+    (priority, then id) among the head of the queue; when fewer are due there, the rows due
+    longest make up the number (in quiet hours only what residents asked for)."""
+    pending = IS_PENDING_ASKED if quiet else IS_PENDING
+    found = db.execute(_head(pending, channel, now, limit)).all()
+    if len(found) < limit:
+        seen = {row.id for row in found}
+        later = db.execute(_longest_due(pending, channel, now, limit)).all()
+        found += [row for row in later if row.id not in seen]
+    found.sort(key=lambda row: (row.priority, row.id))
+    return [row.id for row in found[:limit]]
+
+
+def _lock(*, db: Connection, ids: list[int], now: datetime) -> list[int]:
+    """Return those of the rows `ids` still pending and due, locked for this transaction (on
+    PostgreSQL skipping rows another transaction holds; SQLite's write transaction holds the
+    whole file). Read by their ids alone, so that no planner walks an index of all pending
+    rows for them."""
+    rows = db.execute(
+        select(_OUTBOUND.c.id, _OUTBOUND.c.status, _OUTBOUND.c.not_before)
+        .where(_OUTBOUND.c.id.in_(ids))
+        .with_for_update(skip_locked=True)
+    ).all()
+    pending = [row for row in rows if row.status == OutboundStatus.PENDING]
+    return [row.id for row in pending if row.not_before <= now]
+
+
+def _take(ids: list[int], now: datetime, claim: str | None):
+    """Return the statement that marks the locked rows `ids` `sending` under `claim`,
+    returning them."""
+    return (
+        update(_OUTBOUND)
+        .where(_OUTBOUND.c.id.in_(ids))
+        .values(status=OutboundStatus.SENDING, sending_at=now, claim=claim)
+        .returning(
+            _OUTBOUND.c.id,
+            _OUTBOUND.c.priority,
+            _OUTBOUND.c.resident_id,
+            _OUTBOUND.c.identity_id,
+            _OUTBOUND.c.kind,
+            _OUTBOUND.c.text,
+            _OUTBOUND.c.attempts,
+            _OUTBOUND.c.options,
+            _OUTBOUND.c.reply,
+            _OUTBOUND.c.doubts,
+        )
+    )
+
+
+def _chats(*, db: Connection, taken: list) -> tuple[dict[int, object], dict[int, object]]:
+    """Return the chats and the residents of the rows taken, as they are now, by their ids
+    (each read by its primary key, whatever the tables hold)."""
+    chats = db.execute(
+        select(
+            _IDENTITIES.c.id,
+            _IDENTITIES.c.external_id,
+            _IDENTITIES.c.last_inbound_at,
+            _IDENTITIES.c.unreachable_at,
+        ).where(_IDENTITIES.c.id.in_({row.identity_id for row in taken}))
+    ).all()
+    people = db.execute(
+        select(
+            _RESIDENTS.c.id, _RESIDENTS.c.language, _RESIDENTS.c.opted_out, _RESIDENTS.c.consent_at
+        ).where(_RESIDENTS.c.id.in_({row.resident_id for row in taken}))
+    ).all()
+    return {row.id: row for row in chats}, {row.id: row for row in people}
+
+
+def _sort_out(*, db: Connection, taken: list, claim: str | None) -> tuple[list[Due], list, list]:
+    """Split the rows taken into those to send, those residents did not ask for to someone
+    who said "berhenti" (or withdrew their consent) since, and those to a chat marked
+    unreachable since."""
+    chats, people = _chats(db=db, taken=taken)
+    due, opted_out, unreachable = [], [], []
+    for row in taken:
+        chat, person = chats[row.identity_id], people[row.resident_id]
+        if chat.unreachable_at is not None:
+            unreachable.append(row.id)
+        elif row.kind in UNASKED and (person.opted_out or person.consent_at is None):
+            opted_out.append(row.id)
+        else:
+            fields = row._asdict()
+            del fields["priority"]
+            fields.update(external_id=chat.external_id, last_inbound_at=chat.last_inbound_at)
+            due.append(Due(**fields, language=person.language, claim=claim))
+    return due, opted_out, unreachable
+
+
+def expire(*, db: Connection, channel: str, now: datetime) -> int:
+    """Mark what of a channel waits past its expiry (a reminder whose event began) `expired`,
+    never to be sent; return how many."""
+    done = db.execute(
+        update(_OUTBOUND)
+        .where(_OUTBOUND.c.channel == channel, IS_WAITING, _OUTBOUND.c.expires_at <= now)
+        .values(status=OutboundStatus.EXPIRED, last_error=TOO_LATE)
+    )
+    return done.rowcount
+
+
 def claim(
     *,
     db: Connection,
@@ -369,72 +530,33 @@ def claim(
 ) -> list[Due]:
     """Take the due messages of a channel, first by priority then oldest, and mark them
     `sending` under `claim` (who sends them); commit before sending them. In quiet hours what
-    residents did not ask for (announcements, surveys, feedback invitations) waits; for
-    residents who said "berhenti" it is cancelled, with the reason, and what they asked for
-    still goes. What is past its expiry becomes `expired`."""
-    unasked = [kind.value for kind in UNASKED]
-    query = (
-        select(
-            _OUTBOUND.c.id,
-            _OUTBOUND.c.resident_id,
-            _OUTBOUND.c.identity_id,
-            _IDENTITIES.c.external_id,
-            _OUTBOUND.c.kind,
-            _OUTBOUND.c.text,
-            _OUTBOUND.c.attempts,
-            _OUTBOUND.c.options,
-            _IDENTITIES.c.last_inbound_at,
-            _RESIDENTS.c.language,
-            _OUTBOUND.c.reply,
-            _OUTBOUND.c.doubts,
-        )
-        .join(_IDENTITIES, _IDENTITIES.c.id == _OUTBOUND.c.identity_id)
-        .join(_RESIDENTS, _RESIDENTS.c.id == _OUTBOUND.c.resident_id)
-        .where(
-            _OUTBOUND.c.channel == channel,
-            _OUTBOUND.c.status == OutboundStatus.PENDING,
-            _OUTBOUND.c.not_before <= now,
-            _IDENTITIES.c.unreachable_at.is_(None),
-        )
-        .order_by(_OUTBOUND.c.priority, _OUTBOUND.c.id)  # a chat's messages in the order written
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=_OUTBOUND)
-    )
-    if quiet:
-        query = query.where(_OUTBOUND.c.kind.not_in(unasked))
-    # a message held up past its expiry (a reminder whose event began) is never sent
-    db.execute(
-        update(_OUTBOUND)
-        .where(
-            _OUTBOUND.c.channel == channel,
-            _OUTBOUND.c.status.in_((OutboundStatus.PENDING, OutboundStatus.HELD)),
-            _OUTBOUND.c.expires_at <= now,
-        )
-        .values(status=OutboundStatus.EXPIRED, last_error=TOO_LATE)
-    )
-    # nor is one they did not ask for to someone who said "berhenti", or withdrew their
-    # consent, since it was written
-    opted_out = select(_RESIDENTS.c.id).where(
-        or_(_RESIDENTS.c.opted_out.is_(True), _RESIDENTS.c.consent_at.is_(None))
-    )
-    db.execute(
-        update(_OUTBOUND)
-        .where(
-            _OUTBOUND.c.channel == channel,
-            _OUTBOUND.c.status == OutboundStatus.PENDING,
-            _OUTBOUND.c.kind.in_(unasked),
-            _OUTBOUND.c.resident_id.in_(opted_out),
-        )
-        .values(status=OutboundStatus.CANCELLED, last_error=OPTED_OUT)
-    )
-    rows = db.execute(query).all()
-    if rows:
-        db.execute(
-            update(_OUTBOUND)
-            .where(_OUTBOUND.c.id.in_([row.id for row in rows]))
-            .values(status=OutboundStatus.SENDING, sending_at=now, claim=claim)
-        )
-    return [Due(**row._asdict(), claim=claim) for row in rows]
+    residents did not ask for (announcements, surveys, feedback invitations) waits. What is
+    past its expiry becomes `expired`. Of the rows taken, one residents did not ask for to
+    someone who said "berhenti" (or withdrew their consent) since it was written is cancelled
+    with the reason, and one to a chat marked unreachable since is failed; neither is returned.
+    The work is the same whatever the queue holds: each question is read from its index, and
+    the chats and residents are read for the rows taken only."""
+    expire(db=db, channel=channel, now=now)
+    for _round in range(CLAIM_ROUNDS):
+        ids = claim_candidates(db=db, channel=channel, now=now, quiet=quiet, limit=limit)
+        ids = _lock(db=db, ids=ids, now=now) if ids else []
+        if not ids:
+            return []
+        taken = sorted(db.execute(_take(ids, now, claim)).all(), key=lambda r: (r.priority, r.id))
+        due, opted_out, unreachable = _sort_out(db=db, taken=taken, claim=claim)
+        for dropped, status, reason in (
+            (opted_out, OutboundStatus.CANCELLED, OPTED_OUT),
+            (unreachable, OutboundStatus.FAILED, UNREACHABLE),
+        ):
+            if dropped:
+                db.execute(
+                    update(_OUTBOUND)
+                    .where(_OUTBOUND.c.id.in_(dropped))
+                    .values(status=status, last_error=reason)
+                )
+        if due or not (opted_out or unreachable):
+            return due
+    return []
 
 
 def mark_sent(
