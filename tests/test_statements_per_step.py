@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from storage.conversations import _LOAD
+from storage.outbox import Outbound, OutboundStatus
 from tests.helpers import Chat
+from tests.test_outbox_claim_plan import fill
 
 # a resident on Telegram registers (the replies are rows of the outbound queue, as in the
 # program), then does what residents do most
@@ -103,10 +105,18 @@ async def test_writing_again_within_the_minute_writes_no_window_and_releases_not
     assert any("SET last_inbound_at" in text for text in statements.texts)
 
 
-def test_the_load_of_each_step_asks_the_queue_through_its_small_indexes(database) -> None:
+def test_the_load_of_each_step_asks_the_queue_through_its_small_indexes(database, clock) -> None:
     """The load's questions to the outbound queue (anything held for the resident, any earlier
     reply unsent) use the partial indexes that hold those few rows, not the resident's whole
-    history of messages: whatever the queue holds, a step costs the same."""
+    history of messages: whatever the queue holds, a step costs the same. The planners decide
+    on the queue's figures: a queue of thousands of rows, some held for many residents."""
+    ids = fill(database, clock)
+    with database.begin() as db:
+        held = ids["sent"][: len(ids["sent"]) // 4]
+        db.execute(
+            update(Outbound).where(Outbound.id.in_(held)).values(status=OutboundStatus.HELD)
+        )
+        db.exec_driver_sql("ANALYZE")
     with database.connect() as db:
         compiled = _LOAD.compile(dialect=db.dialect)
         if db.dialect.name == "sqlite":
