@@ -200,6 +200,14 @@ def bulk(db, table, rows) -> None:
             copy.write_row([row[column] for column in columns])
 
 
+def vacuum(database) -> None:
+    """On PostgreSQL, do what autovacuum does after a bulk change: the statistics, the
+    visibility map, the dead index entries."""
+    if database.dialect.name == "postgresql":
+        with database.connect() as db:
+            db.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+
+
 def seed(database, queued: int, scheduled: int) -> None:
     """Write the residents, their Telegram chats and `queued` announcements waiting, the first
     `scheduled` of them due tomorrow."""
@@ -264,9 +272,7 @@ def seed(database, queued: int, scheduled: int) -> None:
                     text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :last)"),
                     {"last": last},
                 )
-    if postgres:  # what autovacuum does after a bulk load: statistics, the visibility map
-        with database.connect() as db:
-            db.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+    vacuum(database)
 
 
 def put_back(database, scheduled: int) -> int:
@@ -292,9 +298,11 @@ def put_back(database, scheduled: int) -> int:
         db.execute(
             update(table).where(table.c.id <= scheduled).values(not_before=now + timedelta(days=1))
         )
-        return db.execute(
+        pending = db.execute(
             select(func.count()).where(table.c.status == OutboundStatus.PENDING)
         ).scalar_one()
+    vacuum(database)
+    return pending
 
 
 class FakeSender:
