@@ -7,6 +7,7 @@
 #   docker run --rm -v layanan-warga-data:/app/data layanan-warga python -m bot seed-demo
 # (other commands: chat, reset-demo --yes, migrate). Settings come from the environment
 # (`-e`, `--env-file`); a shared DATABASE_URL needs NIK_PEPPER too.
+# deploy/compose.yaml runs this image for every process of a deployment (docs/production.md).
 FROM python:3.11-slim
 
 # a fixed uid, so a bind-mounted data folder can be given to it: chown 10001:10001 <folder>
@@ -45,3 +46,7 @@ USER warga
 EXPOSE 8080
 
 CMD ["python", "-m", "bot", "run"]
+
+# /healthz answers 200 once the database takes a write, 503 otherwise (in every mode)
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('HTTP_PORT', '8080'), timeout=4)"

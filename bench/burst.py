@@ -46,7 +46,7 @@ import httpx  # noqa: E402
 from sqlalchemy import Engine  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench.registry import fresh_database  # noqa: E402
+from bench.registry import fresh_database, percentile  # noqa: E402
 from handlers import hints  # noqa: E402
 from handlers.i18n import translations  # noqa: E402
 from handlers.positions import FlowName, MenuStep  # noqa: E402
@@ -112,14 +112,6 @@ class Figures:
     rate_limited: dict[str, int] = field(default_factory=dict)
     busiest_second: dict[str, int] = field(default_factory=dict)
     drained_seconds: float = 0.0
-
-
-def percentile(values: list[float], share: float) -> float:
-    """Return the value below which `share` of `values` lie (nan when there are none)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def free_port() -> int:
@@ -458,9 +450,10 @@ async def burst(
 
 def spread(seconds: list[float]) -> str:
     """p50 and p99 of durations, in milliseconds."""
+    ordered = sorted(seconds) or [float("nan")]
     return (
-        f"p50 {percentile(seconds, 0.5) * 1000:7.0f} ms   "
-        f"p99 {percentile(seconds, 0.99) * 1000:7.0f} ms"
+        f"p50 {percentile(ordered, 0.5) * 1000:7.0f} ms   "
+        f"p99 {percentile(ordered, 0.99) * 1000:7.0f} ms"
     )
 
 

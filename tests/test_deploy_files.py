@@ -59,7 +59,7 @@ def test_compose_parses_with_every_process(compose: dict) -> None:
     assert re.fullmatch(r"postgres:1[56](\.\d+)?(-\w+)?", services["db"]["image"])
     for name in APP_SERVICES:
         service = services[name]
-        assert service["build"]["dockerfile"] == "deploy/Dockerfile"
+        assert service["build"]["dockerfile"] == "Dockerfile"  # the project's one image
         assert service["env_file"] == ".env"
     # the schema is migrated once before any process starts; the webhooks after the worker
     assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
@@ -81,13 +81,13 @@ def test_compose_commands_are_the_programs(compose: dict) -> None:
 
 
 def dockerfile_command() -> list[str]:
-    text = (DEPLOY / "Dockerfile").read_text()
+    text = (DEPLOY.parent / "Dockerfile").read_text()
     (command,) = re.findall(r"^CMD (\[.*\])$", text, flags=re.MULTILINE)
     return json.loads(command)
 
 
 def test_the_dockerfile_runs_a_real_command_as_a_non_root_user() -> None:
-    text = (DEPLOY / "Dockerfile").read_text()
+    text = (DEPLOY.parent / "Dockerfile").read_text()
     assert text.startswith("#") and "\nFROM python:3.11-slim\n" in text
     assert re.search(r"^USER (?!root)\w+$", text, flags=re.MULTILINE)
     command = dockerfile_command()
