@@ -18,9 +18,18 @@ another resident, to the programs in turn, and waits until every one is answered
     .venv/bin/python bench/burst.py --database-url postgresql+psycopg://root@127.0.0.1:5432/burst \
         [--telegram 20000] [--whatsapp 20000] [--seconds 120] [--processes 2]
 
+With `--queued N`, N announcements to as many other Telegram residents wait in the queue
+before the programs start, and the programs drain them while the residents write: the reply's
+p99 during a broadcast drain (issue 18, part 4), with the broadcast's own rate beside it.
+`--queued 100000 --telegram 600 --whatsapp 600 --seconds 120` is five residents a second on
+each platform during the first two minutes of a 100,000-message drain; the run stops once they
+are answered, with the rest of the broadcast still queued.
+
 The database's `public` schema is dropped and recreated first: never point it at data that
 matters. The programs' own rates are the platform's limit shared among them (TELEGRAM_RATE,
-WHATSAPP_RATE), as docs/production.md says to set them.
+WHATSAPP_RATE: the limit divided by `--processes`); with `--whole-rate` each program is given
+the whole limit and the 429s teach each one its share (the programs share no budget: the
+program that holds a channel's lease drains its queue, every program sends its own replies).
 """
 
 import argparse
@@ -62,6 +71,7 @@ from tests.fake_whatsapp import (  # noqa: E402
     FakeGraphAPI,
     signed_webhook,
 )
+from tests.pacing_harness import is_bulk, queue_bulk  # noqa: E402
 
 PROJECT = HERE.parent
 SECRET = "burst-webhook-secret"
@@ -78,7 +88,7 @@ TEXTS = [
     "apakah saya dapat bansos?",
     "👍",
 ]
-TELEGRAM_FIRST_USER = 700_000_000
+TELEGRAM_FIRST_USER = 600_000_000  # below the queued broadcast's chats (tests/pacing_harness)
 WHATSAPP_FIRST = 6281300000000
 CONNECTIONS = 100  # a platform's connections to one program at once
 WEBHOOK_TIMEOUT = 10.0  # seconds: a slower answer counts as not answered in time
@@ -112,6 +122,8 @@ class Figures:
     rate_limited: dict[str, int] = field(default_factory=dict)
     busiest_second: dict[str, int] = field(default_factory=dict)
     drained_seconds: float = 0.0
+    bulk: int = 0  # queued broadcast messages accepted while the residents were answered
+    bulk_seconds: float = 0.0  # from the first webhook to the last resident's answer
 
 
 def free_port() -> int:
@@ -362,13 +374,16 @@ def replies(fakes: dict) -> dict[tuple[str, str], list[tuple[float, str]]]:
     return got
 
 
-async def answered(fakes: dict, messages: list[Sent], deadline: float, quiet: float) -> None:
-    """Wait until every chat got a message and nothing more came for `quiet` seconds."""
+async def answered(
+    fakes: dict, messages: list[Sent], deadline: float, quiet: float, only: bool = False
+) -> None:
+    """Wait until every chat got a message and nothing more came for `quiet` seconds (to
+    these chats `only`, or at all)."""
     chats = {(sent.platform, sent.chat) for sent in messages}
     last, last_count = time.monotonic(), -1
     while time.monotonic() < deadline:
         got = replies(fakes)
-        count = sum(len(values) for values in got.values())
+        count = sum(len(values) for chat, values in got.items() if not only or chat in chats)
         if count != last_count:
             last, last_count = time.monotonic(), count
         elif chats <= got.keys() and time.monotonic() - last >= quiet:
@@ -400,6 +415,19 @@ def measure(fakes: dict, messages: list[Sent], started: float) -> Figures:
     figures.accept_seconds = max(ends) - min(sent.at for sent in messages)
     every = [(platform, at) for (platform, _chat), values in got.items() for at, _ in values]
     figures.drained_seconds = max((at for _p, at in every), default=started) - started
+    bulk = [call.at for call in fakes["telegram"].requests if bulk_accepted(call)]
+    figures.bulk_seconds = (
+        max(
+            (
+                received[0][0]
+                for sent in messages
+                if (received := got.get((sent.platform, sent.chat)))
+            ),
+            default=started,
+        )
+        - started
+    )
+    figures.bulk = sum(started <= at <= started + figures.bulk_seconds for at in bulk)
     for platform in ("telegram", "whatsapp"):
         seconds = Counter(int(at - started) for p, at in every if p == platform and at >= started)
         figures.busiest_second[platform] = max(seconds.values(), default=0)
@@ -407,14 +435,22 @@ def measure(fakes: dict, messages: list[Sent], started: float) -> Figures:
     return figures
 
 
+def bulk_accepted(call) -> bool:
+    """Whether a Bot API call is a queued broadcast message the fake accepted."""
+    return call.method in NEW_MESSAGE_METHODS and not call.failed and is_bulk(call)
+
+
 async def burst(
     url: str, *, telegram: int, whatsapp: int, seconds: float, processes: int, deadline: float,
-    telegram_rate: float = 30, whatsapp_rate: float = 80,
+    telegram_rate: float = 30, whatsapp_rate: float = 80, queued: int = 0,
+    whole_rate: bool = False,
 ) -> Figures:  # fmt: skip
     """Run one burst and return its figures; every program is stopped before it returns."""
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         database = fresh_database(url, folder)
+        if queued:
+            queue_bulk(database, queued)  # its residents take the first ids
         populate(database, telegram, whatsapp)
         database.dispose()
         async with FakeBotAPI() as bot_api, FakeGraphAPI() as graph_api:
@@ -430,7 +466,8 @@ async def burst(
             programs = []
             try:
                 for port in ports:
-                    env = program_environment(url, folder, port, processes, **fakes)
+                    share = 1 if whole_rate else processes
+                    env = program_environment(url, folder, port, share, **fakes)
                     programs.append(await start_program(env))
                 residents = [
                     Sent("telegram", str(TELEGRAM_FIRST_USER + n), TEXTS[n % 8])
@@ -442,7 +479,9 @@ async def burst(
                 residents.sort(key=lambda sent: int(sent.chat) % 7919)  # the platforms mixed
                 started = time.monotonic()
                 await pour(residents, ports, seconds)
-                await answered(fakes, residents, started + deadline, quiet=5.0)
+                # a broadcast still draining never falls quiet: then wait for the residents only
+                quiet = 2.0 if queued else 5.0
+                await answered(fakes, residents, started + deadline, quiet, only=bool(queued))
                 return measure(fakes, residents, started)
             finally:
                 await asyncio.gather(*(stop_program(program) for program in programs))
@@ -472,7 +511,14 @@ def report(figures: Figures, seconds: float, limits: dict[str, float]) -> None:
     for platform, limit in limits.items():
         print(f"{platform:9} 429s {figures.rate_limited[platform]:,}; busiest second "
               f"{figures.busiest_second[platform]} messages (limit {limit:.0f}/s)")  # fmt: skip
-    print(f"last message out {figures.drained_seconds:.0f} s after the first webhook")
+    if figures.bulk:
+        rate = figures.bulk / figures.bulk_seconds
+        print(f"queued broadcast meanwhile: {figures.bulk:,} messages in "
+              f"{figures.bulk_seconds:.0f} s = {rate:.1f}/s, "
+              f"{rate / limits['telegram']:.0%} of Telegram's limit (the residents' answers "
+              "take the rest)")  # fmt: skip
+    else:
+        print(f"last message out {figures.drained_seconds:.0f} s after the first webhook")
 
 
 def main() -> None:
@@ -485,6 +531,8 @@ def main() -> None:
     parser.add_argument("--telegram-limit", type=float, default=30)
     parser.add_argument("--whatsapp-limit", type=float, default=80)
     parser.add_argument("--deadline", type=float, default=1800, help="seconds at most")
+    parser.add_argument("--queued", type=int, default=0, help="a broadcast waiting to drain")
+    parser.add_argument("--whole-rate", action="store_true", help="each program at the limit")
     args = parser.parse_args()
     print(f"{args.telegram:,} Telegram updates and {args.whatsapp:,} WhatsApp webhooks in "
           f"{args.seconds:.0f} s into {args.processes} programs on "
@@ -499,6 +547,8 @@ def main() -> None:
             deadline=args.deadline,
             telegram_rate=args.telegram_limit,
             whatsapp_rate=args.whatsapp_limit,
+            queued=args.queued,
+            whole_rate=args.whole_rate,
         )
     )
     limits = {"telegram": args.telegram_limit, "whatsapp": args.whatsapp_limit}

@@ -349,6 +349,14 @@ def quantile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
+def wipe(database) -> None:
+    """Drop every table of a PostgreSQL database and migrate it again."""
+    with database.begin() as db:
+        db.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        db.execute(text("CREATE SCHEMA public"))
+    migrate(database)
+
+
 async def drain_queued(database, args) -> None:
     """Seed the queue (or reuse it), drain it for a time box at the limit and print the
     figures."""
@@ -359,6 +367,8 @@ async def drain_queued(database, args) -> None:
         pending = put_back(database, args.scheduled)
         print(f"reused {present:,} queued rows ({pending:,} pending)", end="")
     else:
+        if present:  # --keep with another size: start from an empty database, not on top
+            wipe(database)
         seed(database, args.queued, args.scheduled)
         print(f"queued {args.queued:,} messages", end="")
     print(f" in {time.perf_counter() - started:.1f} s ({args.scheduled:,} of them due tomorrow)")
@@ -422,9 +432,7 @@ async def main() -> None:
         # no bound on a statement: seeding a million rows takes longer than the program's
         database = make_engine(url, statement_timeout=None)
         if database.dialect.name == "postgresql" and not (args.keep and args.queued):
-            with database.begin() as db:
-                db.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-                db.execute(text("CREATE SCHEMA public"))
+            wipe(database)
         migrate(database)
         try:
             if args.queued:

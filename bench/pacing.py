@@ -12,7 +12,12 @@ tests/pacing_harness.py. Prints:
 - the residents' answers: p50 and p99 from the update handed to the bot to the answer arriving
   at the server (goal p99 under 300 ms), and how much of the broadcast went meanwhile.
 
-    .venv/bin/python bench/pacing.py [--messages 3000] [--limit 20] [--rate R] [--database-url URL]
+    .venv/bin/python bench/pacing.py [--messages 3000] [--limit 20] [--rate R] [--seconds S]
+        [--database-url URL]
+
+With `--seconds S` it measures S seconds of the drain and stops with the rest still queued:
+`--messages 100000 --limit 30 --seconds 120` is the resident's answer while a 100,000-message
+broadcast drains, without waiting the hour the whole of it takes.
 
 Without --database-url the database is a fresh SQLite file in a temporary folder. With it, the
 database's `public` schema is dropped and recreated first: never point it at data that matters.
@@ -45,6 +50,7 @@ async def main() -> None:
     parser.add_argument("--window", type=float, default=1.0, help="the server's window, s")
     parser.add_argument("--rate", type=float, help="the pacer's messages/s (default: the limit)")
     parser.add_argument("--write-every", type=float, default=0.5, help="s between residents")
+    parser.add_argument("--seconds", type=float, help="measure this long, then stop")
     parser.add_argument("--database-url", help="a database to use; its public schema is wiped")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -66,6 +72,7 @@ async def main() -> None:
                 writers=10**9,  # for as long as the broadcast drains
                 write_every=args.write_every,
                 timeout=args.messages / args.limit * 3 + 120,
+                seconds=args.seconds,
             )
         finally:
             database.dispose()
@@ -79,7 +86,7 @@ async def main() -> None:
         f"rate {figures.rate:.2f}/s = {figures.share:.1%} of the limit (goal >= 95 %), of "
         f"which the broadcast {figures.bulk_rate:.2f}/s and the answers the rest; "
         f"429s {figures.refused} of {figures.calls:,} calls = {figures.refused_share:.2%} "
-        f"(goal < 1 %); unfinished rows {figures.unfinished}"
+        f"(goal < 1 %); rows still queued at the end {figures.unfinished:,}"
     )
     replies = len(figures.replies)
     during = sorted(figures.bulk_before_reply)

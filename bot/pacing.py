@@ -64,7 +64,9 @@ class Budget:
     floor: float = 0.1  # ... but stays at least this share of the configured rate
     recovery: float = 0.05  # share of the configured rate regained a second after a 429 ...
     margin: float = 0.03  # ... up to this share below the rate the 429 came at
-    probe: float = 0.0001  # share of the configured rate gained a second above that
+    probe: float = 0.0005  # share of the configured rate gained a second above that: the margin
+    # back in a minute, so that a 429 from jitter alone (sends bunched by a late loop) costs a
+    # minute at 97 %, not ten
     catch_up: float = 0.5  # a slot given this share of an interval late keeps the schedule
 
 
