@@ -396,6 +396,7 @@ def measure(fakes: dict, messages: list[Sent], started: float) -> Figures:
     figures = Figures(posted=len(messages))
     apology = {hints.error_hint(translations(language).gettext) for language in ("id", "en")}
     got = replies(fakes)
+    last_answer = started
     for sent in messages:
         if sent.status == 200 and sent.seconds <= WEBHOOK_TIMEOUT:
             figures.accepted += 1
@@ -407,6 +408,7 @@ def measure(fakes: dict, messages: list[Sent], started: float) -> Figures:
             figures.unanswered += 1
             continue
         figures.reply.setdefault(sent.platform, []).append(received[0][0] - sent.at)
+        last_answer = max(last_answer, received[0][0])
         texts = [text for _at, text in received]
         if len(set(texts)) < len(texts):  # the same message twice: a step answered again
             figures.doubled += 1
@@ -416,18 +418,8 @@ def measure(fakes: dict, messages: list[Sent], started: float) -> Figures:
     every = [(platform, at) for (platform, _chat), values in got.items() for at, _ in values]
     figures.drained_seconds = max((at for _p, at in every), default=started) - started
     bulk = [call.at for call in fakes["telegram"].requests if bulk_accepted(call)]
-    figures.bulk_seconds = (
-        max(
-            (
-                received[0][0]
-                for sent in messages
-                if (received := got.get((sent.platform, sent.chat)))
-            ),
-            default=started,
-        )
-        - started
-    )
-    figures.bulk = sum(started <= at <= started + figures.bulk_seconds for at in bulk)
+    figures.bulk_seconds = last_answer - started
+    figures.bulk = sum(started <= at <= last_answer for at in bulk)
     for platform in ("telegram", "whatsapp"):
         seconds = Counter(int(at - started) for p, at in every if p == platform and at >= started)
         figures.busiest_second[platform] = max(seconds.values(), default=0)

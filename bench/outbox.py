@@ -350,11 +350,10 @@ def quantile(values: list[float], share: float) -> float:
 
 
 def wipe(database) -> None:
-    """Drop every table of a PostgreSQL database and migrate it again."""
+    """Drop every table of a PostgreSQL database (migrate it after)."""
     with database.begin() as db:
         db.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         db.execute(text("CREATE SCHEMA public"))
-    migrate(database)
 
 
 async def drain_queued(database, args) -> None:
@@ -369,6 +368,7 @@ async def drain_queued(database, args) -> None:
     else:
         if present:  # --keep with another size: start from an empty database, not on top
             wipe(database)
+            migrate(database)
         seed(database, args.queued, args.scheduled)
         print(f"queued {args.queued:,} messages", end="")
     print(f" in {time.perf_counter() - started:.1f} s ({args.scheduled:,} of them due tomorrow)")
