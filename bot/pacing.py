@@ -13,6 +13,11 @@ climbs back by a share of the configured rate a second (additive increase) to a 
 the ceiling, and above that creeps up very slowly, probing: a limit lower than configured is
 found and kept, without a 429 every few seconds.
 
+Several processes send to one platform: each answers its own residents, and one drains the
+queue. `leave` tells the pacer what to leave the others (bot/rate_sharing.py works it out from
+their rates twice a second); it gives reminders and bulk only what is left of its rate after
+that, and its own replies the whole rate, so that replies anywhere go before bulk anywhere.
+
 A channel paces each of its platform calls with `turn`; the drain takes its turn before it
 hands a row to the channel and marks the call it makes as paid (`paid()`), so that the first
 platform call of that row does not wait twice.
@@ -101,6 +106,7 @@ class Pacer:
         self._ceiling = float("inf")  # the rate the last 429 came at
         self._learned_at = clock()  # when the rate was last raised
         self._chats: dict[str, _Chat] = {}
+        self._others = 0.0  # sends a second the other processes make to this platform
         self._waiting: list[tuple[int, int, str | None, asyncio.Future]] = []
         self._numbers = itertools.count()
         self._dispatcher: asyncio.Task | None = None
@@ -112,6 +118,23 @@ class Pacer:
     def rate(self) -> float:
         """Return the rate it sends at now (lower than the budget's after a 429)."""
         return self._rate
+
+    @property
+    def others(self) -> float:
+        """Return the sends a second left to the other processes (see `leave`)."""
+        return self._others
+
+    def leave(self, others: float) -> None:
+        """The other processes send `others` a second to this platform now: give reminders and
+        bulk only what is left of the rate (at least its floor); replies keep the whole."""
+        self._others = max(0.0, others)
+
+    def rate_for(self, priority: Priority) -> float:
+        """Return the rate a send of `priority` is spaced at: the whole for replies, what the
+        other processes leave for the rest."""
+        if priority == Priority.REPLY or not self._others:
+            return self._rate
+        return max(self.budget.rate * self.budget.floor, self._rate - self._others)
 
     def waiting(self, priority: Priority | None = None) -> int:
         """Return how many sends wait for a slot (of one priority, or all)."""
@@ -208,7 +231,7 @@ class Pacer:
     def _grant(self, entry: tuple, now: float) -> None:
         self._waiting.remove(entry)
         self._learn(now)
-        interval = 1.0 / self._rate
+        interval = 1.0 / self.rate_for(Priority(entry[0]))
         # a slot a little late keeps the schedule (the loop wakes a bit after the time); one
         # after an idle spell starts it afresh: no burst after a pause
         late = now - self._next

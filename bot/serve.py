@@ -21,6 +21,7 @@ from bot.channels.whatsapp_payloads import TemplatesProblem, load_templates
 from bot.housekeeping import sweep
 from bot.http import HttpServer, build_app
 from bot.outbound import Beat, Drainer, Limits, QuietHours, Sender
+from bot.rate_sharing import RateSharing
 from bot.settings import Settings
 from handlers.engine import Engine
 from storage.types import utcnow
@@ -151,14 +152,20 @@ async def running_clock(
         )
         for sender in senders
     ]
+    holder = process_name()
     beat = Beat(
         database,
         drainers,
         tick=lambda now: tick_reminders(settings, database, now),
-        holder=process_name(),
+        holder=holder,
         term=settings.clock_lease,
     )
     tasks = [asyncio.create_task(drainer.run()) for drainer in drainers]
+    # the platforms' limits, shared with the other processes on this database
+    pacers = {s.channel: s.pacer for s in senders if getattr(s, "pacer", None) is not None}
+    sharing = RateSharing(database, pacers, holder=holder) if pacers else None
+    if sharing is not None:
+        tasks.append(asyncio.create_task(sharing.run()))
     executors = clock_executors()
     scheduler = start_clock(settings, database, beat, executors)
     try:
@@ -167,9 +174,13 @@ async def running_clock(
         await stop_clock(scheduler, executors)  # no beat any more: nothing permits a drain again
         for drainer in drainers:
             drainer.stop()
+        if sharing is not None:
+            tasks[-1].cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         try:
             await asyncio.to_thread(beat.release)
+            if sharing is not None:
+                await asyncio.to_thread(sharing.forget)
         except Exception:  # they run out by themselves
             log.warning("could not give the clock's leases up", exc_info=True)
         for drainer in drainers:

@@ -19,6 +19,7 @@ from storage.reminders import Reminder
 from storage.residents import ChannelIdentity, Resident
 from storage.rounds import ApplicationRound
 from storage.schedules import Distribution, DistributionRw
+from storage.send_rates import SendRate
 from storage.staff import Partner, StaffMember
 from storage.surveys import Survey, SurveyAnswer, SurveyResponse
 from storage.training import Attendance, BatchSession, Course, CourseBatch, Enrolment
@@ -60,6 +61,7 @@ __all__ = [
     "Reminder",
     "Resident",
     "RukunWarga",
+    "SendRate",
     "StaffMember",
     "StatusCheck",
     "Survey",

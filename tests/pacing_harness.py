@@ -12,7 +12,7 @@ answer: no getUpdates polling and none of the platform's own time in it.
 import asyncio
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time as daytime
 from datetime import timedelta
 from itertools import count
@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text
 from bot.app import workers_for
 from bot.channels.telegram import Settings, TelegramChannel
 from bot.outbound import Drainer, Limits, QuietHours
+from bot.rate_sharing import RateSharing
 from handlers import flows, hints
 from handlers.engine import Engine
 from handlers.i18n import LANGUAGES, translations
@@ -153,12 +154,16 @@ async def drain_while_residents_write(
     in_flight: int = 8,
     timeout: float = 600.0,
     seconds: float | None = None,
+    apart: bool = False,
 ) -> Figures:
     """Queue a broadcast and drain it against a server that lets `limit` a second through
     over any `window`, the pacer set to `rate` (the limit unless given); meanwhile `writers`
     residents write once each, `write_every` seconds apart. With `seconds`, measure that long
     from the first broadcast message and stop with the rest still queued (a broadcast of
     100,000 takes an hour at the limit; its claims cost what they cost from the first minute).
+    With `apart`, the residents write to a second program on the same database, as with two
+    processes behind a webhook: it answers them through a pacer of its own, and the two share
+    the limit through their send rates (bot/rate_sharing.py, every quarter of a second).
     Return the figures."""
     queue_bulk(database, messages)
     config = EngineConfig(
@@ -176,6 +181,17 @@ async def drain_while_residents_write(
         drainer = Drainer(channel, database, Limits(in_flight=in_flight), QuietHours(NEVER, NEVER))
         drainer.permit(utcnow() + timedelta(days=1))
         draining = asyncio.create_task(drainer.run(poll=timedelta(seconds=0.2)))
+        answering, other = channel, None
+        if apart:
+            other_engine = Engine(database, flows.build(), replace(config, reply_claim="reply:b"))
+            other = TelegramChannel(settings, other_engine, database, reply_claim="reply:b")
+            await other.start()
+            answering = other
+            sharing = [
+                RateSharing(database, {"telegram": program.pacer}, holder=holder, every=0.25)
+                for program, holder in ((channel, "a"), (other, "b"))
+            ]
+            shared = [asyncio.create_task(program.run()) for program in sharing]
         written: dict[int, tuple[float, int]] = {}  # chat → (when, broadcast sent by then)
         try:
             deadline = time.monotonic() + timeout
@@ -189,7 +205,7 @@ async def drain_while_residents_write(
                 chat = WRITER_USER + number
                 update = tg.text("halo", user_id=chat) | {"update_id": next(_update_ids)}
                 written[chat] = (time.monotonic(), bulk_sent(fake))
-                await channel.feed(update)
+                await answering.feed(update)
                 await asyncio.sleep(write_every)
             while (
                 seconds is None
@@ -204,6 +220,11 @@ async def drain_while_residents_write(
             drainer.close()
             await channel.stop()
             engine.close()
+            if other is not None:
+                for task in shared:
+                    task.cancel()
+                await other.stop()
+                other.engine.close()
         figures.unfinished = await asyncio.to_thread(unfinished, database)
     measure(fake, figures, written, messages)
     return figures

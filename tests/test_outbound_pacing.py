@@ -121,3 +121,16 @@ async def test_a_stop_does_not_wait_for_a_paused_pacer(database) -> None:
     with database.connect() as db:
         [status] = db.execute(select(table.c.status).where(table.c.id == queued)).scalars()
     assert status == OutboundStatus.PENDING
+
+
+async def test_two_programs_share_the_limit_and_answers_go_first(database) -> None:
+    # one drains a broadcast, the other answers residents writing four times a second: the
+    # broadcast takes what the answers leave, and the two together stay within the limit
+    figures = await drain_while_residents_write(
+        database, messages=400, limit=LIMIT, rate=RATE, writers=24, write_every=0.25, apart=True
+    )
+    assert figures.unanswered == 0 and figures.apologies == 0
+    assert figures.refused_share < 0.01, f"{figures.refused} of {figures.calls} answered 429"
+    # the broadcast leaves the answers their rate and room for their ups and downs
+    assert figures.share >= 0.8, f"{figures.rate:.1f}/s against {LIMIT:g}/s"
+    assert figures.reply_percentile(0.99) < 0.3, sorted(figures.replies)[-3:]
