@@ -2,7 +2,8 @@
 
 Counted in this process, as things happen: the updates handled and the replies they gave (the
 engine's `handle`, wrapped where the program starts), the queue's sends by outcome (its
-senders, wrapped likewise), 429s and the pauses of a channel's queue. Read from the database
+senders, wrapped likewise), 429s and the pauses of a channel's queue, and the send rate shared
+with the other processes (bot/rate_sharing.py). Read from the database
 when scraped, at most once every CACHE_SECONDS: how many messages the queue holds per channel,
 kind and status, how many are due, the age of the oldest due one, and which leases (the clock,
 each channel's drain) this process holds. A database that does not answer makes the scrape say
@@ -19,6 +20,7 @@ from datetime import datetime
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     ProcessCollector,
     generate_latest,
@@ -82,10 +84,31 @@ PAUSES = Counter(
     ["channel", "reason"],
     registry=None,
 )
-PROCESS_COUNTERS = (UPDATES, REPLIES, UPDATE_SECONDS, SENDS, RATE_LIMITED, PAUSES)
+SEND_RATE = Gauge(
+    "layanan_send_rate",
+    "Sends a second this process made to the platform lately (told to the other processes)",
+    ["channel"],
+    registry=None,
+)
+RATE_LEFT = Gauge(
+    "layanan_send_rate_left_to_others",
+    "Sends a second this process leaves the other processes of the platform's limit before it "
+    "sends reminders and bulk (their rates and room for their ups and downs)",
+    ["channel"],
+    registry=None,
+)
+PROCESS_COUNTERS = (
+    UPDATES, REPLIES, UPDATE_SECONDS, SENDS, RATE_LIMITED, PAUSES, SEND_RATE, RATE_LEFT
+)  # fmt: skip
 
 
 # --- hooks: one call where the thing happens --------------------------------------------
+
+
+def shared(channel: str, rate: float, left: float) -> None:
+    """Tell this process's send rate to `channel` and what it leaves the other processes."""
+    SEND_RATE.labels(channel).set(rate)
+    RATE_LEFT.labels(channel).set(left)
 
 
 def paused(channel: str, reason: str) -> None:

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine as Database
 
+from bot import metrics
 from bot.pacing import Pacer
 from storage import send_rates
 from storage.types import utcnow
@@ -110,6 +111,7 @@ class RateSharing:
                 left[channel] = room_for(others)
         for channel, room in left.items():
             self.pacers[channel].leave(room)
+            metrics.shared(channel, rates[channel], room)
         return left
 
     async def run(self) -> None:

@@ -8,7 +8,9 @@ import os
 import time
 from datetime import timedelta
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from bot.pacing import Priority
@@ -131,6 +133,20 @@ def sharing(database) -> dict[str, str]:
     return {row.holder: row.rate for row in rows}
 
 
+def left_to_others(url: str) -> float | None:
+    """Read what a program leaves the others of Telegram's limit off its /metrics."""
+    try:
+        text = httpx.get(url, timeout=5).text
+    except httpx.TransportError:  # not listening yet
+        return None
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            telegram = sample.labels == {"channel": "telegram"}
+            if sample.name == "layanan_send_rate_left_to_others" and telegram:
+                return sample.value
+    return None
+
+
 async def wait_for(check, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -145,6 +161,10 @@ async def test_running_programs_tell_their_rates_and_a_stopped_one_is_forgotten(
         second = await run.program(**telegram_settings(fake), HTTP_PORT=str(free_port())).start()
         await wait_for(lambda: len(sharing(run.database)) == 2)
         assert set(sharing(run.database).values()) == {0.0}  # nobody wrote: nothing sent
+        # each leaves the other room for a reply or two, and says so at /metrics
+        metrics = f"http://127.0.0.1:{first.env['HTTP_PORT']}/metrics"
+        await wait_for(lambda: left_to_others(metrics) == ROOM)
         await second.stop()
         await wait_for(lambda: len(sharing(run.database)) == 1)
         assert first.process.returncode is None  # the first still runs, and tells its rate
+        await wait_for(lambda: left_to_others(metrics) == 0.0)  # alone: the whole rate
