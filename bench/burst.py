@@ -30,8 +30,9 @@ The database's `public` schema is dropped and recreated first: never point it at
 matters. Each program is set a little below the platform's whole limit (TELEGRAM_RATE,
 WHATSAPP_RATE: 97 % of it), and the programs share it through their send rates
 (bot/rate_sharing.py): the one holding a channel's lease drains its queue with what the others'
-replies leave. With `--split-rate` each program is given the limit divided by `--processes`
-instead, the way to share it without bot/rate_sharing.py.
+replies leave. `--pacing split` gives each program the limit divided by `--processes` and no
+sharing, the safe way without it; `--pacing alone` each program 97 % of the limit and no sharing
+(the 429s teach each its share).
 """
 
 import argparse
@@ -90,6 +91,7 @@ TEXTS = [
     "apakah saya dapat bansos?",
     "👍",
 ]
+PACINGS = ("shared", "split", "alone")
 RATE_SHARE = 0.97  # of a platform's limit, each program's rate: a little below, as in production
 TELEGRAM_FIRST_USER = 600_000_000  # below the queued broadcast's chats (tests/pacing_harness)
 WHATSAPP_FIRST = 6281300000000
@@ -194,9 +196,11 @@ def populate(database: Engine, telegram: int, whatsapp: int) -> None:
             )
 
 
-def program_environment(url: str, folder: Path, port: int, share: float, **fakes) -> dict:
+def program_environment(
+    url: str, folder: Path, port: int, share: float, sharing: bool, **fakes
+) -> dict:
     """The environment of one program: the database, both channels on the fakes, its port,
-    and `share` of each platform's limit as its rate."""
+    `share` of each platform's limit as its rate, and whether it shares the limit."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -219,6 +223,7 @@ def program_environment(url: str, folder: Path, port: int, share: float, **fakes
         WHATSAPP_VERIFY_TOKEN="burst-verify",
         WHATSAPP_API_BASE_URL=fakes["whatsapp"].base_url,
         WHATSAPP_RATE=str(fakes["whatsapp_rate"] * share),
+        SHARE_SEND_RATES=str(sharing).lower(),
     )
     return env
 
@@ -439,7 +444,7 @@ def bulk_accepted(call) -> bool:
 async def burst(
     url: str, *, telegram: int, whatsapp: int, seconds: float, processes: int, deadline: float,
     telegram_rate: float = 30, whatsapp_rate: float = 80, queued: int = 0,
-    split_rate: bool = False,
+    pacing: str = "shared",
 ) -> Figures:  # fmt: skip
     """Run one burst and return its figures; every program is stopped before it returns."""
     with tempfile.TemporaryDirectory() as name:
@@ -462,8 +467,9 @@ async def burst(
             programs = []
             try:
                 for port in ports:
-                    share = 1 / processes if split_rate else RATE_SHARE
-                    env = program_environment(url, folder, port, share, **fakes)
+                    share = 1 / processes if pacing == "split" else RATE_SHARE
+                    sharing = pacing == "shared"
+                    env = program_environment(url, folder, port, share, sharing, **fakes)
                     programs.append(await start_program(env))
                 residents = [
                     Sent("telegram", str(TELEGRAM_FIRST_USER + n), TEXTS[n % 8])
@@ -529,12 +535,15 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=1800, help="seconds at most")
     parser.add_argument("--queued", type=int, default=0, help="a broadcast waiting to drain")
     parser.add_argument(
-        "--split-rate", action="store_true", help="each program at the limit / --processes"
+        "--pacing",
+        choices=PACINGS,
+        default="shared",
+        help="shared: each at the limit, sharing it; split: limit / processes; alone: no sharing",
     )
     args = parser.parse_args()
     print(f"{args.telegram:,} Telegram updates and {args.whatsapp:,} WhatsApp webhooks in "
           f"{args.seconds:.0f} s into {args.processes} programs on "
-          f"{make_url(args.database_url).render_as_string()}")  # fmt: skip
+          f"{make_url(args.database_url).render_as_string()}, {args.pacing} pacing")  # fmt: skip
     figures = asyncio.run(
         burst(
             args.database_url,
@@ -546,7 +555,7 @@ def main() -> None:
             telegram_rate=args.telegram_limit,
             whatsapp_rate=args.whatsapp_limit,
             queued=args.queued,
-            split_rate=args.split_rate,
+            pacing=args.pacing,
         )
     )
     limits = {"telegram": args.telegram_limit, "whatsapp": args.whatsapp_limit}

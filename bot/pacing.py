@@ -8,10 +8,11 @@ small bucket of its own (Telegram: about one a second, WhatsApp: one every 6 sec
 burst), and a send waiting for its chat does not hold up the others.
 
 A 429 teaches it: `slow_down` pauses every send for the platform's retry_after, remembers the
-rate it happened at (the ceiling) and lowers the rate (x0.8, once per pause). Then the rate
-climbs back by a share of the configured rate a second (additive increase) to a little below
-the ceiling, and above that creeps up very slowly, probing: a limit lower than configured is
-found and kept, without a 429 every few seconds.
+rate it happened at (the ceiling) and lowers the rate (x0.8, once per pause; x0.98 for a lone
+429 half a minute after the last, which sends bunched by chance cause at a rate that fits).
+Then the rate climbs back by a share of the configured rate a second (additive increase) to a
+little below the ceiling, and above that creeps up very slowly, probing: a limit lower than
+configured is found and kept, without a 429 every few seconds.
 
 Several processes send to one platform: each answers its own residents, and one drains the
 queue. `leave` tells the pacer what to leave the others (bot/rate_sharing.py works it out from
@@ -65,7 +66,10 @@ class Budget:
     rate: float  # sends a second, all chats together
     chat_rate: float = 0.0  # sends a second to one chat; 0: no limit of its own
     chat_burst: float = 1.0  # sends one chat may get at once, before its chat_rate applies
-    decrease: float = 0.8  # the rate is multiplied by this on a 429
+    decrease: float = 0.8  # the rate is multiplied by this on a 429 ...
+    calm: float = 30.0  # ... but by `jitter` on one that comes this many seconds after the last
+    jitter: float = 0.98  # (sends bunched by a late loop or the network, not a rate too high:
+    # the pause it asks for costs enough; the first 429 after the start lowers it in full)
     floor: float = 0.1  # ... but stays at least this share of the configured rate
     recovery: float = 0.05  # share of the configured rate regained a second after a 429 ...
     margin: float = 0.03  # ... up to this share below the rate the 429 came at
@@ -104,6 +108,7 @@ class Pacer:
         self._paused_until = float("-inf")
         self._calm_after = float("-inf")  # a 429 before this belongs to the last pause
         self._ceiling = float("inf")  # the rate the last 429 came at
+        self._slowed_at = clock()  # when the last 429 came (the start counts as one)
         self._learned_at = clock()  # when the rate was last raised
         self._chats: dict[str, _Chat] = {}
         self._others = 0.0  # sends a second the other processes make to this platform
@@ -169,7 +174,10 @@ class Pacer:
             self._kick()
             return
         if now >= self._calm_after:
-            lowered = max(self.budget.rate * self.budget.floor, self._rate * self.budget.decrease)
+            lone = now - self._slowed_at >= self.budget.calm
+            decrease = self.budget.jitter if lone else self.budget.decrease
+            lowered = max(self.budget.rate * self.budget.floor, self._rate * decrease)
+            self._slowed_at = now
             log.info(
                 "%s asked to slow down: pausing %g s, then %.1f a second (was %.1f)",
                 self.name or "a platform",

@@ -163,7 +163,8 @@ async def running_clock(
     tasks = [asyncio.create_task(drainer.run()) for drainer in drainers]
     # the platforms' limits, shared with the other processes on this database
     pacers = {s.channel: s.pacer for s in senders if getattr(s, "pacer", None) is not None}
-    sharing = RateSharing(database, pacers, holder=holder) if pacers else None
+    shared = pacers and settings.share_send_rates
+    sharing = RateSharing(database, pacers, holder=holder) if shared else None
     if sharing is not None:
         tasks.append(asyncio.create_task(sharing.run()))
     executors = clock_executors()

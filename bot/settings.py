@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     quiet_hours_end: time = time(6, 0)
     telegram_rate: float = Field(25, gt=0, le=1000)  # queued messages a second, all chats
     telegram_chat_rate: float = Field(1, gt=0, le=100)  # queued messages a second, one chat
+    share_send_rates: bool = True  # processes share each platform's limit (bot/rate_sharing.py)
     outbound_max_attempts: int = Field(5, ge=1, le=100)
     outbound_backoff_seconds: float = Field(30, gt=0)  # after the first failed try, doubled
     outbound_backoff_cap_seconds: float = Field(3600, gt=0)

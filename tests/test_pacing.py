@@ -150,7 +150,7 @@ async def test_a_429_pauses_lowers_the_rate_once_and_recovers_slowly(
 
 
 async def test_a_second_429_sets_the_ceiling_where_it_came(fake_time: FakeTime) -> None:
-    pacer = pacer_of(fake_time, rate=40, decrease=0.8, margin=0.03)
+    pacer = pacer_of(fake_time, rate=40, decrease=0.8, margin=0.03, calm=120)
     pacer.slow_down(1.0)  # at 40: down to 32
     fake_time.now += 60.0
     await sends(pacer, fake_time, *[(Priority.BULK, None)] * 2)
@@ -159,6 +159,26 @@ async def test_a_second_429_sets_the_ceiling_where_it_came(fake_time: FakeTime) 
     fake_time.now += 60.0
     await sends(pacer, fake_time, *[(Priority.BULK, None)] * 2)
     assert pacer.rate == pytest.approx(38.8 * 0.97, abs=0.1)
+
+
+async def test_a_lone_429_after_a_calm_spell_lowers_the_rate_a_little(
+    fake_time: FakeTime,
+) -> None:
+    pacer = pacer_of(fake_time, rate=30, decrease=0.8, calm=30, jitter=0.98)
+    fake_time.now += 5.0
+    pacer.slow_down(1.0)  # soon after the start: the rate may be too high, lowered in full
+    assert pacer.rate == pytest.approx(24.0)
+    fake_time.now += 10.0
+    await sends(pacer, fake_time, *[(Priority.BULK, None)] * 2)
+    before = pacer.rate  # back to 3 % below the ceiling
+    pacer.slow_down(1.0)  # ten seconds after the last: in full again
+    assert pacer.rate == pytest.approx(before * 0.8)
+    fake_time.now += 120.0
+    await sends(pacer, fake_time, *[(Priority.BULK, None)] * 2)
+    before = pacer.rate
+    pacer.slow_down(1.0)  # two minutes without one: sends bunched by chance, 2 % off
+    assert pacer.rate == pytest.approx(before * 0.98)
+    assert pacer.slowed == 3
 
 
 async def test_429s_in_a_row_lower_the_rate_further_down_to_a_floor(fake_time: FakeTime) -> None:
