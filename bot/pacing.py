@@ -16,8 +16,10 @@ configured is found and kept, without a 429 every few seconds.
 
 Several processes send to one platform: each answers its own residents, and one drains the
 queue. `leave` tells the pacer what to leave the others (bot/rate_sharing.py works it out from
-their rates twice a second); it gives reminders and bulk only what is left of its rate after
-that, and its own replies the whole rate, so that replies anywhere go before bulk anywhere.
+their rates twice a second): reminders and bulk get only what is left of its rate after the
+others' sends and room for their ups and downs, so that replies anywhere go before bulk
+anywhere; its replies leave the others' sends too, but never more than the others' fair share
+of the limit, so that in a burst each process answers at least its share.
 
 A channel paces each of its platform calls with `turn`; the drain takes its turn before it
 hands a row to the channel and marks the call it makes as paid (`paid()`), so that the first
@@ -111,7 +113,8 @@ class Pacer:
         self._slowed_at = clock()  # when the last 429 came (the start counts as one)
         self._learned_at = clock()  # when the rate was last raised
         self._chats: dict[str, _Chat] = {}
-        self._others = 0.0  # sends a second the other processes make to this platform
+        self._others = 0.0  # sends a second left to the other processes before bulk
+        self._others_replies = 0.0  # ... and before replies
         self._waiting: list[tuple[int, int, str | None, asyncio.Future]] = []
         self._numbers = itertools.count()
         self._dispatcher: asyncio.Task | None = None
@@ -126,20 +129,23 @@ class Pacer:
 
     @property
     def others(self) -> float:
-        """Return the sends a second left to the other processes (see `leave`)."""
+        """Return the sends a second left to the other processes before reminders and bulk."""
         return self._others
 
-    def leave(self, others: float) -> None:
-        """The other processes send `others` a second to this platform now: give reminders and
-        bulk only what is left of the rate (at least its floor); replies keep the whole."""
+    def leave(self, others: float, replies: float = 0.0) -> None:
+        """Leave the other processes `others` sends a second of this platform's rate before
+        reminders and bulk, and `replies` before this process's replies (at least the floor
+        stays)."""
         self._others = max(0.0, others)
+        self._others_replies = max(0.0, replies)
 
     def rate_for(self, priority: Priority) -> float:
-        """Return the rate a send of `priority` is spaced at: the whole for replies, what the
-        other processes leave for the rest."""
-        if priority == Priority.REPLY or not self._others:
+        """Return the rate a send of `priority` is spaced at: what the other processes leave
+        of this one's rate, to replies and to the rest."""
+        left = self._others_replies if priority == Priority.REPLY else self._others
+        if not left:
             return self._rate
-        return max(self.budget.rate * self.budget.floor, self._rate - self._others)
+        return max(self.budget.rate * self.budget.floor, self._rate - left)
 
     def waiting(self, priority: Priority | None = None) -> int:
         """Return how many sends wait for a slot (of one priority, or all)."""

@@ -5,7 +5,9 @@ channel's lease drains the queue through it too. Twice a second `RateSharing` wr
 fast this process sent to each platform lately and reads how fast the others did
 (storage/send_rates.py); each pacer then leaves the others that much, and some room, before
 it spaces reminders and bulk (bot/pacing.py), so that a broadcast drained in one process takes
-what the replies of all of them leave, not the whole limit on top of them.
+what the replies of all of them leave, not the whole limit on top of them. Replies leave the
+others what they send too, up to their fair share: in a burst of answers every process
+answers at its share of the limit, and an idle one leaves the busy one the whole.
 
 The room is for the replies' ups and downs: residents write when they write, and a reply that
 comes on top of a second's full bulk is answered 429 and waits a second or more. Over a second
@@ -53,6 +55,14 @@ def rate_since(counted: deque, now: float, granted: int, seconds: float) -> floa
             break
         since, before = at, count
     return (granted - before) / max(now - since, 1e-3)
+
+
+def replies_room(rates: list[float], pacer: Pacer) -> float:
+    """Return what this process's replies leave the other processes sending at `rates`: what
+    they send, but no more than their fair share of the rate (all busy answering a burst,
+    each process answers its share: half the limit with two)."""
+    fair = pacer.budget.rate * len(rates) / (len(rates) + 1)
+    return min(sum(rates), fair)
 
 
 class RateSharing:
@@ -108,11 +118,11 @@ class RateSharing:
                 others = send_rates.share(
                     db=db, channel=channel, holder=self.holder, rate=rate, now=now, fresh=fresh
                 )
-                left[channel] = room_for(others)
-        for channel, room in left.items():
-            self.pacers[channel].leave(room)
+                left[channel] = (room_for(others), replies_room(others, self.pacers[channel]))
+        for channel, (room, replies) in left.items():
+            self.pacers[channel].leave(room, replies)
             metrics.shared(channel, rates[channel], room)
-        return left
+        return {channel: room for channel, (room, _replies) in left.items()}
 
     async def run(self) -> None:
         """Share once every `every` seconds until cancelled; a database that does not answer

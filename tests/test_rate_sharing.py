@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from bot.pacing import Priority
-from bot.rate_sharing import ROOM, RateSharing, room_for
+from bot.rate_sharing import ROOM, RateSharing, replies_room, room_for
 from storage import send_rates
 from storage.types import utcnow
 from tests.durability_harness import Options, free_port, run_in, telegram_settings
@@ -36,11 +36,23 @@ async def test_bulk_takes_what_the_other_processes_leave(fake_time: FakeTime) ->
     assert gaps([at for _label, at in went]) == [0.2] * 5  # 10 - 5 a second
 
 
-async def test_replies_keep_the_whole_rate_whatever_the_others_send(fake_time: FakeTime) -> None:
+async def test_replies_leave_only_what_they_are_told(fake_time: FakeTime) -> None:
     pacer = pacer_of(fake_time, rate=10)
-    pacer.leave(8.0)
+    pacer.leave(8.0)  # before bulk; nothing before replies: they keep the whole rate
     went = await sends(pacer, fake_time, *[(Priority.REPLY, None)] * 6)
     assert gaps([at for _label, at in went]) == [0.1] * 5
+    pacer.leave(8.0, replies=5.0)
+    went = await sends(pacer, fake_time, *[(Priority.REPLY, None)] * 6)
+    assert gaps([at for _label, at in went]) == [0.2] * 5
+
+
+def test_in_a_burst_each_process_answers_at_least_its_share(fake_time: FakeTime) -> None:
+    pacer = pacer_of(fake_time, rate=30)
+    assert replies_room([], pacer) == 0.0  # alone
+    assert replies_room([0.0], pacer) == 0.0  # the other idle: the whole rate
+    assert replies_room([4.0], pacer) == 4.0  # it answers 4 a second: leave it those
+    assert replies_room([29.0], pacer) == 15.0  # it sends all it may: half each
+    assert replies_room([29.0, 29.0], pacer) == 20.0  # three busy: a third each
 
 
 async def test_bulk_keeps_its_floor_when_the_others_take_it_all(fake_time: FakeTime) -> None:
@@ -113,13 +125,16 @@ async def test_two_processes_tell_each_other_their_rates(fake_time: FakeTime, da
     room = room_for([4.0])  # 10 a second
     assert b.share() == {"telegram": pytest.approx(room)}
     assert draining.rate_for(Priority.BULK) == pytest.approx(30 - room)
-    # replies are not slowed by the other's bulk: they keep the whole rate
-    assert draining.rate_for(Priority.REPLY) == 30.0
+    # its own replies leave the other's replies what they send: 4 a second
+    assert draining.rate_for(Priority.REPLY) == pytest.approx(26.0)
     went = await sends(draining, fake_time, *[(Priority.BULK, None)] * 20)
     assert gaps([at for _label, at in went]) == [0.05] * 19
     fake_time.now += 0.1
     b.share()  # 20 sends since its last count, a second and a bit ago, none before that
-    assert a.share() == {"telegram": pytest.approx(room_for([20 / (fake_time.now - 101.0)]))}
+    b_rate = 20 / (fake_time.now - 101.0)
+    assert a.share() == {"telegram": pytest.approx(room_for([b_rate]))}
+    # a's replies leave b's broadcast what it sends, up to half the rate: at least 15 remain
+    assert replying.rate_for(Priority.REPLY) == pytest.approx(30 - min(b_rate, 15.0))
     b.forget()  # b stops: a may have the whole rate again at once
     assert a.share() == {"telegram": 0.0}
     assert replying.rate_for(Priority.BULK) == 30.0
