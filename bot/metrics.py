@@ -3,10 +3,10 @@
 Counted in this process, as things happen: the updates handled and the replies they gave (the
 engine's `handle`, wrapped where the program starts), the queue's sends by outcome (its
 senders, wrapped likewise), 429s and the pauses of a channel's queue, and the send rate shared
-with the other processes (bot/rate_sharing.py). Read from the database
-when scraped, at most once every CACHE_SECONDS: how many messages the queue holds per channel,
-kind and status, how many are due, the age of the oldest due one, and which leases (the clock,
-each channel's drain) this process holds. A database that does not answer makes the scrape say
+with the other processes (bot/rate_sharing.py). Read from the database when scraped, at most
+once every CACHE_SECONDS: how many messages the queue holds per channel, kind and status, how
+many are due, the age of the oldest due one, and which leases (the clock, each channel's
+drain) this process holds. A database that does not answer makes the scrape say
 so (`layanan_metrics_database_up 0`), not fail."""
 
 import ipaddress

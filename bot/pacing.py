@@ -23,7 +23,8 @@ of the limit, so that in a burst each process answers at least its share.
 
 A channel paces each of its platform calls with `turn`; the drain takes its turn before it
 hands a row to the channel and marks the call it makes as paid (`paid()`), so that the first
-platform call of that row does not wait twice.
+platform call of that row does not wait twice. A direct reply waits for its turn only so long
+(`by()`): in a burst longer than that it is left to the queue instead (bot/replying.py).
 """
 
 import asyncio
@@ -40,7 +41,12 @@ from enum import IntEnum
 log = logging.getLogger(__name__)
 
 _PAID: ContextVar[bool] = ContextVar("pacing_paid", default=False)
+_DEADLINE: ContextVar[float | None] = ContextVar("pacing_deadline", default=None)
 PRUNE_AT = 10_000  # chats remembered before the full buckets are forgotten
+
+
+class Late(Exception):
+    """A send's turn did not come by its deadline (see `by`): it was not sent."""
 
 
 class Priority(IntEnum):
@@ -156,15 +162,23 @@ class Pacer:
         if _PAID.get():
             _PAID.set(False)  # only the first call of the paid send
             return
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            _DEADLINE.set(None)  # only the first call: the later parts of a send go on
         future = asyncio.get_running_loop().create_future()
         entry = (int(priority), next(self._numbers), chat, future)
         bisect.insort(self._waiting, entry, key=lambda e: (e[0], e[1]))
         self._kick()
         try:
-            await future
-        except asyncio.CancelledError:
+            if deadline is None:
+                await future
+            else:
+                await asyncio.wait_for(future, max(0.0, deadline - self.clock()))
+        except (asyncio.CancelledError, TimeoutError) as error:
             if entry in self._waiting:
                 self._waiting.remove(entry)
+            if isinstance(error, TimeoutError):
+                raise Late(f"no turn within the deadline ({self.name or 'a platform'})") from None
             raise
 
     def slow_down(self, seconds: float, chat: str | None = None) -> None:
@@ -320,6 +334,18 @@ class Pacer:
             rate, burst = self._chat_limit(chat)
             if rate <= 0 or state.tokens + (now - state.at) * rate >= burst:
                 del self._chats[chat]
+
+
+@contextlib.contextmanager
+def by(deadline: float) -> Iterator[None]:
+    """Give the next `turn` in this task until `deadline` (on the pacer's clock): `Late` when
+    its slot has not come by then (a reply left to the queue rather than sent after a wait
+    so long that the queue may take it over)."""
+    token = _DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
 
 
 @contextlib.contextmanager

@@ -17,15 +17,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 from sqlalchemy import Engine as Database
 
+from bot import pacing
 from bot.outbound import RetryLater, SendFailed, Unknown, Unreachable
+from bot.pacing import Late
 from handlers.messages import Reply
 from storage import outbox
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-# a reply not handed over this long after its step (the process froze, or waited that long)
-# is left to the queue: the queue may be sending it already
+# a reply not handed over this long after its step (the process froze, or waited that long
+# for its turn: a burst of answers beyond the platform's limit) is left to the queue: a row
+# `sending` much longer is taken for abandoned, and the queue would send it as well
 FENCE = timedelta(seconds=30)
 
 
@@ -45,13 +48,18 @@ class FastPath:
         give up one refused for good, and give the rest to the queue when one cannot go now
         (after what the platform asked to wait)."""
         started = time.monotonic()
+        deadline = started + FENCE.total_seconds()
         outcome = Outcome()
         for index, reply in enumerate(replies):
-            if time.monotonic() - started > FENCE.total_seconds():
+            if time.monotonic() > deadline:
                 outcome.hand_over(replies[index:], "not sent at once: late")
                 break
             try:
-                await send_one(reply)
+                with pacing.by(deadline):
+                    await send_one(reply)
+            except Late:  # its turn did not come in time: the queue sends it (never sent)
+                outcome.hand_over(replies[index:], "not sent at once: late")
+                break
             except RetryLater as error:
                 outcome.hand_over(replies[index:], str(error), error.seconds)
                 break

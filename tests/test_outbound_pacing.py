@@ -7,8 +7,10 @@ import io
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
+from bot import replying
 from bot.app import workers_for
 from bot.channels.console import ConsoleSender
 from bot.channels.telegram import Settings, TelegramChannel
@@ -95,6 +97,65 @@ async def test_an_answer_waiting_for_the_pacer_is_sent_and_no_apology(database) 
     with database.connect() as db:
         [status] = db.execute(select(table.c.status).where(table.c.kind == "reply")).scalars()
     assert status == OutboundStatus.SENT  # recorded by the fast path, not left to the queue
+
+
+async def test_an_answer_whose_turn_does_not_come_in_time_goes_by_the_queue_once(
+    database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a burst beyond the platform's limit: a reply that would wait longer than the fence is
+    # left to the queue unsent, rather than sent after the queue took it for abandoned
+    monkeypatch.setattr(replying, "FENCE", timedelta(seconds=1))
+    config = EngineConfig(
+        workers=workers_for(database),
+        queued_replies=frozenset({"telegram"}),
+        reply_claim="reply:pacing",
+    )
+    engine = Engine(database, flows.build(), config)
+    table = Outbound.__table__
+    async with FakeBotAPI() as fake:
+        channel = TelegramChannel(
+            Settings(token=fake.token, base_url=fake.base_url),
+            engine,
+            database,
+            reply_claim="reply:pacing",
+        )
+        await channel.start()
+        try:
+            channel.pacer.slow_down(3.0)  # every send waits three seconds: past the fence
+            started = time.monotonic()
+            await channel.feed(tg.text("halo", user_id=SITI) | {"update_id": 1})
+
+            def handed_over() -> bool:
+                with database.connect() as db:
+                    rows = db.execute(select(table).where(table.c.kind == "reply")).all()
+                return bool(rows) and rows[0].status == OutboundStatus.PENDING
+
+            while not handed_over():
+                assert time.monotonic() - started < 10
+                await asyncio.sleep(0.05)
+            assert time.monotonic() - started < 2.5  # at the fence, not after the pause
+            assert fake.sent_texts(SITI) == []
+            with database.connect() as db:
+                [row] = db.execute(select(table).where(table.c.kind == "reply")).all()
+            assert row.doubts == 0  # it never left: no doubt, no try counted
+            assert row.last_error == "not sent at once: late"
+            # the queue sends it once the pause is over, and only the queue
+            drainer = Drainer(channel, database, Limits(), QuietHours(NEVER, NEVER))
+            drainer.permit(utcnow() + timedelta(minutes=1))
+            while not fake.sent_texts(SITI):
+                assert time.monotonic() - started < 15
+                await drainer.drain_once()
+                await asyncio.sleep(0.1)
+            drainer.close()
+            await asyncio.sleep(0.3)
+        finally:
+            await channel.stop()
+            engine.close()
+    [answer] = fake.sent_texts(SITI)
+    assert "Selamat datang" in answer
+    with database.connect() as db:
+        [status] = db.execute(select(table.c.status).where(table.c.kind == "reply")).scalars()
+    assert status == OutboundStatus.SENT
 
 
 async def test_a_stop_does_not_wait_for_a_paused_pacer(database) -> None:

@@ -4,10 +4,11 @@ lowers its rate and is then slowly forgotten."""
 
 import asyncio
 import itertools
+import time
 
 import pytest
 
-from bot.pacing import Budget, Pacer, Priority, paid, priority_of
+from bot.pacing import Budget, Late, Pacer, Priority, by, paid, priority_of
 
 
 class FakeTime:
@@ -220,4 +221,17 @@ async def test_a_cancelled_wait_gives_its_slot_to_the_next(fake_time: FakeTime) 
     waiting.cancel()
     await pacer.turn(Priority.BULK)
     assert pacer.waiting() == 0
+    assert pacer.granted == 2
+
+
+async def test_a_turn_given_a_deadline_is_late_after_it_and_leaves_no_slot_taken() -> None:
+    pacer = Pacer(Budget(10))  # the real clock: the deadline is a real wait
+    pacer.slow_down(0.5)  # every send waits half a second
+    with by(time.monotonic() + 0.1), pytest.raises(Late):
+        await pacer.turn(Priority.REPLY, "siti")
+    assert pacer.waiting() == 0 and pacer.granted == 0
+    # the deadline was for that turn only: the next waits as long as it takes
+    with by(time.monotonic() + 5.0):
+        await pacer.turn(Priority.REPLY, "siti")  # the first call of a send: by the deadline
+        await pacer.turn(Priority.REPLY, "siti")  # its second part: no deadline of its own
     assert pacer.granted == 2
