@@ -35,7 +35,7 @@ from handlers.steps import (
     Understood,
 )
 from handlers.text import is_chatter, keyword_of, match_option, normalise
-from handlers.workers import Workers, lost_connection
+from handlers.workers import BATCH, Workers, lost_connection
 from storage import conversations, inbox, outbox, residents
 from storage.conversations import IdentityRef
 from storage.types import utcnow
@@ -59,19 +59,25 @@ class Engine:
         self.clock = clock
         self._workers = Workers(database, self.config.workers, self.process_batch)
         self._locks = KeyedLocks()
+        # a burst beyond what the database can do waits here, not in the workers' queue
+        # under a deadline: thousands in the queue would all run out of time together
+        in_hand = self.config.in_hand or self.config.workers * BATCH
+        self._in_hand = asyncio.Semaphore(in_hand)
 
     async def handle(self, message: Incoming) -> list[Reply]:
         """Handle one message after any earlier one of the same resident; return the replies.
-        Past `answer_within` the resident gets the apology (the worker finishes later)."""
+        Past `answer_within` from the moment it is taken in hand the resident gets the apology
+        (the worker finishes later); in a burst it first waits for its turn (`in_hand`)."""
         limit = self.config.answer_within
-        try:
-            async with asyncio.timeout(limit.total_seconds() if limit else None):
-                async with self._locks.hold((message.channel, message.external_id)):
-                    return await self._workers.run(message)
-        except TimeoutError:  # a stalled or frozen database
-            log.warning("no answer from the database in time in channel %s", message.channel)
-        except Exception:  # the worker could not even reach the database
-            log.exception("update not handled in channel %s", message.channel)
+        async with self._in_hand:
+            try:
+                async with asyncio.timeout(limit.total_seconds() if limit else None):
+                    async with self._locks.hold((message.channel, message.external_id)):
+                        return await self._workers.run(message)
+            except TimeoutError:  # a stalled or frozen database
+                log.warning("no answer from the database in time in channel %s", message.channel)
+            except Exception:  # the worker could not even reach the database
+                log.exception("update not handled in channel %s", message.channel)
         return [Reply(hints.error_hint(translations(self.config.default_language).gettext))]
 
     def close(self) -> None:

@@ -158,8 +158,11 @@ class EngineConfig:
     # under which this process sends them at once (its fast path)
     queued_replies: frozenset[str] = frozenset()
     reply_claim: str = "reply:local"
-    # the longest a resident waits for an update before the apology (None: no bound)
+    # the longest a resident waits for an update before the apology (None: no bound), once
+    # the update is in hand: in a burst, the others wait their turn without a bound (the
+    # inbox holds them)
     answer_within: timedelta | None = None
+    in_hand: int | None = None  # updates handled at once; None: workers x workers.BATCH
 
 
 @dataclass(frozen=True)

@@ -228,6 +228,39 @@ async def test_a_database_that_never_answers_gets_the_apology_in_time(
         slow.dispose()
 
 
+class SlowEngine(Engine):
+    """An engine whose database takes 0.2 s an update: a burst beyond what it can do."""
+
+    def process_batch(self, db, messages):
+        time.sleep(0.2 * len(messages))
+        return super().process_batch(db, messages)
+
+
+async def burst_of_eight(database, in_hand: int) -> list[Chat]:
+    """Eight residents write at once to an engine whose database takes 1.6 s for them all,
+    each to be answered within a second; return their chats."""
+    config = EngineConfig(nik_key=TEST_KEY, answer_within=timedelta(seconds=1), in_hand=in_hand)
+    engine = SlowEngine(database, flows.build(), config)
+    chats = [Chat(engine, f"ramai-{number}") for number in range(8)]
+    try:
+        await asyncio.gather(*(chat.send("halo") for chat in chats))
+    finally:
+        engine.close()
+    return chats
+
+
+async def test_a_burst_waits_its_turn_and_only_the_database_s_own_time_counts(database) -> None:
+    chats = await burst_of_eight(database, in_hand=1)  # taken in hand one at a time
+    assert all(WELCOME in chat.text for chat in chats)
+    assert not any(APOLOGY in chat.text for chat in chats)
+
+
+async def test_a_burst_all_in_hand_at_once_runs_out_of_time_together(database) -> None:
+    # what the bound is for: in the workers' queue all at once, most wait past their second
+    chats = await burst_of_eight(database, in_hand=64)
+    assert sum(APOLOGY in chat.text for chat in chats) >= 5
+
+
 async def test_healthz_answers_503_at_once_while_a_check_is_still_waiting(
     database, database_url
 ) -> None:
