@@ -7,6 +7,7 @@ point leaves it here, and it is handled after the restart, once (the engine igno
 id it has handled before).
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -88,18 +89,26 @@ def forget(*, db: Connection, ids: list[int]) -> None:
 
 
 def left_over(
-    *, db: Connection, channel: str, now: datetime, older_than: timedelta, limit: int = 500
+    *,
+    db: Connection,
+    channel: str,
+    now: datetime,
+    older_than: timedelta,
+    limit: int = 500,
+    in_hand: Collection[int] = (),
 ) -> list[Stored]:
     """Take the deliveries of a channel stored longer ago than `older_than` and still not
-    handled (their process stopped, or their handling failed), oldest first; each take counts
-    as a try, and one tried too often is dropped."""
+    handled (their process stopped, or their handling failed), oldest first, but for those
+    `in_hand` (the caller's own, waiting their turn in a burst); each take counts as a try,
+    and one tried too often is dropped."""
     db.execute(delete(_INBOX).where(_INBOX.c.channel == channel, _INBOX.c.tries >= GIVE_UP_AFTER))
-    rows = db.execute(
+    found = db.execute(
         select(_INBOX.c.id, _INBOX.c.key, _INBOX.c.payload)
         .where(_INBOX.c.channel == channel, _INBOX.c.received_at <= now - older_than)
         .order_by(_INBOX.c.id)
         .limit(limit)
     ).all()
+    rows = [row for row in found if row.id not in in_hand]
     if rows:
         db.execute(
             update(_INBOX)

@@ -3,8 +3,9 @@
 Every process sends its residents' replies itself, and the one holding a channel's lease also
 drains its queue. Twice a second each process writes the rate it sent at lately (`share`) and
 reads the others'; its pacer leaves them that much of the platform's limit, and some room,
-before it gives any to reminders or bulk (bot/pacing.py, bot/rate_sharing.py). A row that is not written again for
-a few seconds is a process that stopped: it counts no more, and is removed after a minute.
+before it gives any to reminders or bulk (bot/pacing.py, bot/rate_sharing.py). A row that is
+not written again for a few seconds is a process that stopped: it counts no more, and is
+removed after a minute.
 """
 
 from datetime import datetime, timedelta

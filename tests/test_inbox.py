@@ -123,6 +123,31 @@ def test_what_is_left_is_taken_again_a_few_times_then_dropped(database, clock) -
     assert stored(database) == []
 
 
+def test_what_waits_its_turn_in_this_process_is_neither_taken_again_nor_tried(
+    database, clock
+) -> None:
+    with database.begin() as db:
+        mine, orphan = inbox.store(
+            db=db, channel="telegram", entries=[("1", {}), ("2", {})], now=clock()
+        )
+    clock.advance(minutes=2)  # a burst: both are older than a minute, only one is in hand
+    takes = []
+    for _sweep in range(inbox.GIVE_UP_AFTER + 2):
+        with database.begin() as db:
+            taken = inbox.left_over(
+                db=db,
+                channel="telegram",
+                now=clock(),
+                older_than=timedelta(0),
+                in_hand={mine.id},
+            )
+        takes.append([entry.id for entry in taken])
+    # the orphan is taken at each sweep until it was tried too often; the one in hand never
+    assert takes == [[orphan.id]] * inbox.GIVE_UP_AFTER + [[], []]
+    # and was never counted as a try: still stored, handled when its turn comes
+    assert [entry.key for entry in stored(database)] == ["1"]
+
+
 def test_replies_and_messages_keep_everything_as_data() -> None:
     reply = Reply(
         "Pilih",
