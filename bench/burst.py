@@ -63,6 +63,7 @@ from handlers import hints  # noqa: E402
 from handlers.i18n import translations  # noqa: E402
 from handlers.positions import FlowName, MenuStep  # noqa: E402
 from storage.conversations import Conversation  # noqa: E402
+from storage.database import make_engine  # noqa: E402
 from storage.residents import ChannelIdentity, Resident  # noqa: E402
 from storage.types import utcnow  # noqa: E402
 from tests import telegram_updates as tg  # noqa: E402
@@ -92,6 +93,7 @@ TEXTS = [
     "👍",
 ]
 PACINGS = ("shared", "split", "alone")
+ANALYSE_EVERY = 10.0  # seconds between two ANALYZE runs during a burst
 RATE_SHARE = 0.97  # of a platform's limit, each program's rate: a little below, as in production
 TELEGRAM_FIRST_USER = 600_000_000  # below the queued broadcast's chats (tests/pacing_harness)
 WHATSAPP_FIRST = 6281300000000
@@ -465,6 +467,7 @@ async def burst(
             }
             ports = [free_port() for _ in range(processes)]
             programs = []
+            analysing = None
             try:
                 for port in ports:
                     share = 1 / processes if pacing == "split" else RATE_SHARE
@@ -480,13 +483,35 @@ async def burst(
                 ]
                 residents.sort(key=lambda sent: int(sent.chat) % 7919)  # the platforms mixed
                 started = time.monotonic()
+                analysing = asyncio.create_task(analyse_now_and_then(url))
                 await pour(residents, ports, seconds)
                 # a broadcast still draining never falls quiet: then wait for the residents only
                 quiet = 2.0 if queued else 5.0
                 await answered(fakes, residents, started + deadline, quiet, only=bool(queued))
                 return measure(fakes, residents, started)
             finally:
+                if analysing is not None:
+                    analysing.cancel()
                 await asyncio.gather(*(stop_program(program) for program in programs))
+
+
+async def analyse_now_and_then(url: str) -> None:
+    """Run ANALYZE every ANALYSE_EVERY seconds, as autovacuum does on a production server (the
+    project machine's PostgreSQL runs without it): plans made while processed_messages was
+    empty would otherwise scan it whole at every step once it holds thousands of rows."""
+    database = make_engine(url)
+    try:
+        while True:
+            await asyncio.sleep(ANALYSE_EVERY)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(analyse, database)
+    finally:
+        database.dispose()
+
+
+def analyse(database: Engine) -> None:
+    with database.connect() as db:
+        db.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
 
 
 def spread(seconds: list[float]) -> str:
