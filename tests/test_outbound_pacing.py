@@ -31,6 +31,25 @@ SITI = 1001
 RATE = LIMIT * 0.97  # the pacer set a little below the platform's limit, as TELEGRAM_RATE is
 
 
+def replying_engine(database, **config) -> Engine:
+    """The engine with Telegram's replies as rows of the queue, as in the program."""
+    config = EngineConfig(
+        workers=workers_for(database),
+        queued_replies=frozenset({"telegram"}),
+        reply_claim="reply:pacing",
+        **config,
+    )
+    return Engine(database, flows.build(), config)
+
+
+async def started_channel(database, engine: Engine, fake: FakeBotAPI) -> TelegramChannel:
+    """The Telegram adapter on the fake Bot API, started, sending replies by its fast path."""
+    settings = Settings(token=fake.token, base_url=fake.base_url)
+    channel = TelegramChannel(settings, engine, database, reply_claim="reply:pacing")
+    await channel.start()
+    return channel
+
+
 async def test_a_drain_reaches_the_limit_with_hardly_a_429(database) -> None:
     figures = await drain_while_residents_write(
         database, messages=240, limit=LIMIT, rate=RATE, writers=0
@@ -64,21 +83,9 @@ async def test_an_answer_written_while_bulk_drains_goes_before_the_rest_of_it(da
 
 async def test_an_answer_waiting_for_the_pacer_is_sent_and_no_apology(database) -> None:
     # the step is saved well within answer_within; the wait for the platform comes after it
-    config = EngineConfig(
-        workers=workers_for(database),
-        queued_replies=frozenset({"telegram"}),
-        reply_claim="reply:pacing",
-        answer_within=timedelta(seconds=2),
-    )
-    engine = Engine(database, flows.build(), config)
+    engine = replying_engine(database, answer_within=timedelta(seconds=2))
     async with FakeBotAPI() as fake:
-        channel = TelegramChannel(
-            Settings(token=fake.token, base_url=fake.base_url),
-            engine,
-            database,
-            reply_claim="reply:pacing",
-        )
-        await channel.start()
+        channel = await started_channel(database, engine, fake)
         try:
             channel.pacer.slow_down(4.0)  # Telegram asked every send to wait, longer than that
             started = time.monotonic()
@@ -105,21 +112,10 @@ async def test_an_answer_whose_turn_does_not_come_in_time_goes_by_the_queue_once
     # a burst beyond the platform's limit: a reply that would wait longer than the fence is
     # left to the queue unsent, rather than sent after the queue took it for abandoned
     monkeypatch.setattr(replying, "FENCE", timedelta(seconds=1))
-    config = EngineConfig(
-        workers=workers_for(database),
-        queued_replies=frozenset({"telegram"}),
-        reply_claim="reply:pacing",
-    )
-    engine = Engine(database, flows.build(), config)
+    engine = replying_engine(database)
     table = Outbound.__table__
     async with FakeBotAPI() as fake:
-        channel = TelegramChannel(
-            Settings(token=fake.token, base_url=fake.base_url),
-            engine,
-            database,
-            reply_claim="reply:pacing",
-        )
-        await channel.start()
+        channel = await started_channel(database, engine, fake)
         try:
             channel.pacer.slow_down(3.0)  # every send waits three seconds: past the fence
             started = time.monotonic()
